@@ -1,0 +1,64 @@
+"""importguard: an import-time hook that records every import and checks what packages export.
+
+Switch it on with ``IMPORTGUARD=1`` (no code change), or call :func:`install`.
+This module stays tiny on purpose: it runs at interpreter startup whenever the
+hook is on, so the public names below are resolved lazily (PEP 562), and the
+modules behind them (attrs, wrapt, json...) load only when first used.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Config",
+    "ImportEvent",
+    "ImportFailure",
+    "ImportRecord",
+    "capture",
+    "config",
+    "install",
+    "is_installed",
+    "on_import",
+    "records",
+    "remove_callback",
+    "uninstall",
+    "wrap",
+    "write_report",
+]
+
+# name -> private module that defines it
+_LAZY = {
+    "Config": "_types",
+    "ImportFailure": "_types",
+    "ImportRecord": "_types",
+    "ImportEvent": "_callbacks",
+    "on_import": "_callbacks",
+    "remove_callback": "_callbacks",
+    "capture": "_api",
+    "config": "_api",
+    "install": "_api",
+    "is_installed": "_api",
+    "records": "_api",
+    "uninstall": "_api",
+    "write_report": "_api",
+    "wrap": "_patching",
+}
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from importguard._api import capture, config, install, is_installed, records, uninstall, write_report
+    from importguard._callbacks import ImportEvent, on_import, remove_callback
+    from importguard._patching import wrap
+    from importguard._types import Config, ImportFailure, ImportRecord
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'importguard' has no attribute {name!r}")
+    value = getattr(__import__(f"importguard.{module}", fromlist=[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,38 @@
+"""The ``.pth`` entry point: from ``IMPORTGUARD=1`` to a recording hook, with builtins only.
+
+``importguard.pth`` calls :func:`boot` only when ``IMPORTGUARD`` is set and
+non-empty, so an unset variable costs one dict lookup and imports nothing.
+``site`` may process the same ``.pth`` twice (a venv adds site-packages
+twice), and ``importguard.install()`` may follow: booting is idempotent.
+"""
+
+import sys
+
+_booted = False
+
+
+def boot() -> None:
+    """Read the configuration, report its problems, and start recording if enabled. Never raises."""
+    global _booted
+    if _booted:
+        return
+    _booted = True
+    try:
+        from importguard import _config, _session
+
+        settings, problems = _config.load()
+        for problem in problems:
+            sys.stderr.write(f"{problem}\n")
+        if settings["enabled"]:
+            _session.start(settings)
+    except Exception as exc:
+        try:
+            from importguard import _hook
+
+            _hook.uninstall()
+        except Exception:
+            pass
+        sys.stderr.write(
+            f"importguard: startup failed ({type(exc).__name__}: {exc}); importguard is off "
+            "and the program runs without it. This is a bug in importguard; please report it.\n"
+        )

@@ -1,0 +1,287 @@
+"""Configuration: environment variables and ``[tool.importguard]``, validated into plain values.
+
+This runs at interpreter startup (from the ``.pth`` file), so it uses builtins
+only: no ``attrs``, no ``re``, no ``warnings``. The typed, attrs-based
+:class:`importguard.Config` is built from the plain dict returned here, on
+demand (see ``_types.py``). ``tomllib`` (or ``tomli`` on 3.10) is imported only
+when a ``pyproject.toml`` actually mentions importguard: parsing TOML costs
+~30 modules and ~23 ms, a substring test on the file text costs nothing.
+
+Every problem becomes one message that names the setting, what it accepts and
+what importguard does instead; the program always runs.
+"""
+
+import os
+import sys
+
+from importguard._globs import glob_problem
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off", "")
+_BOOL_HELP = "1, true, yes, on to enable; 0, false, no, off or empty to disable"
+
+#: Every setting: key in [tool.importguard], environment variable, kind, default.
+#: ``enabled`` and ``config`` are environment-only: a file cannot switch the hook
+#: on (it is read only once the hook is on) nor point at another file.
+SETTINGS: "dict[str, tuple[str, str, Any]]" = {
+    "enabled": ("IMPORTGUARD", "bool", False),
+    "report": ("IMPORTGUARD_REPORT", "path", None),
+    "include": ("IMPORTGUARD_INCLUDE", "globs", ()),
+    "exclude": ("IMPORTGUARD_EXCLUDE", "globs", ()),
+    "inherit": ("IMPORTGUARD_INHERIT", "bool", True),
+    "hooks": ("IMPORTGUARD_HOOKS", "hooks", ()),
+    "entry_points": ("IMPORTGUARD_ENTRY_POINTS", "bool", False),
+    "summary": ("IMPORTGUARD_SUMMARY", "auto-bool", "auto"),
+    "config": ("IMPORTGUARD_CONFIG", "path", None),
+}
+ENV_ONLY = ("enabled", "config")
+
+_ACCEPTS = {
+    "bool": _BOOL_HELP,
+    "auto-bool": "auto (on when stderr is a terminal), or " + _BOOL_HELP,
+    "path": "a file path",
+    "globs": "comma-separated module globs such as myapp,myapp.* (names, dots, * and ?)",
+    "hooks": "comma-separated module or module:callable entries such as myhooks:setup",
+}
+
+
+class ConfigProblem:
+    """One problem found in the configuration: the setting, where it came from, and the message."""
+
+    __slots__ = ("setting", "source", "message")
+
+    def __init__(self, setting: str, source: str, message: str) -> None:
+        self.setting = setting
+        self.source = source
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"importguard: {self.message}"
+
+
+def defaults() -> "dict[str, Any]":
+    """The value of every setting when nothing is configured."""
+    return {key: default for key, (_env, _kind, default) in SETTINGS.items()}
+
+
+def _parse_bool(raw: str) -> bool | None:
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
+def _split(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _hook_problem(spec: str) -> str | None:
+    module, _, obj = spec.partition(":")
+    parts = module.split(".") + (obj.split(".") if obj else [])
+    if not module or (_ and not obj) or not all(p.isidentifier() for p in parts):
+        return f"{spec!r} is not module or module:callable"
+    return None
+
+
+def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]") -> "Any":
+    """Validate one value (a str from the environment, or a TOML value) for *key*.
+
+    Returns the validated value, or the default after appending a problem.
+    """
+    _env, kind, default = SETTINGS[key]
+    fallback = "importguard stays off" if key == "enabled" else f"Using the default ({default!r})"
+
+    def bad(why: str) -> "Any":
+        shown = value if not isinstance(value, str) or len(value) <= 60 else value[:57] + "..."
+        problems.append(
+            ConfigProblem(
+                key,
+                where,
+                f"{where}={shown!r} is not valid ({why}); expected {_ACCEPTS[kind]}. {fallback}.",
+            )
+        )
+        return default
+
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            parsed = _parse_bool(value)
+            if parsed is not None:
+                return parsed
+            return bad("not a yes/no word")
+        return bad(f"a {type(value).__name__}")
+    if kind == "auto-bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            if value.strip().lower() == "auto":
+                return "auto"
+            parsed = _parse_bool(value)
+            if parsed is not None:
+                return parsed
+            return bad("not auto or a yes/no word")
+        return bad(f"a {type(value).__name__}")
+    if kind == "path":
+        if isinstance(value, str):
+            if "\x00" in value:
+                return bad("it contains a NUL character")
+            return value or None
+        return bad(f"a {type(value).__name__}")
+    # globs and hooks: a comma-separated string in the environment, a list in TOML.
+    if isinstance(value, str):
+        items = _split(value)
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = [v.strip() for v in value if v.strip()]
+    else:
+        return bad(f"a {type(value).__name__}")
+    check = glob_problem if kind == "globs" else _hook_problem
+    good = []
+    for item in items:
+        why = check(item)
+        if why is None:
+            good.append(item)
+        else:
+            problems.append(
+                ConfigProblem(key, where, f"{where}: {why}; expected {_ACCEPTS[kind]}. Ignoring that entry.")
+            )
+    return tuple(good)
+
+
+def from_environ(environ: "Mapping[str, str]", problems: "list[ConfigProblem]") -> "dict[str, Any]":
+    """The settings given by environment variables (only those that are set)."""
+    out: dict[str, Any] = {}
+    for key, (env, _kind, _default) in SETTINGS.items():
+        raw = environ.get(env)
+        if raw is not None:
+            out[key] = _coerce(key, raw, env, problems)
+    return out
+
+
+def find_pyproject(start: str) -> str | None:
+    """The nearest ``pyproject.toml`` at or above *start*, or ``None``."""
+    here = os.path.abspath(start)
+    while True:
+        candidate = os.path.join(here, "pyproject.toml")
+        if os.path.isfile(candidate):
+            return candidate
+        up = os.path.dirname(here)
+        if up == here:
+            return None
+        here = up
+
+
+def _load_toml(text: str) -> "dict[str, Any]":
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 in CI
+        import tomli as tomllib
+    return tomllib.loads(text)
+
+
+def read_table(path: str, explicit: bool, problems: "list[ConfigProblem]") -> "dict[str, Any] | None":
+    """Return the ``[tool.importguard]`` table of *path*, or ``None`` if there is none.
+
+    A file that does not mention ``importguard`` is not parsed at all.
+    *explicit* means the user named the file (``IMPORTGUARD_CONFIG``), so a
+    missing file is a problem rather than a normal absence.
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        if explicit or not isinstance(exc, FileNotFoundError):
+            problems.append(
+                ConfigProblem(
+                    "config",
+                    path,
+                    f"cannot read {path} ({exc.strerror or exc}); [tool.importguard] settings from it are "
+                    "ignored. Fix the path or permissions (IMPORTGUARD_CONFIG names the file).",
+                )
+            )
+        return None
+    if b"importguard" not in data:
+        return None
+    try:
+        text = data.decode("utf-8")
+        doc = _load_toml(text)
+    except Exception as exc:  # tomllib.TOMLDecodeError, UnicodeDecodeError
+        problems.append(
+            ConfigProblem(
+                "config",
+                path,
+                f"{path} is not valid TOML ({exc}); its [tool.importguard] settings are ignored. "
+                "Fix the file, or point IMPORTGUARD_CONFIG at another one.",
+            )
+        )
+        return None
+    tool = doc.get("tool")
+    table = tool.get("importguard") if isinstance(tool, dict) else None
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        problems.append(
+            ConfigProblem("config", path, f"{path}: tool.importguard must be a table; it is ignored.")
+        )
+        return None
+    return table
+
+
+def from_table(table: "Mapping[str, Any]", path: str, problems: "list[ConfigProblem]") -> "dict[str, Any]":
+    """Validate a ``[tool.importguard]`` table; unknown keys are reported, never fatal."""
+    out: dict[str, Any] = {}
+    known = [k for k in SETTINGS if k not in ENV_ONLY]
+    for key, value in table.items():
+        norm = key.replace("-", "_")
+        if norm not in known:
+            problems.append(
+                ConfigProblem(
+                    key,
+                    path,
+                    f"{path}: unknown key {key!r} in [tool.importguard]; it is ignored. "
+                    f"Known keys: {', '.join(known)}.",
+                )
+            )
+            continue
+        out[norm] = _coerce(norm, value, f"[tool.importguard] {key}", problems)
+    return out
+
+
+def load(
+    environ: "Mapping[str, str] | None" = None, cwd: str | None = None
+) -> "tuple[dict[str, Any], list[ConfigProblem]]":
+    """Build the effective settings: defaults < ``[tool.importguard]`` < environment.
+
+    Returns the settings and the problems found; never raises for bad input.
+    ``report`` comes back absolute, resolved against *cwd* now, because the
+    program may ``chdir`` before the report is written at exit.
+    """
+    if environ is None:
+        environ = os.environ
+    if cwd is None:
+        cwd = os.getcwd()
+    problems: list[ConfigProblem] = []
+    env = from_environ(environ, problems)
+    settings = defaults()
+    explicit = env.get("config")
+    path = os.path.join(cwd, explicit) if explicit else find_pyproject(cwd)
+    if path is not None:
+        table = read_table(path, explicit is not None, problems)
+        if table is not None:
+            settings.update(from_table(table, path, problems))
+            settings["config"] = path
+            # A report path in the file is relative to the file, not to wherever the
+            # program happened to start.
+            if settings["report"] and "report" not in env:
+                settings["report"] = os.path.join(os.path.dirname(path), settings["report"])
+    settings.update(env)
+    if settings["report"]:
+        settings["report"] = os.path.abspath(os.path.join(cwd, settings["report"]))
+    return settings, problems

@@ -1,0 +1,87 @@
+"""Module-name globs (``myapp.*``, ``*.tests``, ``a?c``), matched without ``fnmatch``.
+
+This runs at startup and on the import hot path, where ``fnmatch`` would cost
+~19 modules and ~8 ms (it imports ``re``, ``functools``, ``posixpath``...).
+Module names need only ``*`` (any run of characters, dots included, as in
+``fnmatch``) and ``?`` (one character); anything else is rejected when the
+setting is read, so a glob never silently means something else.
+"""
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+_ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.*?")
+
+
+def glob_problem(pattern: str) -> str | None:
+    """Say what is wrong with *pattern* as a module glob, or ``None`` if it is fine."""
+    if not pattern:
+        return "an empty glob"
+    for ch in pattern:
+        if ch not in _ALLOWED and not ch.isidentifier():
+            return f"{pattern!r} has {ch!r}; a module glob uses names, dots, * and ?"
+    return None
+
+
+def _wildcard(pattern: str, name: str) -> bool:
+    # Greedy match with backtracking to the last '*': linear in practice,
+    # O(len(pattern) * len(name)) at worst, no recursion.
+    p = n = 0
+    star = -1
+    mark = 0
+    while n < len(name):
+        if p < len(pattern) and (pattern[p] == "?" or pattern[p] == name[n]):
+            p += 1
+            n += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star = p
+            mark = n
+            p += 1
+        elif star != -1:
+            p = star + 1
+            mark += 1
+            n = mark
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
+
+
+def glob_match(pattern: str, name: str) -> bool:
+    """Whether module *name* matches *pattern* (``fnmatch`` semantics for ``*`` and ``?``)."""
+    return _wildcard(pattern, name)
+
+
+def compile_globs(patterns: "Iterable[str]") -> "Callable[[str], bool]":
+    """Return a predicate that is true for names matching any of *patterns*.
+
+    Results are cached per name: a process imports each module once, but
+    callbacks and reports ask about the same names repeatedly.
+    """
+    exact = set()
+    prefixes = []
+    general = []
+    for pat in patterns:
+        if "*" not in pat and "?" not in pat:
+            exact.add(pat)
+        elif pat.endswith("*") and "*" not in pat[:-1] and "?" not in pat:
+            prefixes.append(pat[:-1])
+        else:
+            general.append(pat)
+    prefix_tuple = tuple(prefixes)
+    cache: dict[str, bool] = {}
+
+    def match(name: str) -> bool:
+        hit = cache.get(name)
+        if hit is None:
+            hit = (
+                name in exact
+                or (bool(prefix_tuple) and name.startswith(prefix_tuple))
+                or any(_wildcard(p, name) for p in general)
+            )
+            cache[name] = hit
+        return hit
+
+    return match

@@ -1,0 +1,192 @@
+"""The import hook: one function that every real import runs through. Hot path.
+
+Where it sits, and why there
+----------------------------
+CPython's import statement, ``importlib.import_module`` and ``__import__`` all
+end in ``importlib._bootstrap._find_and_load``, which, once it holds the
+module's lock and has seen the module is not in ``sys.modules`` yet, calls the
+module-level function ``_find_and_load_unlocked(name, import_)`` to search
+``sys.meta_path`` and execute the module. ``_find_and_load`` looks that function
+up as a global on every call, so replacing the attribute on
+``_frozen_importlib`` wraps exactly the real imports, once each, in the
+importing thread:
+
+* every finder is covered, including those that pytest, wrapt, six or ddtrace
+  insert *ahead* of ours later: nothing has to sit in ``sys.meta_path`` or
+  notice new entries;
+* a miss costs the import system nothing extra (a finder in front that searched
+  the others itself would make every miss search twice, ~43 us each);
+* nothing is wrapped or mirrored: specs, loaders, ``__loader__``,
+  ``__spec__``, ``importlib.resources``, zipimport, namespace packages,
+  ``LazyLoader`` and ``load_module``-only loaders are exactly what they are
+  without the hook;
+* ``importlib.util.find_spec`` look-ups, ``importlib.reload`` and imports of
+  modules already in ``sys.modules`` never get here, so they are not recorded
+  as imports;
+* a second thread waiting on the lock of a module another thread is loading
+  does not get here either, so each load is one record in the right thread.
+
+The same function is also what ``-X importtime`` times (from C, around
+``_find_and_load``), which is why the numbers agree.
+
+Tracebacks: CPython strips frames whose code comes from
+``<frozen importlib._bootstrap>`` out of import tracebacks (``import.c``,
+``remove_importlib_frames``). The wrapper's code object carries that file name,
+so it is stripped with importlib's own frames and adds none of its own.
+
+Cost: builtins only, one list per import, no locks (the GIL makes list.append
+atomic). Everything slower happens in ``_records`` on the failure path or later.
+"""
+
+import sys
+from _thread import get_ident
+from time import perf_counter_ns
+
+from importguard import _callbacks, _records
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+_bootstrap = sys.modules["_frozen_importlib"]
+_ModuleType = type(sys)
+
+#: The function we wrap, captured at install time (it may itself be someone's wrapper).
+_real: "Callable[[str, Any], Any] | None" = None
+#: False after uninstall() when another tool wrapped on top of us and we could not unhook.
+_active = False
+#: Threads doing importguard's own work (report at exit, flush): their imports are not the app's.
+_quiet: "set[int]" = set()
+#: Called with (record, module) after each successful import when set (export checks).
+post_import: "list[Callable[[list[Any], Any], None]]" = []
+
+_buffer_append = _records.buffer.append
+_stacks = _records.stacks
+_loaded = _records.loaded
+_before = _callbacks.BEFORE
+_after = _callbacks.AFTER
+_on_error = _callbacks.ERROR
+
+
+def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
+    ident = get_ident()
+    if not _active or ident in _quiet:
+        return _real(name, import_)  # type: ignore[misc]
+    try:
+        stack = _stacks.get(ident)
+        if stack is None:
+            stack = _records.new_thread_stack(ident)
+        parent = stack[-1] if stack else None
+        rec = [name, parent, ident, 0, 0, 0, None, None, None, None, None, None, None]
+        _buffer_append(rec)
+        stack.append(rec)
+        if _before:
+            _callbacks.run(_before, "before", rec, None, None)
+        rec[3] = t0 = perf_counter_ns()
+    except Exception as exc:
+        _records.internal_error("import hook (start)", exc, "recording paused for this import.")
+        return _real(name, import_)  # type: ignore[misc]
+    try:
+        module = _real(name, import_)  # type: ignore[misc]
+    except BaseException as exc:
+        rec[4] = t1 = perf_counter_ns()
+        try:
+            if stack and stack[-1] is rec:
+                stack.pop()
+            else:
+                _records.unwind(stack, rec)
+            if parent is not None:
+                parent[5] += t1 - t0
+            _records.failed(rec, exc)
+            if _on_error:
+                _callbacks.run(_on_error, "error", rec, None, exc)
+        except Exception as bug:
+            _records.internal_error("import hook (failure)", bug, "the import's own error was re-raised.")
+        raise
+    rec[4] = t1 = perf_counter_ns()
+    try:
+        if stack and stack[-1] is rec:
+            stack.pop()
+        else:
+            _records.unwind(stack, rec)
+        if parent is not None:
+            parent[5] += t1 - t0
+        rec[6] = "ok"
+        # __spec__ straight from the module's dict: a LazyLoader module must not
+        # be forced, and a PEP 562 __getattr__ must not run for a missing name.
+        if type(module) is _ModuleType:
+            rec[7] = module.__dict__.get("__spec__")
+        else:
+            rec[7] = _records.spec_of(module)
+        prev = _loaded.get(name)
+        if prev is not None and prev[3] > t0:
+            # A nested import loaded this module while we were importing its
+            # parent package ("crazy side-effects" in importlib); the module ran
+            # there, so checks and callbacks ran there too.
+            rec[12] = prev
+        else:
+            _loaded[name] = rec
+            if rec[11] is not None:
+                _records.settle_ok(rec)
+            if post_import:
+                for check in post_import:
+                    check(rec, module)
+            if _after:
+                _callbacks.run(_after, "after", rec, module, None)
+    except Exception as bug:
+        _records.internal_error("import hook (success)", bug, "the module was imported normally.")
+    return module
+
+
+# Keep the wrapper's frame out of import tracebacks (see the module docstring).
+_find_and_load_unlocked.__code__ = _find_and_load_unlocked.__code__.replace(
+    co_filename="<frozen importlib._bootstrap>"
+)
+
+
+def installed() -> bool:
+    """Whether the hook is recording."""
+    return _active and _real is not None
+
+
+def install() -> bool:
+    """Wrap ``_find_and_load_unlocked``; idempotent. Returns False if this Python lacks it."""
+    global _real, _active
+    current = getattr(_bootstrap, "_find_and_load_unlocked", None)
+    if current is None or not callable(current):
+        return False
+    if current is _find_and_load_unlocked:
+        _active = True
+        return True
+    if _real is None:
+        _real = current
+    elif current is not _real:
+        # Someone replaced the function while we were uninstalled: wrap theirs.
+        _real = current
+    _bootstrap._find_and_load_unlocked = _find_and_load_unlocked
+    _active = True
+    return True
+
+
+def uninstall() -> None:
+    """Stop recording. Unhooks if nobody wrapped on top of us; else becomes a pass-through."""
+    global _active
+    _active = False
+    if getattr(_bootstrap, "_find_and_load_unlocked", None) is _find_and_load_unlocked and _real is not None:
+        _bootstrap._find_and_load_unlocked = _real
+
+
+class quiet:
+    """Context manager: imports made by this thread inside it are importguard's own, not recorded."""
+
+    __slots__ = ("_ident", "_was")
+
+    def __enter__(self) -> None:
+        self._ident = get_ident()
+        self._was = self._ident in _quiet
+        _quiet.add(self._ident)
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._was:
+            _quiet.discard(self._ident)

@@ -1,0 +1,372 @@
+"""The record buffer: one cheap list per import, settled and converted later.
+
+The hot path (``_hook.py``) appends a list per real import and fills it in
+place; everything that costs more than a few attribute stores (reading a
+traceback, deciding whether a failure was swallowed, turning records into
+dicts) lives here and runs on the failure path, when an importer finishes, or
+when somebody asks for the records. Builtins only: this is imported at startup.
+
+A record is a list; its slots (the layout is private, read it through
+:func:`to_dicts` or :func:`importguard.records`):
+"""
+
+import sys
+from _thread import get_ident
+from time import perf_counter_ns, time_ns
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    Record = list[Any]
+
+NAME = 0  #: module name (``spec.name``), as passed to the import system
+PARENT = 1  #: the record being imported in this thread when this one started, or None
+THREAD = 2  #: ``_thread.get_ident()`` of the importing thread
+T0 = 3  #: perf_counter_ns at start
+T1 = 4  #: perf_counter_ns at end; 0 while in progress
+CHILD_NS = 5  #: summed cumulative time of direct children (self = total - this)
+STATUS = 6  #: None in progress, then "ok", "not_found" or "error"
+SPEC = 7  #: the module's __spec__ after success
+EXC = 8  #: the exception, held only until its importer settles it
+ERROR = 9  #: (type, message, frames, importer, via_fromlist, caused_by record) after failure
+SWALLOWED = 10  #: None until settled, then True/False (failures only)
+FAILED_KIDS = 11  #: failed child records waiting for this import to finish, or None
+DUPLICATE_OF = 12  #: the nested record that really loaded this module (circular package import)
+SIZE = 13
+
+#: Every record of this process, in start order (parents before children).
+buffer: "list[Record]" = []
+#: Per-thread import stacks, keyed by thread ident.
+stacks: "dict[int, list[Record]]" = {}
+#: Thread names, captured when a thread first imports (threads may be gone by report time).
+thread_names: "dict[int, str]" = {}
+#: The record that last loaded each module name (finds circular-package duplicates).
+loaded: "dict[str, Record]" = {}
+#: Failures made outside any import (``__main__``, functions at runtime): settled at exit.
+toplevel_failures: "list[Record]" = []
+#: importguard's own errors: (where, exception type, message). Never raised into the app.
+internal_errors: "list[tuple[str, str, str]]" = []
+
+#: Wall-clock minus monotonic clock, so start times can be reported as epoch ns
+#: while the hot path reads one clock only.
+epoch_offset_ns = time_ns() - perf_counter_ns()
+
+_IMPORTLIB_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+
+
+def new_thread_stack(ident: int) -> "list[Record]":
+    """Create the import stack of a thread the first time it imports."""
+    stack: list[Record] = []
+    stacks[ident] = stack
+    name = None
+    threading = sys.modules.get("threading")
+    if threading is None:
+        # No threading module yet: this is the main thread (a thread started
+        # through bare _thread before threading is imported is left unnamed).
+        name = "MainThread" if not thread_names else None
+    else:
+        # Not current_thread(): for a thread started through _thread it would
+        # create and register a _DummyThread, which the app could observe.
+        thread = getattr(threading, "_active", {}).get(ident)
+        name = getattr(thread, "name", None)
+    if name is not None:
+        thread_names[ident] = name
+    return stack
+
+
+def unwind(stack: "list[Record]", rec: "Record") -> None:
+    """Remove *rec* from *stack* when it is not on top (an interrupted import left debris).
+
+    By identity: ``list.remove`` would compare records element by element.
+    """
+    for i in range(len(stack) - 1, -1, -1):
+        if stack[i] is rec:
+            del stack[i:]
+            return
+
+
+def spec_of(module: "Any") -> "Any":
+    """``__spec__`` of an object in ``sys.modules`` that is not a plain module.
+
+    Read from the instance dict, so neither a LazyLoader module is forced nor a
+    ``__getattr__`` is run; objects without one give ``None``.
+    """
+    try:
+        return object.__getattribute__(module, "__dict__").get("__spec__")
+    except Exception:
+        return None
+
+
+_printed: "set[object]" = set()
+
+
+def internal_error(where: str, exc: BaseException, consequence: str = "", once: object = None) -> None:
+    """Record a bug in importguard, a user callback or a hook spec; report it, never raise.
+
+    With *consequence* (what happens now, what to fix), also print one line on
+    stderr, at most once per *once* key (default: per *where*).
+    """
+    try:
+        message = str(exc)
+    except Exception:
+        message = f"<unprintable {type(exc).__name__}>"
+    internal_errors.append((where, type(exc).__qualname__, message))
+    key = where if once is None else once
+    if consequence and key not in _printed:
+        _printed.add(key)
+        try:
+            sys.stderr.write(f"importguard: {where} raised {type(exc).__name__}: {message}; {consequence}\n")
+        except Exception:
+            pass
+
+
+def _chain(exc: "BaseException | None") -> "list[BaseException]":
+    seen: list[BaseException] = []
+    while exc is not None and not any(e is exc for e in seen) and len(seen) < 100:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _settle(kids: "list[Record]", exc: "BaseException | None") -> "Record | None":
+    """Settle failed children once their importer finished.
+
+    A child escaped (not swallowed) when its exception is the importer's, or in
+    its ``__cause__``/``__context__`` chain; otherwise the importer's execution
+    went on past it (``except ImportError``), so it was swallowed. Returns the
+    child whose failure the importer's exception is (its cause), if any.
+    """
+    chain = _chain(exc)
+    cause = None
+    for kid in kids:
+        kid_exc = kid[EXC]
+        escaped = kid_exc is not None and any(e is kid_exc for e in chain)
+        kid[SWALLOWED] = not escaped
+        if escaped and (cause is None or chain[0] is kid_exc):
+            cause = kid
+        kid[EXC] = None  # let the traceback and its frames go
+    return cause
+
+
+def settle_ok(rec: "Record") -> None:
+    """The import *rec* finished: every failure inside it was swallowed."""
+    kids = rec[FAILED_KIDS]
+    rec[FAILED_KIDS] = None
+    _settle(kids, None)
+
+
+def _frames(tb: "Any") -> "list[tuple[str, int, str]]":
+    out = []
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename not in _IMPORTLIB_FILES:
+            out.append((code.co_filename, tb.tb_lineno, code.co_name))
+        tb = tb.tb_next
+    return out[-64:]
+
+
+def _importer() -> "tuple[tuple[str, int] | None, bool]":
+    """Where the failing import statement is, and whether it came from a ``from`` list."""
+    frame = sys._getframe(2)
+    via_fromlist = False
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename not in _IMPORTLIB_FILES:
+            return (code.co_filename, frame.f_lineno), via_fromlist
+        if code.co_name == "_handle_fromlist":
+            via_fromlist = True
+        frame = frame.f_back
+    return None, via_fromlist
+
+
+def failed(rec: "Record", exc: BaseException) -> None:
+    """Fill in a failed record (called from the hook's ``except``; off the success path)."""
+    name = rec[NAME]
+    tb = exc.__traceback__
+    # The hook catches the exception one frame above importlib's own
+    # _find_and_load_unlocked: if it was raised right there, the lookup found no
+    # spec. Deeper means a finder, a loader or the module's code raised.
+    inner = tb.tb_next if tb is not None else None
+    if (
+        isinstance(exc, ModuleNotFoundError)
+        and inner is not None
+        and inner.tb_next is None
+        and getattr(exc, "name", None) == name
+    ):
+        rec[STATUS] = "not_found"
+    else:
+        rec[STATUS] = "error"
+    try:
+        message = str(exc)
+    except Exception:
+        message = f"<unprintable {type(exc).__name__}>"
+    importer, via_fromlist = _importer()
+    kids = rec[FAILED_KIDS]
+    cause = None
+    if kids is not None:
+        rec[FAILED_KIDS] = None
+        cause = _settle(kids, exc)
+    cls = type(exc)
+    qualname = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    rec[ERROR] = (qualname, message, _frames(inner), importer, via_fromlist, cause)
+    rec[EXC] = exc
+    parent = rec[PARENT]
+    if parent is not None and parent[T1] == 0:
+        if parent[FAILED_KIDS] is None:
+            parent[FAILED_KIDS] = [rec]
+        else:
+            parent[FAILED_KIDS].append(rec)
+    else:
+        toplevel_failures.append(rec)
+
+
+def settle_toplevel(exc: "BaseException | None", only: "list[Record] | None" = None) -> None:
+    """Settle failures made outside any import, given how their scope ended.
+
+    *exc* is what the scope (the process, or a ``capture()`` block) died of,
+    or ``None`` if it completed. A failure in its chain escaped; any other was
+    swallowed. ``SystemExit`` and ``KeyboardInterrupt`` leave no trace at exit,
+    so at process exit a top-level failure of that kind counts as escaped.
+    """
+    chain = _chain(exc)
+    pending = toplevel_failures[:] if only is None else [r for r in only if any(r is t for t in toplevel_failures)]
+    for rec in pending:
+        for i in range(len(toplevel_failures) - 1, -1, -1):
+            if toplevel_failures[i] is rec:
+                del toplevel_failures[i]
+        failure = rec[EXC]
+        if failure is None:
+            continue
+        escaped = any(e is failure for e in chain) or (only is None and not isinstance(failure, Exception))
+        rec[SWALLOWED] = not escaped
+        rec[EXC] = None
+
+
+def settle_at_exit() -> None:
+    """At exit, ``sys.last_exc``/``sys.last_value`` is what killed the main thread, if anything."""
+    settle_toplevel(getattr(sys, "last_exc", None) or getattr(sys, "last_value", None))
+
+
+def reset_after_fork() -> None:
+    """In a forked child: its records are its own; the parent reports the parent's."""
+    ident = get_ident()
+    mine = stacks.get(ident, [])
+    buffer[:] = list(mine)
+    stacks.clear()
+    stacks[ident] = mine
+    loaded.clear()
+    del toplevel_failures[:]
+    del internal_errors[:]
+
+
+_LOADER_KINDS = {
+    "SourceFileLoader": "source",
+    "SourcelessFileLoader": "bytecode",
+    "ExtensionFileLoader": "extension",
+    "BuiltinImporter": "builtin",
+    "FrozenImporter": "frozen",
+    "NamespaceLoader": "namespace",
+    "_NamespaceLoader": "namespace",
+    "zipimporter": "zip",
+}
+
+
+def loader_kind(spec: "Any") -> str | None:
+    """A short name for how a module was loaded (``source``, ``extension``, ``zip``...)."""
+    if spec is None:
+        return None
+    loader = getattr(spec, "loader", None)
+    if loader is None:
+        return "namespace"
+    cls = loader if isinstance(loader, type) else type(loader)
+    name = getattr(cls, "__name__", "?")
+    kind = _LOADER_KINDS.get(name)
+    if kind is not None:
+        return kind
+    module = getattr(cls, "__module__", None)
+    return f"{module}.{getattr(cls, '__qualname__', name)}" if module else name
+
+
+def _file(spec: "Any") -> str | None:
+    origin = getattr(spec, "origin", None)
+    if origin and getattr(spec, "has_location", False):
+        return str(origin)
+    return None
+
+
+def _format_traceback(frames: "list[tuple[str, int, str]]", qualname: str, message: str) -> str:
+    import linecache
+
+    lines = ["Traceback (most recent call last):\n"]
+    for filename, lineno, func in frames:
+        lines.append(f'  File "{filename}", line {lineno}, in {func}\n')
+        source = linecache.getline(filename, lineno).strip()
+        if source:
+            lines.append(f"    {source}\n")
+    lines.append(f"{qualname}: {message}\n" if message else f"{qualname}\n")
+    return "".join(lines)
+
+
+def to_dicts(
+    records: "list[Record] | None" = None, keep: "Callable[[str], bool] | None" = None
+) -> "list[dict[str, Any]]":
+    """Convert records to the report's JSON-ready dicts (schema importguard.report/1).
+
+    Ids are positions in *records* (the whole buffer by default). With *keep*
+    (a predicate on module names, from include/exclude), only kept records come
+    out, each parented to its nearest kept ancestor. Imports still in progress
+    come out with status ``"incomplete"`` and no duration.
+    """
+    if records is None:
+        records = buffer[:]
+    ids = {id(rec): i for i, rec in enumerate(records)}
+
+    def ref(rec: "Record | None") -> "int | None":
+        return ids.get(id(rec)) if rec is not None else None
+
+    out = []
+    for i, rec in enumerate(records):
+        if keep is not None and not keep(rec[NAME]):
+            continue
+        parent = rec[PARENT]
+        while keep is not None and parent is not None and not keep(parent[NAME]):
+            parent = parent[PARENT]
+        done = rec[T1] != 0
+        total = rec[T1] - rec[T0] if done else None
+        error = None
+        importer = None
+        via_fromlist = False
+        if rec[ERROR] is not None:
+            qualname, message, frames, where, via_fromlist, cause = rec[ERROR]
+            error = {
+                "type": qualname,
+                "message": message,
+                "traceback": _format_traceback(frames, qualname, message),
+                "caused_by": ref(cause),
+            }
+            if where is not None:
+                importer = {"file": where[0], "line": where[1]}
+        out.append(
+            {
+                "id": i,
+                "name": rec[NAME],
+                "parent": parent[NAME] if parent is not None else None,
+                "parent_id": ref(parent),
+                "thread": rec[THREAD],
+                "thread_name": thread_names.get(rec[THREAD]),
+                "start_ns": rec[T0] + epoch_offset_ns,
+                "duration_ns": total,
+                "self_ns": total - rec[CHILD_NS] if total is not None else None,
+                "status": rec[STATUS] if done else "incomplete",
+                "error": error,
+                "swallowed": rec[SWALLOWED],
+                "file": _file(rec[SPEC]),
+                "loader": loader_kind(rec[SPEC]),
+                "importer": importer,
+                "fromlist": via_fromlist,
+                "duplicate_of": ref(rec[DUPLICATE_OF]),
+            }
+        )
+    return out

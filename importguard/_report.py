@@ -1,0 +1,79 @@
+"""The JSON report (schema ``importguard.report/1``) and how it reaches disk.
+
+Runs at exit or on request, never on the import path, so it may import ``json``
+and ``tempfile``. The schema ships as ``importguard/report.schema.json`` and is
+documented in the README.
+"""
+
+import json
+import os
+import sys
+import tempfile
+
+from importguard import _records
+from importguard._globs import compile_globs
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+SCHEMA = "importguard.report/1"
+
+
+def selector(settings: "dict[str, Any]") -> "Any":
+    """A predicate on module names from ``include``/``exclude`` (None: keep all)."""
+    include = tuple(settings.get("include") or ())
+    exclude = tuple(settings.get("exclude") or ())
+    if not include and not exclude:
+        return None
+    inc = compile_globs(include) if include else None
+    exc = compile_globs(exclude) if exclude else None
+
+    def keep(name: str) -> bool:
+        if inc is not None and not inc(name):
+            return False
+        return not (exc is not None and exc(name))
+
+    return keep
+
+
+def build(settings: "dict[str, Any] | None" = None) -> "dict[str, Any]":
+    """The report of this process so far, as a JSON-ready dict."""
+    settings = settings or {}
+    imports = _records.to_dicts(keep=selector(settings))
+    return {
+        "schema": SCHEMA,
+        "pid": os.getpid(),
+        "python": sys.version.split()[0],
+        "imports": imports,
+        "violations": [],
+        "internal_errors": [
+            {"where": where, "type": typ, "message": message} for where, typ, message in _records.internal_errors
+        ],
+    }
+
+
+def write_json(path: str, data: "dict[str, Any]") -> str:
+    """Write *data* to *path* atomically; return *path*.
+
+    A temporary file in the same directory, created with O_EXCL (so a symlink
+    planted at its name is never followed), then ``os.replace``: readers see the
+    old file or the whole new one. The final mode follows the user's umask.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".importguard-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
+            json.dump(data, fh, indent=1, ensure_ascii=True)
+            fh.write("\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path

@@ -1,0 +1,127 @@
+"""One recording session: start it, follow it across ``fork``, finish it at exit.
+
+``start`` is where both roads in meet: the ``.pth`` bootstrap (``IMPORTGUARD=1``)
+and :func:`importguard.install`. Builtins only until exit; the exit handler
+imports what the report needs then, inside ``_hook.quiet()`` so those imports
+are importguard's own and not recorded as the app's.
+"""
+
+import os
+import sys
+
+from importguard import _callbacks, _hook, _records
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+#: The effective plain settings of the running session (see ``_config.load``), or None.
+settings: "dict[str, Any] | None" = None
+_exit_registered = False
+_fork_registered = False
+_ROOT_PID = "_IMPORTGUARD_ROOT_PID"
+
+
+def _private_atexit() -> "Any":
+    """An ``atexit`` module instance that is not put in ``sys.modules``.
+
+    ``atexit`` is not loaded at startup on most Pythons; importing it would take
+    it off the app's ``-X importtime`` tree. Its registry is per interpreter,
+    so a private instance of the builtin module registers into the same list.
+    """
+    if "atexit" in sys.modules:
+        return sys.modules["atexit"]
+    import _imp
+
+    bootstrap = sys.modules["_frozen_importlib"]
+    try:
+        spec = bootstrap.ModuleSpec("atexit", bootstrap.BuiltinImporter, origin="built-in")
+        module = _imp.create_builtin(spec)
+        _imp.exec_builtin(module)
+        return module
+    except Exception:
+        with _hook.quiet():
+            import atexit
+        return atexit
+
+
+def start(new_settings: "dict[str, Any]") -> bool:
+    """Install the hook for *new_settings*; returns False (with one message) if it cannot."""
+    global settings, _exit_registered, _fork_registered
+    settings = new_settings
+    if not new_settings.get("inherit", True):
+        os.environ.pop("IMPORTGUARD", None)
+    os.environ.setdefault(_ROOT_PID, str(os.getpid()))
+    if not _hook.install():
+        sys.stderr.write(
+            "importguard: this Python's importlib has no _find_and_load_unlocked to hook; "
+            "importguard is off. Use Python 3.10-3.13, or report this Python version.\n"
+        )
+        return False
+    if not _exit_registered:
+        _private_atexit().register(at_exit)
+        _exit_registered = True
+    if not _fork_registered and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_records.reset_after_fork)
+        _fork_registered = True
+    with _hook.quiet():
+        if new_settings.get("hooks"):
+            _callbacks.load_hook_specs(tuple(new_settings["hooks"]), "IMPORTGUARD_HOOKS")
+        if new_settings.get("entry_points"):
+            _callbacks.load_entry_points()
+    return True
+
+
+def report_path(path: str) -> str:
+    """The file this process writes: ``{pid}`` is replaced, and a child process
+    that inherited the same path writes ``name.<pid>.json`` so it never
+    overwrites its parent's report."""
+    pid = os.getpid()
+    if "{pid}" in path:
+        return path.replace("{pid}", str(pid))
+    if os.environ.get(_ROOT_PID, str(pid)) != str(pid):
+        root, ext = os.path.splitext(path)
+        return f"{root}.{pid}{ext}"
+    return path
+
+
+def _want_summary(setting: "Any") -> bool:
+    if setting == "auto":
+        try:
+            return bool(sys.stderr.isatty())
+        except Exception:
+            return False
+    return bool(setting)
+
+
+def at_exit() -> None:
+    """Settle what is left, write the report, print the summary. Never raises."""
+    if settings is None:
+        return
+    with _hook.quiet():
+        try:
+            _records.settle_at_exit()
+        except Exception as exc:
+            _records.internal_error("settling failures at exit", exc)
+        path = settings.get("report")
+        written = None
+        if path:
+            try:
+                from importguard import _report
+
+                written = _report.write_json(report_path(path), _report.build(settings))
+            except Exception as exc:
+                _records.internal_error(
+                    "writing the report", exc, f"no report was written to {path}.", once="report"
+                )
+        if _want_summary(settings.get("summary", "auto")):
+            try:
+                from importguard import _summary
+
+                sys.stderr.write(_summary.render(settings, written))
+            except Exception as exc:
+                _records.internal_error("printing the summary", exc, "no summary printed.")
+        if _records.internal_errors and not settings.get("report"):
+            unprinted = [e for e in _records.internal_errors if e[0] not in _records._printed]
+            for where, typ, msg in unprinted[:5]:
+                sys.stderr.write(f"importguard: {where} raised {typ}: {msg}\n")

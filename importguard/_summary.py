@@ -1,0 +1,57 @@
+"""The short summary printed on stderr at exit (when stderr is a terminal, or IMPORTGUARD_SUMMARY=1)."""
+
+import os
+import sys
+
+from importguard import _records
+from importguard._report import selector
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def _ms(ns: "int | None") -> str:
+    return "     -   " if ns is None else f"{ns / 1e6:8.1f}"
+
+
+def _colour() -> bool:
+    try:
+        return bool(sys.stderr.isatty()) and "NO_COLOR" not in os.environ
+    except Exception:
+        return False
+
+
+def render(settings: "dict[str, Any]", report_path: "str | None", top: int = 10) -> str:
+    """The summary text: totals, the slowest imports, and every failure that matters."""
+    records = _records.to_dicts(keep=selector(settings))
+    colour = _colour()
+    red, dim, bold, off = ("\x1b[31m", "\x1b[2m", "\x1b[1m", "\x1b[0m") if colour else ("", "", "", "")
+    roots = [r for r in records if r["parent_id"] is None and r["duration_ns"] is not None]
+    total = sum(r["duration_ns"] for r in roots)
+    lines = [f"{bold}importguard{off}: {len(records)} imports, {total / 1e6:.1f} ms (pid {os.getpid()})"]
+    if report_path:
+        lines[0] += f"; report: {report_path}"
+    done = [r for r in records if r["duration_ns"] is not None and r["status"] == "ok"]
+    if done:
+        lines.append(f"  {dim}cumulative ms     self ms  module{off}")
+        for r in sorted(done, key=lambda r: -r["duration_ns"])[:top]:
+            lines.append(f"  {_ms(r['duration_ns'])}    {_ms(r['self_ns'])}  {r['name']}")
+    failures = [r for r in records if r["status"] in ("error", "not_found")]
+    probes = [r for r in failures if r["status"] == "not_found" and r["swallowed"]]
+    real = [r for r in failures if r not in probes]
+    if real:
+        lines.append(f"  {red}failed imports:{off}")
+        for r in real:
+            err = r["error"] or {}
+            where = r["importer"]
+            at = f" (from {where['file']}:{where['line']})" if where else ""
+            fate = "swallowed" if r["swallowed"] else ("raised" if r["swallowed"] is False else "unsettled")
+            lines.append(f"    {r['status']:<9} {r['name']}: {err.get('type')}: {err.get('message')} [{fate}]{at}")
+    if probes:
+        names = ", ".join(sorted({r["name"] for r in probes})[:top])
+        more = f" and {len(probes) - top} more" if len(probes) > top else ""
+        lines.append(f"  {dim}optional imports not found (caught by the importer): {names}{more}{off}")
+    if _records.internal_errors:
+        lines.append(f"  {red}importguard internal errors: {len(_records.internal_errors)}{off} (see the report)")
+    return "\n".join(lines) + "\n"

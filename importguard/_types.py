@@ -1,0 +1,126 @@
+"""Typed result and configuration objects (attrs), built on demand from plain values.
+
+Nothing on the import path creates these: the hook keeps lists, the
+configuration loader keeps a dict, and this module (which imports ``attrs``,
+~55 ms) is loaded only when code asks for records or the config.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from importguard import _config
+
+
+@attrs.frozen
+class ImportFailure:
+    """Why an import failed.
+
+    Attributes:
+        type: the exception's class name (module-qualified unless builtin).
+        message: ``str()`` of the exception.
+        traceback: the traceback text, importlib's and importguard's frames removed.
+        caused_by: id of the nested import whose failure this one is, or ``None``.
+    """
+
+    type: str
+    message: str
+    traceback: str
+    caused_by: int | None = None
+
+
+@attrs.frozen
+class ImportRecord:
+    """One real import made by the process (a module found and executed, or a failure).
+
+    Attributes mirror the JSON report (``importguard.report/1``): ``status`` is
+    ``"ok"``, ``"not_found"`` (no finder had a spec), ``"error"`` (finding or
+    executing the module raised) or ``"incomplete"`` (still running).
+    ``swallowed`` is set on failures once the importer finished: ``True`` when
+    the importer went on (``except ImportError``), ``False`` when the error
+    escaped, ``None`` while unknown. Times are nanoseconds; ``start_ns`` is
+    since the epoch, ``duration_ns`` is cumulative and ``self_ns`` excludes
+    nested imports.
+    """
+
+    id: int
+    name: str
+    parent: str | None
+    parent_id: int | None
+    thread: int
+    thread_name: str | None
+    start_ns: int
+    duration_ns: int | None
+    self_ns: int | None
+    status: str
+    error: ImportFailure | None
+    swallowed: bool | None
+    file: str | None
+    loader: str | None
+    importer: tuple[str, int] | None = None
+    fromlist: bool = False
+    duplicate_of: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the import raised (``not_found`` or ``error``)."""
+        return self.status in ("not_found", "error")
+
+    @property
+    def routine_probe(self) -> bool:
+        """A missing optional dependency: not found, and the importer caught it."""
+        return self.status == "not_found" and self.swallowed is True
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportRecord:
+        """Build from one entry of a report's ``imports`` list."""
+        values = dict(data)
+        if values.get("error") is not None:
+            values["error"] = ImportFailure(**values["error"])
+        if values.get("importer") is not None:
+            values["importer"] = (values["importer"]["file"], values["importer"]["line"])
+        names = {a.name for a in attrs.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def _tuple_of_str(value: Any) -> tuple[str, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class Config:
+    """The effective configuration: defaults < ``[tool.importguard]`` < environment.
+
+    Attributes:
+        enabled: ``IMPORTGUARD``.
+        report: absolute path of the JSON report written at exit (``IMPORTGUARD_REPORT``).
+        include / exclude: module globs selecting what reports show.
+        inherit: whether child processes inherit the hook (``IMPORTGUARD_INHERIT``).
+        hooks: ``module[:callable]`` entries loaded at startup (``IMPORTGUARD_HOOKS``).
+        entry_points: whether ``importguard.hooks`` entry points are loaded.
+        summary: ``"auto"``, ``True`` or ``False`` (``IMPORTGUARD_SUMMARY``).
+        config: the file the ``[tool.importguard]`` table came from, if any.
+    """
+
+    enabled: bool = False
+    report: str | None = None
+    include: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    exclude: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    inherit: bool = True
+    hooks: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    entry_points: bool = False
+    summary: bool | str = "auto"
+    config: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> Config:
+        """Build from the plain dict that ``_config.load`` validated."""
+        return cls(**{k: settings[k] for k in _config.SETTINGS if k in settings})
+
+    @classmethod
+    def load(cls) -> tuple[Config, list[str]]:
+        """Read the environment and ``pyproject.toml`` now; return the config and its problems."""
+        settings, problems = _config.load()
+        return cls.from_settings(settings), [str(p) for p in problems]
