@@ -1,7 +1,9 @@
 """The ``.pth`` entry point: from ``IMPORTGUARD=1`` to a recording hook, with builtins only.
 
-``importguard.pth`` calls :func:`boot` only when ``IMPORTGUARD`` is set and
-non-empty, so an unset variable costs one dict lookup and imports nothing.
+``importguard.pth`` calls :func:`boot` only when ``IMPORTGUARD`` is set to
+something other than an off word (unset, empty, 0, false, no, off), so the
+disabled path costs one dict lookup and imports nothing. A value it does not
+understand still boots, so that :mod:`_config` can say what is wrong.
 ``site`` may process the same ``.pth`` twice (a venv adds site-packages
 twice), and ``importguard.install()`` may follow: booting is idempotent.
 """
@@ -18,12 +20,14 @@ def boot() -> None:
         return
     _booted = True
     try:
-        from importguard import _config, _session
+        from importguard import _config
 
         settings, problems = _config.load()
         for problem in problems:
             sys.stderr.write(f"{problem}\n")
         if settings["enabled"]:
+            from importguard import _session
+
             _session.start(settings)
     except Exception as exc:
         try:

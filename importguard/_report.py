@@ -8,7 +8,6 @@ documented in the README.
 import json
 import os
 import sys
-import tempfile
 
 from importguard import _records
 from importguard._globs import compile_globs
@@ -56,19 +55,28 @@ def build(settings: "dict[str, Any] | None" = None) -> "dict[str, Any]":
 def write_json(path: str, data: "dict[str, Any]") -> str:
     """Write *data* to *path* atomically; return *path*.
 
-    A temporary file in the same directory, created with O_EXCL (so a symlink
-    planted at its name is never followed), then ``os.replace``: readers see the
-    old file or the whole new one. The final mode follows the user's umask.
+    A temporary file in the same directory, created with O_EXCL and O_NOFOLLOW
+    (a symlink planted at its name is never followed), then ``os.replace``:
+    readers see the old file or the whole new one. The mode follows the user's
+    umask, as ``open()`` would. Not ``tempfile``: at exit it would import
+    ``random`` and ``math``, which an app that rewired its import system (or is
+    half torn down) may no longer be able to import.
     """
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".importguard-", suffix=".tmp", dir=directory)
+    base = os.path.basename(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for attempt in range(100):
+        tmp = os.path.join(directory, f".{base}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:
+            if attempt == 99:
+                raise
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
             json.dump(data, fh, indent=1, ensure_ascii=True)
             fh.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         try:

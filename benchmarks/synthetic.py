@@ -1,0 +1,147 @@
+"""Synthetic import workloads for the importguard benchmarks.
+
+Everything here writes plain ``.py`` files into a directory you give it; nothing
+imports importguard. The benchmark runner (``run.py``) imports this module, and
+it can also be used by hand::
+
+    python benchmarks/synthetic.py /tmp/tree 1000     # writes /tmp/tree/synth_entry.py and synth/
+
+Layout of a tree of *n* modules (``synth_entry`` not counted)::
+
+    synth/__init__.py                 1 module
+    synth/sub_000/__init__.py         a subpackage ...
+    synth/sub_000/m_00.py ... m_09.py ... with 10 leaves (11 modules each)
+    ...
+    synth/m_00.py ...                 leftover leaves directly under synth/
+
+``synth_entry`` imports every module, so ``import synth_entry`` makes *n* + 1
+real imports. Every second subpackage imports its own leaves from its
+``__init__`` (``from . import m_00, ...``), so records have parents and
+children three levels deep; the entry imports the other subpackages' leaves
+itself, half with ``import a.b.c`` and half with ``from a.b import c``. Each
+leaf is a few lines (an already-loaded ``import sys``, a constant, a function,
+a class), so the import system, not the module body, dominates its cost.
+
+Miss workloads (``write_misses``): ``miss_top`` runs *m* ``try: import
+nonexistent_mod_i / except ImportError: pass`` blocks, each a full search of
+``sys.path``; ``miss_from`` runs *m* ``from synth import missing_name_i``
+blocks, each of which tries the submodule ``synth.missing_name_i`` (a real
+import that fails, searched in ``synth.__path__`` only) before raising
+``ImportError: cannot import name``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+LEAVES_PER_SUBPACKAGE = 10
+
+LEAF = '''\
+"""Synthetic leaf module {name}."""
+import sys
+
+VALUE = {index}
+
+
+def compute(x):
+    return x * VALUE + len(sys.argv)
+
+
+class Thing:
+    size = VALUE
+
+    def __init__(self, v=VALUE):
+        self.v = v
+'''
+
+PACKAGE = '''\
+"""Synthetic package {name}."""
+{body}
+'''
+
+
+def _write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def layout(n: int) -> tuple[int, int]:
+    """(subpackages, leftover leaves under ``synth``) for a tree of *n* modules."""
+    if n < 1:
+        raise ValueError("a tree has at least one module (synth itself)")
+    per = LEAVES_PER_SUBPACKAGE + 1
+    subs = (n - 1) // per
+    return subs, (n - 1) - subs * per
+
+
+def write_tree(root: str, n: int) -> list[str]:
+    """Write a tree of *n* modules plus ``synth_entry.py`` under *root*.
+
+    Returns the names of the *n* modules (``synth_entry`` excluded), in the
+    order ``synth_entry`` imports them.
+    """
+    subs, extra = layout(n)
+    names = ["synth"]
+    entry = ['"""Imports every module of the synthetic tree."""', "import synth"]
+    _write(os.path.join(root, "synth", "__init__.py"), PACKAGE.format(name="synth", body=""))
+    counter = 0
+    for s in range(subs):
+        pkg = f"synth.sub_{s:03d}"
+        leaves = [f"m_{i:02d}" for i in range(LEAVES_PER_SUBPACKAGE)]
+        self_importing = s % 2 == 0
+        body = f"from . import {', '.join(leaves)}\n" if self_importing else ""
+        _write(os.path.join(root, "synth", f"sub_{s:03d}", "__init__.py"), PACKAGE.format(name=pkg, body=body))
+        names.append(pkg)
+        if self_importing:
+            entry.append(f"import {pkg}")
+        for i, leaf in enumerate(leaves):
+            full = f"{pkg}.{leaf}"
+            _write(
+                os.path.join(root, "synth", f"sub_{s:03d}", f"{leaf}.py"),
+                LEAF.format(name=full, index=counter),
+            )
+            counter += 1
+            names.append(full)
+            if not self_importing:
+                entry.append(f"import {full}" if i % 2 == 0 else f"from {pkg} import {leaf}")
+    for i in range(extra):
+        full = f"synth.m_{i:02d}"
+        _write(os.path.join(root, "synth", f"m_{i:02d}.py"), LEAF.format(name=full, index=counter))
+        counter += 1
+        names.append(full)
+        entry.append(f"import {full}")
+    _write(os.path.join(root, "synth_entry.py"), "\n".join(entry) + "\n")
+    assert len(names) == n, (len(names), n)
+    return names
+
+
+def write_misses(root: str, m: int) -> None:
+    """Write ``miss_top.py`` and ``miss_from.py`` (each *m* failing imports) under *root*.
+
+    ``miss_from`` needs the ``synth`` package of :func:`write_tree` in the same *root*.
+    """
+    top = ['"""Many distinct top-level imports that fail."""']
+    frm = ['"""Many from-imports of names synth does not have."""', "import synth"]
+    for i in range(m):
+        top.append(f"try:\n    import nonexistent_mod_{i}\nexcept ImportError:\n    pass")
+        frm.append(f"try:\n    from synth import missing_name_{i}\nexcept ImportError:\n    pass")
+    _write(os.path.join(root, "miss_top.py"), "\n".join(top) + "\n")
+    _write(os.path.join(root, "miss_from.py"), "\n".join(frm) + "\n")
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) not in (2, 3):
+        sys.stderr.write("usage: python benchmarks/synthetic.py DIR N [MISSES]\n")
+        return 2
+    root, n = argv[0], int(argv[1])
+    names = write_tree(root, n)
+    if len(argv) == 3:
+        write_misses(root, int(argv[2]))
+    print(f"wrote {len(names)} modules + synth_entry under {root}; run: cd {root} && python -c 'import synth_entry'")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

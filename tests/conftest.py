@@ -1,0 +1,107 @@
+"""Shared helpers: real packages written to temporary directories, real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pth_installed() -> bool:
+    import sysconfig
+
+    return any(
+        (Path(p) / "importguard.pth").exists()
+        for p in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not _pth_installed():
+        raise pytest.UsageError(
+            "importguard.pth is not installed in this environment; the subprocess tests need it. "
+            "Install the package first: python -m pip install -e '.[test]'"
+        )
+
+
+def write_tree(base: Path, files: dict[str, str]) -> Path:
+    """Write {relative path: source} under *base* (dedented); return *base*."""
+    for rel, source in files.items():
+        path = base / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    return base
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without any IMPORTGUARD* or PYTHON* variable, plus *extra*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPORTGUARD", "_IMPORTGUARD", "PYTHON"))}
+    env.update(extra)
+    return env
+
+
+def run_python(
+    code: str,
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -c code`` (dedented) in a fresh process of this interpreter."""
+    cmd = [sys.executable, *(args or []), "-c", textwrap.dedent(code)]
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env if env is not None else clean_env(), capture_output=True, text=True, timeout=120
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def run_hooked(
+    code: str, *, cwd: Path, report: Path | None = None, check: bool = True, **env: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
+    """Run *code* with IMPORTGUARD=1 and a JSON report; return the process and the report."""
+    report = report or (cwd / "report.json")
+    settings = {"IMPORTGUARD": "1", "IMPORTGUARD_REPORT": str(report), "IMPORTGUARD_SUMMARY": "0"}
+    settings.update(env)
+    full_env = clean_env(**settings)
+    proc = run_python(code, cwd=cwd, env=full_env, check=check)
+    data = json.loads(report.read_text()) if report.exists() else None
+    return proc, data
+
+
+def by_name(report: dict[str, Any], name: str) -> dict[str, Any]:
+    """The single import record for *name* in *report* (fails if there is not exactly one)."""
+    found = [r for r in report["imports"] if r["name"] == name]
+    assert len(found) == 1, f"{len(found)} records for {name!r}: {found}"
+    return found[0]
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Any:
+    """Write a package tree into a fresh temp dir: ``tree({"pkg/__init__.py": "..."})``."""
+
+    def make(files: dict[str, str]) -> Path:
+        return write_tree(tmp_path, files)
+
+    return make
+
+
+@pytest.fixture
+def fresh_modules() -> Any:
+    """Forget modules imported by the test (by prefix) and restore sys.path afterwards."""
+    before = set(sys.modules)
+    path = sys.path[:]
+    yield
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+    sys.path[:] = path

@@ -1,0 +1,95 @@
+"""Switching the hook on and off from the environment, and what that costs in modules."""
+
+from __future__ import annotations
+
+import json
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from conftest import clean_env, run_python
+
+SNAPSHOT = "import sys, json; print(json.dumps(sorted(sys.modules)))"
+HEAVY = ("opentelemetry", "attr", "attrs", "wrapt", "asyncio", "logging", "inspect", "traceback", "fnmatch",
+         "typing", "re", "tomllib", "tomli", "json", "warnings", "atexit", "threading", "tempfile")
+
+
+def _modules_at_startup(tmp_path: Path, **env: str) -> set[str]:
+    # `-c` code runs after site: what is loaded then was loaded by startup.
+    proc = run_python("import sys; print('\\n'.join(sorted(sys.modules)))", cwd=tmp_path, env=clean_env(**env),
+                      check=True)
+    return set(proc.stdout.split())
+
+
+def test_footprint_is_importguards_own_modules_only(tmp_path: Path) -> None:
+    plain = _modules_at_startup(tmp_path)
+    hooked = _modules_at_startup(tmp_path, IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0")
+    added = hooked - plain
+    assert added, "IMPORTGUARD=1 loaded nothing: is importguard.pth installed?"
+    assert all(name == "importguard" or name.startswith("importguard.") for name in added), sorted(added)
+    assert not (hooked - plain) & set(HEAVY)
+    assert plain - hooked == set()
+
+
+def test_disabled_loads_nothing(tmp_path: Path) -> None:
+    unset = _modules_at_startup(tmp_path)
+    for value in ("0", "false", "", "off"):
+        assert _modules_at_startup(tmp_path, IMPORTGUARD=value) == unset
+
+
+def test_garbage_value_is_off_with_one_warning(tmp_path: Path) -> None:
+    proc = run_python("import sys; print('importguard._hook' in sys.modules)", cwd=tmp_path,
+                      env=clean_env(IMPORTGUARD="maybe"), check=True)
+    assert proc.stdout.strip() == "False"
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1
+    assert "IMPORTGUARD='maybe'" in lines[0] and "importguard stays off" in lines[0] and "1, true" in lines[0]
+
+
+def test_bad_settings_warn_and_the_program_runs(tmp_path: Path) -> None:
+    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="sometimes", IMPORTGUARD_INCLUDE="ok.*,bad[glob",
+                    IMPORTGUARD_REPORT=str(tmp_path / "r.json"))
+    proc = run_python("print('ran')", cwd=tmp_path, env=env, check=True)
+    assert proc.stdout == "ran\n"
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("importguard: IMPORTGUARD_INCLUDE: 'bad[glob'") or lines[1].startswith(
+        "importguard: IMPORTGUARD_INCLUDE: 'bad[glob'")
+    assert any("IMPORTGUARD_SUMMARY='sometimes'" in line and "auto" in line for line in lines)
+    assert json.loads((tmp_path / "r.json").read_text())["schema"] == "importguard.report/1"
+
+
+def test_pth_runs_twice_boots_once(tmp_path: Path) -> None:
+    purelib = sysconfig.get_paths()["purelib"]
+    code = f"""
+        import site, sys
+        site.addsitedir({purelib!r})  # processes importguard.pth again
+        import importguard._hook as h, importguard._records as r
+        import json
+        print(h._bootstrap._find_and_load_unlocked is h._find_and_load_unlocked, h._real is not h._find_and_load_unlocked)
+        print([rec[0] for rec in r.buffer].count('json'))
+    """
+    proc = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0"), check=True)
+    assert proc.stdout.split() == ["True", "True", "1"]
+    assert proc.stderr == ""
+
+
+def test_summary_on_stderr_when_forced(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("raise KeyError('nope')\n")
+    code = "try:\n    import broken\nexcept KeyError:\n    pass\nimport json\n"
+    proc = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="1"), check=True)
+    assert "importguard:" in proc.stderr and "json" in proc.stderr
+    assert "broken: KeyError" in proc.stderr and "[swallowed]" in proc.stderr
+    quiet = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1"), check=True)
+    assert quiet.stderr == ""  # auto: stderr is a pipe here
+
+
+@pytest.mark.parametrize("flag", ["-S", "-I", "-E"])
+def test_interpreter_flags(tmp_path: Path, flag: str) -> None:
+    # -S: no site, so no .pth: off. -I and -E ignore PYTHON* variables only;
+    # IMPORTGUARD is read from os.environ by the .pth, so the hook is on.
+    proc = run_python("import sys; print('importguard._hook' in sys.modules)", cwd=tmp_path, args=[flag],
+                      env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0"), check=True)
+    assert proc.stdout.strip() == ("False" if flag == "-S" else "True")
