@@ -270,7 +270,8 @@ def load(
     problems: list[ConfigProblem] = []
     env = from_environ(environ, problems)
     settings = defaults()
-    explicit = env.get("config")
+    # ``config`` reports the file the table came from, not the raw variable.
+    explicit = env.pop("config", None)
     path = os.path.join(cwd, explicit) if explicit else find_pyproject(cwd)
     if path is not None:
         table = read_table(path, explicit is not None, problems)

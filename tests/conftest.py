@@ -97,11 +97,20 @@ def tree(tmp_path: Path) -> Any:
 
 
 @pytest.fixture
-def fresh_modules() -> Any:
-    """Forget modules imported by the test (by prefix) and restore sys.path afterwards."""
+def fresh_modules(tmp_path: Path) -> Any:
+    """Forget the modules the test imported from its temp dir, and restore sys.path.
+
+    Only those: dropping importguard's own lazily loaded modules would leave
+    the installed hook pointing at module instances nobody else sees.
+    """
     before = set(sys.modules)
     path = sys.path[:]
     yield
+    root = str(tmp_path)
     for name in set(sys.modules) - before:
-        del sys.modules[name]
+        spec = getattr(sys.modules[name], "__spec__", None)
+        origin = getattr(spec, "origin", None) or ""
+        locations = list(getattr(spec, "submodule_search_locations", None) or [])
+        if origin.startswith(root) or any(str(loc).startswith(root) for loc in locations):
+            del sys.modules[name]
     sys.path[:] = path
