@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-_bootstrap = sys.modules["_frozen_importlib"]
+_bootstrap: "Any" = sys.modules["_frozen_importlib"]
 _ModuleType = type(sys)
 
 #: The function we wrap, captured at install time (it may itself be someone's wrapper).

@@ -17,6 +17,7 @@ from time import perf_counter_ns, time_ns
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from types import FrameType
     from typing import Any
 
     Record = list[Any]
@@ -167,13 +168,21 @@ def _frames(tb: "Any") -> "list[tuple[str, int, str]]":
     return out[-64:]
 
 
+def _is_import_module(code: "Any") -> bool:
+    # importlib.import_module lives in importlib/__init__.py, not in the frozen
+    # bootstrap; the importer is whoever called it.
+    return code.co_name == "import_module" and code.co_filename.endswith("__init__.py") and (
+        "importlib" in code.co_filename
+    )
+
+
 def _importer() -> "tuple[tuple[str, int] | None, bool]":
     """Where the failing import statement is, and whether it came from a ``from`` list."""
-    frame = sys._getframe(2)
+    frame: "FrameType | None" = sys._getframe(2)
     via_fromlist = False
     while frame is not None:
         code = frame.f_code
-        if code.co_filename not in _IMPORTLIB_FILES:
+        if code.co_filename not in _IMPORTLIB_FILES and not _is_import_module(code):
             return (code.co_filename, frame.f_lineno), via_fromlist
         if code.co_name == "_handle_fromlist":
             via_fromlist = True

@@ -39,15 +39,23 @@ def render(settings: "dict[str, Any]", report_path: "str | None", top: int = 10)
             lines.append(f"  {_ms(r['duration_ns'])}    {_ms(r['self_ns'])}  {r['name']}")
     failures = [r for r in records if r["status"] in ("error", "not_found")]
     probes = [r for r in failures if r["status"] == "not_found" and r["swallowed"]]
-    real = [r for r in failures if r not in probes]
-    if real:
+    by_id = {r["id"]: r for r in records}
+    causes = {(r["error"] or {}).get("caused_by") for r in failures}
+    # One line per failed import statement: the outermost failure of each
+    # cascade (a.b failed because a failed...), with its root cause.
+    heads = [r for r in failures if r not in probes and r["id"] not in causes]
+    if heads:
         lines.append(f"  {red}failed imports:{off}")
-        for r in real:
-            err = r["error"] or {}
+        for r in heads:
+            root = r
+            while (root["error"] or {}).get("caused_by") in by_id:
+                root = by_id[root["error"]["caused_by"]]
+            err = root["error"] or {}
             where = r["importer"]
             at = f" (from {where['file']}:{where['line']})" if where else ""
             fate = "swallowed" if r["swallowed"] else ("raised" if r["swallowed"] is False else "unsettled")
-            lines.append(f"    {r['status']:<9} {r['name']}: {err.get('type')}: {err.get('message')} [{fate}]{at}")
+            because = f" because {root['name']} failed:" if root is not r else ""
+            lines.append(f"    {r['name']}:{because} {err.get('type')}: {err.get('message')} [{fate}]{at}")
     if probes:
         names = ", ".join(sorted({r["name"] for r in probes})[:top])
         more = f" and {len(probes) - top} more" if len(probes) > top else ""

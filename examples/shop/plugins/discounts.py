@@ -1,0 +1,3 @@
+"""A working plugin."""
+
+RATE = 0.1
