@@ -39,7 +39,6 @@ atomic). Everything slower happens in ``_records`` on the failure path or later.
 """
 
 import sys
-from _thread import get_ident
 from time import perf_counter_ns
 
 from importguard import _callbacks, _records
@@ -56,13 +55,12 @@ _ModuleType = type(sys)
 _real: "Callable[[str, Any], Any] | None" = None
 #: False after uninstall() when another tool wrapped on top of us and we could not unhook.
 _active = False
-#: Threads doing importguard's own work (report at exit, flush): their imports are not the app's.
-_quiet: "set[int]" = set()
 #: Called with (record, module) after each successful import when set (export checks).
 post_import: "list[Callable[[list[Any], Any], None]]" = []
 
 _buffer_append = _records.buffer.append
-_stacks = _records.stacks
+_threads = _records.threads
+_thread_state = _records.thread_state
 _loaded = _records.loaded
 _before = _callbacks.BEFORE
 _after = _callbacks.AFTER
@@ -70,13 +68,17 @@ _on_error = _callbacks.ERROR
 
 
 def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
-    ident = get_ident()
-    if not _active or ident in _quiet:
+    try:
+        state = _threads.state
+    except AttributeError:
+        state = _thread_state()
+    # state[2]: this thread is doing importguard's own work (report at exit,
+    # flush); its imports are not the app's.
+    if not _active or state[2]:
         return _real(name, import_)  # type: ignore[misc]
     try:
-        stack = _stacks.get(ident)
-        if stack is None:
-            stack = _records.new_thread_stack(ident)
+        stack = state[0]
+        ident = state[1]
         parent = stack[-1] if stack else None
         rec = [name, parent, ident, 0, 0, 0, None, None, None, None, None, None, None]
         _buffer_append(rec)
@@ -180,13 +182,10 @@ def uninstall() -> None:
 class quiet:
     """Context manager: imports made by this thread inside it are importguard's own, not recorded."""
 
-    __slots__ = ("_ident", "_was")
+    __slots__ = ()
 
     def __enter__(self) -> None:
-        self._ident = get_ident()
-        self._was = self._ident in _quiet
-        _quiet.add(self._ident)
+        _thread_state()[2] += 1
 
     def __exit__(self, *exc: object) -> None:
-        if not self._was:
-            _quiet.discard(self._ident)
+        _thread_state()[2] -= 1

@@ -11,7 +11,7 @@ A record is a list; its slots (the layout is private, read it through
 """
 
 import sys
-from _thread import get_ident
+from _thread import _local, get_ident
 from time import perf_counter_ns, time_ns
 
 TYPE_CHECKING = False
@@ -39,8 +39,12 @@ SIZE = 13
 
 #: Every record of this process, in start order (parents before children).
 buffer: "list[Record]" = []
-#: Per-thread import stacks, keyed by thread ident.
-stacks: "dict[int, list[Record]]" = {}
+#: Per-thread state, ``threads.state = [import stack, ident, quiet depth]``. A
+#: thread-local rather than a dict keyed by ident: it is read on every import
+#: (half the cost of ``dict.get(get_ident())``) and goes away with its thread,
+#: so a server that starts a thread per request does not grow it.
+threads = _local()
+STACK, IDENT, QUIET = 0, 1, 2
 #: Thread names, captured when a thread first imports (threads may be gone by report time).
 thread_names: "dict[int, str]" = {}
 #: The record that last loaded each module name (finds circular-package duplicates).
@@ -57,10 +61,15 @@ epoch_offset_ns = time_ns() - perf_counter_ns()
 _IMPORTLIB_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
 
 
-def new_thread_stack(ident: int) -> "list[Record]":
-    """Create the import stack of a thread the first time it imports."""
-    stack: list[Record] = []
-    stacks[ident] = stack
+def thread_state() -> "list[Any]":
+    """This thread's ``[stack, ident, quiet depth]``, created the first time it is needed."""
+    try:
+        return threads.state  # type: ignore[no-any-return]
+    except AttributeError:
+        pass
+    ident = get_ident()
+    state = [[], ident, 0]
+    threads.state = state
     name = None
     threading = sys.modules.get("threading")
     if threading is None:
@@ -74,7 +83,7 @@ def new_thread_stack(ident: int) -> "list[Record]":
         name = getattr(thread, "name", None)
     if name is not None:
         thread_names[ident] = name
-    return stack
+    return state
 
 
 def unwind(stack: "list[Record]", rec: "Record") -> None:
@@ -260,11 +269,9 @@ def settle_at_exit() -> None:
 
 def reset_after_fork() -> None:
     """In a forked child: its records are its own; the parent reports the parent's."""
-    ident = get_ident()
-    mine = stacks.get(ident, [])
-    buffer[:] = list(mine)
-    stacks.clear()
-    stacks[ident] = mine
+    # Other threads do not exist in the child, and neither do their
+    # thread-locals; the forking thread keeps its stack (fork inside an import).
+    buffer[:] = list(thread_state()[STACK])
     loaded.clear()
     del toplevel_failures[:]
     del internal_errors[:]
