@@ -80,7 +80,7 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         stack = state[0]
         ident = state[1]
         parent = stack[-1] if stack else None
-        rec = [name, parent, ident, 0, 0, 0, None, None, None, None, None, None, None]
+        rec = [name, parent, ident, 0, 0, None, None, None, None, None, None, None]
         _buffer_append(rec)
         stack.append(rec)
         if _before:
@@ -92,44 +92,39 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
     try:
         module = _real(name, import_)  # type: ignore[misc]
     except BaseException as exc:
-        rec[4] = t1 = perf_counter_ns()
+        rec[4] = perf_counter_ns()
         try:
-            if stack and stack[-1] is rec:
-                stack.pop()
-            else:
+            if stack.pop() is not rec:
                 _records.unwind(stack, rec)
-            if parent is not None:
-                parent[5] += t1 - t0
             _records.failed(rec, exc)
             if _on_error:
                 _callbacks.run(_on_error, "error", rec, None, exc)
         except Exception as bug:
             _records.internal_error("import hook (failure)", bug, "the import's own error was re-raised.")
         raise
-    rec[4] = t1 = perf_counter_ns()
+    rec[4] = perf_counter_ns()
     try:
-        if stack and stack[-1] is rec:
-            stack.pop()
-        else:
+        # Self time is derived from the children's spans when records are read:
+        # no arithmetic on the hot path.
+        if stack.pop() is not rec:
             _records.unwind(stack, rec)
-        if parent is not None:
-            parent[5] += t1 - t0
-        rec[6] = "ok"
+        rec[5] = "ok"
         # __spec__ straight from the module's dict: a LazyLoader module must not
         # be forced, and a PEP 562 __getattr__ must not run for a missing name.
         if type(module) is _ModuleType:
-            rec[7] = module.__dict__.get("__spec__")
+            rec[6] = module.__dict__.get("__spec__")
         else:
-            rec[7] = _records.spec_of(module)
-        prev = _loaded.get(name)
-        if prev is not None and prev[3] > t0:
+            rec[6] = _records.spec_of(module)
+        prev = _loaded.setdefault(name, rec)
+        if prev is not rec and prev[3] > t0:
             # A nested import loaded this module while we were importing its
             # parent package ("crazy side-effects" in importlib); the module ran
             # there, so checks and callbacks ran there too.
-            rec[12] = prev
+            rec[11] = prev
         else:
-            _loaded[name] = rec
-            if rec[11] is not None:
+            if prev is not rec:  # imported again after leaving sys.modules
+                _loaded[name] = rec
+            if rec[10] is not None:
                 _records.settle_ok(rec)
             if post_import:
                 for check in post_import:

@@ -27,15 +27,14 @@ PARENT = 1  #: the record being imported in this thread when this one started, o
 THREAD = 2  #: ``_thread.get_ident()`` of the importing thread
 T0 = 3  #: perf_counter_ns at start
 T1 = 4  #: perf_counter_ns at end; 0 while in progress
-CHILD_NS = 5  #: summed cumulative time of direct children (self = total - this)
-STATUS = 6  #: None in progress, then "ok", "not_found" or "error"
-SPEC = 7  #: the module's __spec__ after success
-EXC = 8  #: the exception, held only until its importer settles it
-ERROR = 9  #: (type, message, frames, importer, via_fromlist, caused_by record) after failure
-SWALLOWED = 10  #: None until settled, then True/False (failures only)
-FAILED_KIDS = 11  #: failed child records waiting for this import to finish, or None
-DUPLICATE_OF = 12  #: the nested record that really loaded this module (circular package import)
-SIZE = 13
+STATUS = 5  #: None in progress, then "ok", "not_found" or "error"
+SPEC = 6  #: the module's __spec__ after success
+EXC = 7  #: the exception, held only until its importer settles it
+ERROR = 8  #: (type, message, frames, importer, via_fromlist, caused_by record) after failure
+SWALLOWED = 9  #: None until settled, then True/False (failures only)
+FAILED_KIDS = 10  #: failed child records waiting for this import to finish, or None
+DUPLICATE_OF = 11  #: the nested record that really loaded this module (circular package import)
+SIZE = 12
 
 #: Every record of this process, in start order (parents before children).
 buffer: "list[Record]" = []
@@ -338,6 +337,13 @@ def to_dicts(
     if records is None:
         records = buffer[:]
     ids = {id(rec): i for i, rec in enumerate(records)}
+    # Self time = own span minus the spans of direct children (the hot path
+    # keeps only start and end). Parents outside *records* simply get no share.
+    nested: dict[int, int] = {}
+    for rec in records:
+        parent = rec[PARENT]
+        if parent is not None and rec[T1]:
+            nested[id(parent)] = nested.get(id(parent), 0) + rec[T1] - rec[T0]
 
     def ref(rec: "Record | None") -> "int | None":
         return ids.get(id(rec)) if rec is not None else None
@@ -374,7 +380,7 @@ def to_dicts(
                 "thread_name": thread_names.get(rec[THREAD]),
                 "start_ns": rec[T0] + epoch_offset_ns,
                 "duration_ns": total,
-                "self_ns": total - rec[CHILD_NS] if total is not None else None,
+                "self_ns": total - nested.get(id(rec), 0) if total is not None else None,
                 "status": rec[STATUS] if done else "incomplete",
                 "error": error,
                 "swallowed": rec[SWALLOWED],
