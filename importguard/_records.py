@@ -28,7 +28,7 @@ THREAD = 2  #: ``_thread.get_ident()`` of the importing thread
 T0 = 3  #: perf_counter_ns at start
 T1 = 4  #: perf_counter_ns at end; 0 while in progress
 STATUS = 5  #: None in progress, then "ok", "not_found" or "error"
-SPEC = 6  #: the module's __spec__ after success
+SPEC = 6  #: the module's __spec__ after success; after an error in its code, its file
 EXC = 7  #: the exception, held only until its importer settles it
 ERROR = 8  #: (type, message, frames, importer, via_fromlist, caused_by record) after failure
 SWALLOWED = 9  #: None until settled, then True/False (failures only)
@@ -227,7 +227,11 @@ def failed(rec: "Record", exc: BaseException) -> None:
         cause = _settle(kids, exc)
     cls = type(exc)
     qualname = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    rec[ERROR] = (qualname, message, _frames(inner), importer, via_fromlist, cause)
+    frames = _frames(inner)
+    # The module was found if its own code ran: the first frame is its body.
+    if frames and frames[0][2] == "<module>" and rec[STATUS] == "error":
+        rec[SPEC] = frames[0][0]
+    rec[ERROR] = (qualname, message, frames, importer, via_fromlist, cause)
     rec[EXC] = exc
     parent = rec[PARENT]
     if parent is not None and parent[T1] == 0:
@@ -305,6 +309,8 @@ def loader_kind(spec: "Any") -> str | None:
 
 
 def _file(spec: "Any") -> str | None:
+    if isinstance(spec, str):  # a failed module: the file its code ran from
+        return spec
     origin = getattr(spec, "origin", None)
     if origin and getattr(spec, "has_location", False):
         return str(origin)

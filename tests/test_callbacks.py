@@ -102,15 +102,17 @@ def test_entry_points_only_when_asked(tmp_path: Path) -> None:
         "ep_hooks.py": """
             import importguard
             def setup():
-                importguard.on_import("json")(lambda e: print("entry point saw", e.name))
+                importguard.on_import("ep_target")(lambda e: print("entry point saw", e.name))
         """,
+        "ep_target.py": "",
         "ep_hooks-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: ep-hooks\nVersion: 1.0\n",
         "ep_hooks-1.0.dist-info/entry_points.txt": "[importguard.hooks]\nmine = ep_hooks:setup\n",
     })
     base = dict(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", PYTHONPATH=str(tmp_path))
-    on = run_python("import json", cwd=tmp_path, env=clean_env(IMPORTGUARD_ENTRY_POINTS="1", **base), check=True)
-    assert on.stdout == "entry point saw json\n"
-    off = run_python("import sys, json; print('importlib.metadata' in sys.modules)", cwd=tmp_path,
+    # (a module of its own: entry-point discovery itself imports json, csv, email...)
+    on = run_python("import ep_target", cwd=tmp_path, env=clean_env(IMPORTGUARD_ENTRY_POINTS="1", **base), check=True)
+    assert on.stdout == "entry point saw ep_target\n"
+    off = run_python("import sys, ep_target; print('importlib.metadata' in sys.modules)", cwd=tmp_path,
                      env=clean_env(**base), check=True)
     assert off.stdout == "False\n"
 

@@ -95,6 +95,7 @@ def test_failure_that_kills_the_process_is_not_swallowed(tree: object, tmp_path:
     broken = by_name(report, "broken")
     assert broken["status"] == "error" and broken["swallowed"] is False
     assert broken["error"]["type"] == "ZeroDivisionError"
+    assert broken["file"] == str(tmp_path / "broken.py")
     assert by_name(report, "missing_one")["swallowed"] is True
 
 
