@@ -10,6 +10,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Config",
+    "ExportError",
+    "ExportWarning",
     "ImportEvent",
     "ImportFailure",
     "ImportRecord",
@@ -28,6 +30,8 @@ __all__ = [
 # name -> private module that defines it
 _LAZY = {
     "Config": "_types",
+    "ExportError": "_exports",
+    "ExportWarning": "_exports",
     "ImportFailure": "_types",
     "ImportRecord": "_types",
     "ImportEvent": "_callbacks",
@@ -47,6 +51,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from importguard._api import capture, config, install, is_installed, records, uninstall, write_report
     from importguard._callbacks import ImportEvent, on_import, remove_callback
+    from importguard._exports import ExportError, ExportWarning
     from importguard._patching import wrap
     from importguard._types import Config, ImportFailure, ImportRecord
 

@@ -38,7 +38,14 @@ SETTINGS: "dict[str, tuple[str, str, Any]]" = {
     "entry_points": ("IMPORTGUARD_ENTRY_POINTS", "bool", False),
     "summary": ("IMPORTGUARD_SUMMARY", "auto-bool", "auto"),
     "config": ("IMPORTGUARD_CONFIG", "path", None),
+    "exports_mode": ("IMPORTGUARD_EXPORTS", "mode", "warn"),
+    "packages": ("IMPORTGUARD_PACKAGES", "names", ()),
+    # Tables: [tool.importguard.exports] and [tool.importguard.accept]; no variable.
+    "exports": ("", "contracts", {}),
+    "accept": ("", "accept", {}),
 }
+#: Export-check modes, weakest first.
+MODES = ("off", "record", "warn", "error")
 ENV_ONLY = ("enabled", "config")
 
 _ACCEPTS = {
@@ -47,6 +54,10 @@ _ACCEPTS = {
     "path": "a file path",
     "globs": "comma-separated module globs such as myapp,myapp.* (names, dots, * and ?)",
     "hooks": "comma-separated module or module:callable entries such as myhooks:setup",
+    "mode": "off, record, warn or error",
+    "names": "comma-separated package names such as myapp,mylib (or a TOML list)",
+    "contracts": 'a table of module (or glob) = ["Name", ...], e.g. "app.monitoring" = ["MetricsCollector"]',
+    "accept": 'a table of module = "reason", or module = {names = ["Name"], reason = "..."}',
 }
 
 
@@ -88,6 +99,61 @@ def _hook_problem(spec: str) -> str | None:
     if not module or (_ and not obj) or not all(p.isidentifier() for p in parts):
         return f"{spec!r} is not module or module:callable"
     return None
+
+
+def _name_problem(name: str) -> str | None:
+    if all(part.isidentifier() for part in name.split(".")):
+        return None
+    return f"{name!r} is not a module name"
+
+
+def _contracts(
+    value: "Any", where: str, problems: "list[ConfigProblem]", bad: "Any"
+) -> "dict[str, tuple[str, ...]]":
+    if not isinstance(value, dict):
+        return bad(f"a {type(value).__name__}")  # type: ignore[no-any-return]
+    out: dict[str, tuple[str, ...]] = {}
+    for module, names in value.items():
+        why = glob_problem(module)
+        if why is None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            why = f"{module!r} must map to a list of names"
+        if why is None:
+            odd = [n for n in names if not n.isidentifier()]
+            if odd:
+                why = f"{module!r} lists {odd[0]!r}, which is not a Python name"
+        if why is not None:
+            problems.append(ConfigProblem("exports", where, f"{where}: {why}; that entry is ignored. "
+                                          f"Expected {_ACCEPTS['contracts']}."))
+            continue
+        out[module] = tuple(names)
+    return out
+
+
+def _accepts(
+    value: "Any", where: str, problems: "list[ConfigProblem]", bad: "Any"
+) -> "dict[str, tuple[tuple[str, ...] | None, str]]":
+    """module -> (names or None for all, reason). A reason is required: an
+    accepted violation is a decision someone has to be able to revisit."""
+    if not isinstance(value, dict):
+        return bad(f"a {type(value).__name__}")  # type: ignore[no-any-return]
+    out: dict[str, tuple[tuple[str, ...] | None, str]] = {}
+    for module, entry in value.items():
+        names: tuple[str, ...] | None = None
+        reason = entry
+        if isinstance(entry, dict):
+            reason = entry.get("reason")
+            raw = entry.get("names")
+            if isinstance(raw, list) and all(isinstance(n, str) for n in raw):
+                names = tuple(raw)
+            elif raw is not None:
+                reason = None
+        if glob_problem(module) is not None or not isinstance(reason, str) or not reason.strip():
+            problems.append(ConfigProblem("accept", where, f"{where}: {module!r} needs a non-empty reason "
+                                          f"(and names, if given, as a list); that entry is ignored. "
+                                          f"Expected {_ACCEPTS['accept']}."))
+            continue
+        out[module] = (names, reason)
+    return out
 
 
 def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]") -> "Any":
@@ -135,14 +201,22 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
                 return bad("it contains a NUL character")
             return value or None
         return bad(f"a {type(value).__name__}")
-    # globs and hooks: a comma-separated string in the environment, a list in TOML.
+    if kind == "mode":
+        if isinstance(value, str) and value.strip().lower() in MODES:
+            return value.strip().lower()
+        return bad("not a mode")
+    if kind == "contracts":
+        return _contracts(value, where, problems, bad)
+    if kind == "accept":
+        return _accepts(value, where, problems, bad)
+    # globs, hooks and names: a comma-separated string in the environment, a list in TOML.
     if isinstance(value, str):
         items = _split(value)
     elif isinstance(value, list) and all(isinstance(v, str) for v in value):
         items = [v.strip() for v in value if v.strip()]
     else:
         return bad(f"a {type(value).__name__}")
-    check = glob_problem if kind == "globs" else _hook_problem
+    check = {"globs": glob_problem, "hooks": _hook_problem, "names": _name_problem}[kind]
     good = []
     for item in items:
         why = check(item)
@@ -159,7 +233,7 @@ def from_environ(environ: "Mapping[str, str]", problems: "list[ConfigProblem]") 
     """The settings given by environment variables (only those that are set)."""
     out: dict[str, Any] = {}
     for key, (env, _kind, _default) in SETTINGS.items():
-        raw = environ.get(env)
+        raw = environ.get(env) if env else None
         if raw is not None:
             out[key] = _coerce(key, raw, env, problems)
     return out
@@ -259,7 +333,8 @@ def load(
 ) -> "tuple[dict[str, Any], list[ConfigProblem]]":
     """Build the effective settings: defaults < ``[tool.importguard]`` < environment.
 
-    Returns the settings and the problems found; never raises for bad input.
+    Returns the settings (plus ``project_root``, derived) and the problems
+    found; never raises for bad input.
     ``report`` comes back absolute, resolved against *cwd* now, because the
     program may ``chdir`` before the report is written at exit.
     """
@@ -273,6 +348,9 @@ def load(
     # ``config`` reports the file the table came from, not the raw variable.
     explicit = env.pop("config", None)
     path = os.path.join(cwd, explicit) if explicit else find_pyproject(cwd)
+    # The project's own modules are the files under the pyproject.toml's
+    # directory (derived, not a setting): they get the export-check mode.
+    settings["project_root"] = os.path.dirname(os.path.abspath(path)) if path and not explicit else None
     if path is not None:
         table = read_table(path, explicit is not None, problems)
         if table is not None:

@@ -41,7 +41,7 @@ atomic). Everything slower happens in ``_records`` on the failure path or later.
 import sys
 from time import perf_counter_ns
 
-from importguard import _callbacks, _records
+from importguard import _callbacks, _exports, _records
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,8 +55,9 @@ _ModuleType = type(sys)
 _real: "Callable[[str, Any], Any] | None" = None
 #: False after uninstall() when another tool wrapped on top of us and we could not unhook.
 _active = False
-#: Called with (record, module) after each successful import when set (export checks).
-post_import: "list[Callable[[list[Any], Any], None]]" = []
+#: Export checks (set by _session from the config): on at all, and with pyproject contracts.
+exports_on = False
+contracts_on = False
 
 _buffer_append = _records.buffer.append
 _threads = _records.threads
@@ -89,6 +90,7 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
     except Exception as exc:
         _records.internal_error("import hook (start)", exc, "recording paused for this import.")
         return _real(name, import_)  # type: ignore[misc]
+    strict = None
     try:
         module = _real(name, import_)  # type: ignore[misc]
     except BaseException as exc:
@@ -112,8 +114,10 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         # __spec__ straight from the module's dict: a LazyLoader module must not
         # be forced, and a PEP 562 __getattr__ must not run for a missing name.
         if type(module) is _ModuleType:
-            rec[6] = module.__dict__.get("__spec__")
+            namespace = module.__dict__
+            rec[6] = namespace.get("__spec__")
         else:
+            namespace = None
             rec[6] = _records.spec_of(module)
         prev = _loaded.setdefault(name, rec)
         if prev is not rec and prev[3] > t0:
@@ -124,15 +128,19 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         else:
             if prev is not rec:  # imported again after leaving sys.modules
                 _loaded[name] = rec
+            if exports_on and (
+                namespace is None or "__all__" in namespace or (contracts_on and _exports.has_contract(name))
+            ):
+                strict = _exports.check(rec, module, namespace)
             if rec[10] is not None:
                 _records.settle_ok(rec)
-            if post_import:
-                for check in post_import:
-                    check(rec, module)
             if _after:
                 _callbacks.run(_after, "after", rec, module, None)
     except Exception as bug:
         _records.internal_error("import hook (success)", bug, "the module was imported normally.")
+    if strict is not None:
+        _records.fail_strict(rec, module, strict)
+        raise strict
     return module
 
 

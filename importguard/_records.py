@@ -184,9 +184,13 @@ def _is_import_module(code: "Any") -> bool:
     )
 
 
-def _importer() -> "tuple[tuple[str, int] | None, bool]":
-    """Where the failing import statement is, and whether it came from a ``from`` list."""
-    frame: "FrameType | None" = sys._getframe(2)
+def importer_location(depth: int = 3) -> "tuple[tuple[str, int] | None, bool]":
+    """Where the import statement being executed is, and whether it came from a ``from`` list.
+
+    *depth* counts frames from this function up to the hook's own frame; from
+    there, importlib's frames (and ``importlib.import_module``) are skipped.
+    """
+    frame: "FrameType | None" = sys._getframe(depth - 1)
     via_fromlist = False
     while frame is not None:
         code = frame.f_code
@@ -219,7 +223,7 @@ def failed(rec: "Record", exc: BaseException) -> None:
         message = str(exc)
     except Exception:
         message = f"<unprintable {type(exc).__name__}>"
-    importer, via_fromlist = _importer()
+    importer, via_fromlist = importer_location(depth=3)  # failed <- the hook
     kids = rec[FAILED_KIDS]
     cause = None
     if kids is not None:
@@ -233,12 +237,47 @@ def failed(rec: "Record", exc: BaseException) -> None:
         rec[SPEC] = frames[0][0]
     rec[ERROR] = (qualname, message, frames, importer, via_fromlist, cause)
     rec[EXC] = exc
+    if via_fromlist and rec[STATUS] == "not_found":
+        from importguard import _exports
+
+        _exports.fromlist_miss(rec, importer)
     parent = rec[PARENT]
     if parent is not None and parent[T1] == 0:
         if parent[FAILED_KIDS] is None:
             parent[FAILED_KIDS] = [rec]
         else:
             parent[FAILED_KIDS].append(rec)
+    else:
+        toplevel_failures.append(rec)
+
+
+def fail_strict(rec: "Record", module: "Any", exc: BaseException) -> None:
+    """Mode ``error``: the module ran, but its import now fails with *exc*.
+
+    Undo what a successful import left, as importlib does after a failure: the
+    ``sys.modules`` entry and the attribute on the parent package.
+    """
+    name = rec[NAME]
+    if sys.modules.get(name) is module:
+        del sys.modules[name]
+    parent, _, child = name.rpartition(".")
+    parent_module = sys.modules.get(parent) if parent else None
+    if parent_module is not None and getattr(parent_module, "__dict__", {}).get(child) is module:
+        try:
+            delattr(parent_module, child)
+        except Exception:
+            pass
+    loaded.pop(name, None)
+    rec[STATUS] = "error"
+    cls = type(exc)
+    rec[ERROR] = (f"{cls.__module__}.{cls.__qualname__}", str(exc), [], None, False, None)
+    rec[EXC] = exc
+    parent_rec = rec[PARENT]
+    if parent_rec is not None and parent_rec[T1] == 0:
+        if parent_rec[FAILED_KIDS] is None:
+            parent_rec[FAILED_KIDS] = [rec]
+        else:
+            parent_rec[FAILED_KIDS].append(rec)
     else:
         toplevel_failures.append(rec)
 
@@ -306,6 +345,11 @@ def loader_kind(spec: "Any") -> str | None:
         return kind
     module = getattr(cls, "__module__", None)
     return f"{module}.{getattr(cls, '__qualname__', name)}" if module else name
+
+
+def file_of(rec: "Record") -> str | None:
+    """The file a recorded module came from, if it has one."""
+    return _file(rec[SPEC])
 
 
 def _file(spec: "Any") -> str | None:

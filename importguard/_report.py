@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from importguard import _records
+from importguard import _exports, _records
 from importguard._globs import compile_globs
 
 TYPE_CHECKING = False
@@ -39,13 +39,15 @@ def selector(settings: "dict[str, Any]") -> "Any":
 def build(settings: "dict[str, Any] | None" = None) -> "dict[str, Any]":
     """The report of this process so far, as a JSON-ready dict."""
     settings = settings or {}
-    imports = _records.to_dicts(keep=selector(settings))
+    records = _records.buffer[:]
+    imports = _records.to_dicts(records, keep=selector(settings))
+    ids = {id(rec): i for i, rec in enumerate(records)}
     return {
         "schema": SCHEMA,
         "pid": os.getpid(),
         "python": sys.version.split()[0],
         "imports": imports,
-        "violations": [],
+        "violations": _exports.to_dicts(ids),
         "internal_errors": [
             {"where": where, "type": typ, "message": message} for where, typ, message in _records.internal_errors
         ],

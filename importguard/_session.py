@@ -52,6 +52,10 @@ def start(new_settings: "dict[str, Any]") -> bool:
     if not new_settings.get("inherit", True):
         os.environ.pop("IMPORTGUARD", None)
     os.environ.setdefault(_ROOT_PID, str(os.getpid()))
+    from importguard import _exports
+
+    _hook.exports_on = _exports.configure(new_settings)
+    _hook.contracts_on = bool(new_settings.get("exports"))
     if not _hook.install():
         sys.stderr.write(
             "importguard: this Python's importlib has no _find_and_load_unlocked to hook; "

@@ -102,6 +102,16 @@ class Config:
         entry_points: whether ``importguard.hooks`` entry points are loaded.
         summary: ``"auto"``, ``True`` or ``False`` (``IMPORTGUARD_SUMMARY``).
         config: the file the ``[tool.importguard]`` table came from, if any.
+        exports_mode: what an export violation in the project's own modules
+            does: ``off``, ``record``, ``warn`` (default) or ``error``
+            (``IMPORTGUARD_EXPORTS``); other modules are checked in ``record``
+            mode at most, since their users cannot fix them.
+        packages: the project's own packages (``IMPORTGUARD_PACKAGES``); by
+            default, modules under the ``pyproject.toml``'s directory.
+        exports: ``[tool.importguard.exports]``: module (or glob) to the names
+            it must provide.
+        accept: ``[tool.importguard.accept]``: known violations, module to
+            (names or None for all, reason).
     """
 
     enabled: bool = False
@@ -113,6 +123,10 @@ class Config:
     entry_points: bool = False
     summary: bool | str = "auto"
     config: str | None = None
+    exports_mode: str = "warn"
+    packages: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    exports: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    accept: dict[str, tuple[tuple[str, ...] | None, str]] = attrs.field(factory=dict)
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> Config:

@@ -1,0 +1,350 @@
+"""Export checks: what a module declares it exports, against what it has, the moment it finishes.
+
+Called by the hook after each successful import (so a module in the middle of
+a circular import is never checked half-initialised). Declarations come from:
+
+* ``__all__``: each entry must be bound, be a submodule of the package
+  (``from pkg import *`` imports those), or be left to a PEP 562
+  ``__getattr__``. Calling ``__getattr__`` (or ``hasattr``) here would run the
+  module's lazy-loading code at import time, so such names are recorded as
+  ``lazy`` and unverified, never resolved.
+* ``[tool.importguard.exports]``: module (or glob) to the names it must
+  provide, a contract that holds even when a name vanished from both the
+  module and its ``__all__``.
+
+Builtins only: this runs on the import path. ``warnings`` is imported the
+first time a violation is warned about.
+"""
+
+import os
+import sys
+
+from importguard import _records
+from importguard._config import MODES
+from importguard._globs import compile_globs
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+
+class ExportWarning(UserWarning):
+    """A module lacks names it declares it exports (mode ``warn``).
+
+    A ``UserWarning`` rather than an ``ImportWarning``: Python's default
+    filters hide ``ImportWarning``. ``-W error`` or pytest's
+    ``filterwarnings = error`` turn it into an exception, like any warning.
+    """
+
+
+ExportWarning.__module__ = "importguard"  # its public home, as shown in warnings
+
+
+class ExportError(ImportError):
+    """A module lacks names it declares it exports (mode ``error``).
+
+    Raised by the import statement that imported the module, which is then
+    removed from ``sys.modules`` as after any failed import. A subclass of
+    ``ImportError``, so code that handles import failures handles this too.
+    """
+
+
+ExportError.__module__ = "importguard"  # its public home, as shown in tracebacks
+
+
+#: Every violation found so far, JSON-ready but for ``"_record"`` (the import's record).
+violations: "list[dict[str, Any]]" = []
+
+_mode = "off"
+_project_root: "str | None" = None
+_packages: "tuple[str, ...]" = ()
+_exact: "dict[str, tuple[str, ...]]" = {}
+_globbed: "list[tuple[Callable[[str], bool], str, tuple[str, ...]]]" = []
+_accept: "list[tuple[Callable[[str], bool], tuple[str, ...] | None, str]]" = []
+_contract_file: "str | None" = None
+_VENDORED = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
+
+
+def configure(settings: "dict[str, Any]") -> bool:
+    """Set the checks up from plain settings; return whether any check is on."""
+    global _mode, _project_root, _packages, _contract_file
+    _mode = str(settings.get("exports_mode", "warn"))
+    _project_root = settings.get("project_root")
+    _packages = tuple(settings.get("packages") or ())
+    _contract_file = settings.get("config")
+    _exact.clear()
+    del _globbed[:]
+    del _accept[:]
+    for module, names in (settings.get("exports") or {}).items():
+        if "*" in module or "?" in module:
+            _globbed.append((compile_globs([module]), module, tuple(names)))
+        else:
+            _exact[module] = tuple(names)
+    for module, (names, reason) in (settings.get("accept") or {}).items():
+        _accept.append((compile_globs([module]), names, reason))
+    return _mode != "off"
+
+
+def has_contract(name: str) -> bool:
+    """Whether ``[tool.importguard.exports]`` declares names for module *name*."""
+    return name in _exact or any(match(name) for match, _pat, _names in _globbed)
+
+
+def _is_project(name: str, file: "str | None") -> bool:
+    if _packages:
+        return any(name == p or name.startswith(p + ".") for p in _packages)
+    if _project_root and file:
+        return file.startswith(_project_root + os.sep) and not any(v in file for v in _VENDORED)
+    return False
+
+
+def _has(obj: "Any", namespace: "dict[str, Any] | None", name: str) -> bool:
+    """Whether *name* is bound on *obj*, looked up statically (no ``__getattr__`` runs)."""
+    if namespace is not None:
+        return name in namespace
+    try:
+        if name in object.__getattribute__(obj, "__dict__"):
+            return True
+    except Exception:
+        pass
+    return any(name in vars(cls) for cls in type(obj).__mro__)
+
+
+def _static_get(obj: "Any", name: str) -> "Any":
+    try:
+        instance = object.__getattribute__(obj, "__dict__")
+        if name in instance:
+            return instance[name]
+    except Exception:
+        pass
+    for cls in type(obj).__mro__:
+        if name in vars(cls):
+            return vars(cls)[name]
+    return None
+
+
+def _has_lazy_getattr(obj: "Any", namespace: "dict[str, Any] | None") -> bool:
+    if namespace is not None:
+        return "__getattr__" in namespace
+    return any("__getattr__" in vars(cls) for cls in type(obj).__mro__ if cls is not object)
+
+
+def _submodule(package: str, paths: "Any", name: str) -> "bool | None":
+    """Whether *package* has a submodule *name*: True, False, or None if it cannot tell.
+
+    Looks at ``sys.modules`` and lists the package's directories; never imports.
+    """
+    if f"{package}.{name}" in sys.modules:
+        return True
+    if paths is None:
+        return False
+    try:
+        entries = list(paths)
+    except Exception:
+        return None
+    unknown = False
+    for entry in entries:
+        try:
+            listing = os.listdir(entry)
+        except OSError:
+            unknown = True  # a zip file, a custom path hook: cannot tell without importing
+            continue
+        for item in listing:
+            if item == name:
+                return True  # a package or a namespace package directory
+            if item.startswith(name + ".") and item.rpartition(".")[2] in ("py", "pyc", "so", "pyd"):
+                return True
+    return None if unknown else False
+
+
+def _unresolved(obj: "Any", namespace: "dict[str, Any] | None", module: str, names: "Any") -> "tuple[list[str], list[str]]":
+    """(missing, lazy) among *names* for the module *obj*."""
+    missing: list[str] = []
+    lazy: list[str] = []
+    paths = namespace.get("__path__") if namespace is not None else None
+    lazy_ok = _has_lazy_getattr(obj, namespace)
+    for entry in names:
+        if not isinstance(entry, str):
+            missing.append(repr(entry))
+            continue
+        if _has(obj, namespace, entry):
+            continue
+        if _submodule(module, paths, entry) is not False:
+            continue
+        if lazy_ok:
+            lazy.append(entry)
+        else:
+            missing.append(entry)
+    return missing, lazy
+
+
+def check(rec: "list[Any]", obj: "Any", namespace: "dict[str, Any] | None") -> "Exception | None":
+    """Check the module of import record *rec*; return an error to raise (mode ``error``) or None.
+
+    *namespace* is the module's ``__dict__`` (None for an object that replaced
+    itself in ``sys.modules``: it is then looked up statically).
+    """
+    name = rec[_records.NAME]
+    found: list[dict[str, Any]] = []
+    declared = namespace.get("__all__") if namespace is not None else _static_get(obj, "__all__")
+    file = _records.file_of(rec)
+    if declared is not None:
+        if isinstance(declared, str) or not hasattr(declared, "__iter__"):
+            found.append(_violation(rec, [f"__all__ is a {type(declared).__name__}, not a sequence of names"],
+                                    [], "__all__", file))
+        else:
+            entries = list(declared)
+            try:
+                # The common case in C: every declared name is bound.
+                clean = namespace is not None and namespace.keys() >= set(entries)
+            except TypeError:
+                clean = False
+            if not clean:
+                missing, lazy = _unresolved(obj, namespace, name, entries)
+                if missing or lazy:
+                    found.append(_violation(rec, missing, lazy, "__all__", file))
+    contract = _exact.get(name)
+    contract_names = list(contract) if contract else []
+    for match, _pattern, names in _globbed:
+        if match(name):
+            contract_names.extend(names)
+    if contract_names:
+        missing, lazy = _unresolved(obj, namespace, name, dict.fromkeys(contract_names))
+        if missing or lazy:
+            found.append(_violation(rec, missing, lazy, "pyproject", _contract_file))
+    real = [v for v in found if v["missing"]]
+    for v in found:
+        violations.append(v)
+    if not real:
+        return None
+    return _act(rec, name, file, real)
+
+
+def fromlist_miss(rec: "list[Any]", importer: "tuple[str, int] | None") -> None:
+    """``from pkg import Name``: pkg had no ``Name``, and no submodule ``pkg.Name`` either.
+
+    Recorded (never warned about: a ``try``/``except ImportError`` around it is
+    a common feature probe), with the importing file and line.
+    """
+    if _mode == "off":
+        return
+    package, _, missing = rec[_records.NAME].rpartition(".")
+    parent = rec[_records.PARENT]
+    violations.append({
+        "module": package,
+        "missing": [missing],
+        "lazy": [],
+        "source": "fromlist",
+        "declared_in": importer[0] if importer else None,
+        "importer": {"file": importer[0], "line": importer[1]} if importer else None,
+        "chain": _chain(parent) if parent is not None else [],
+        "mode": "record",
+        "accepted": None,
+        "related_failures": [],
+        "_record": rec,
+    })
+
+
+def _violation(rec: "list[Any]", missing: "list[str]", lazy: "list[str]", source: str,
+               declared_in: "str | None") -> "dict[str, Any]":
+    return {
+        "module": rec[_records.NAME],
+        "missing": missing,
+        "lazy": lazy,
+        "source": source,
+        "declared_in": declared_in,
+        "importer": None,
+        "chain": _chain(rec),
+        "mode": "record",
+        "accepted": None,
+        "related_failures": _related(rec),
+        "_record": rec,
+    }
+
+
+def _chain(rec: "list[Any]") -> "list[str]":
+    names = []
+    while rec is not None:
+        names.append(rec[_records.NAME])
+        rec = rec[_records.PARENT]
+    return names[::-1]
+
+
+def _related(rec: "list[Any]") -> "list[dict[str, str]]":
+    """Failed imports inside this module that it swallowed: the usual way exports get lost."""
+    out = []
+    for kid in rec[_records.FAILED_KIDS] or ():
+        err = kid[_records.ERROR]
+        out.append({"name": kid[_records.NAME], "error": f"{err[0]}: {err[1]}" if err else "?"})
+    return out
+
+
+def _effective_mode(name: str, file: "str | None", missing: "list[str]") -> "tuple[str, str | None]":
+    mode = _mode if _is_project(name, file) else min(_mode, "record", key=MODES.index)
+    for match, names, reason in _accept:
+        if match(name) and (names is None or set(missing) <= set(names)):
+            return "record", reason
+    return mode, None
+
+
+def _act(rec: "list[Any]", name: str, file: "str | None", found: "list[dict[str, Any]]") -> "Exception | None":
+    missing = [n for v in found for n in v["missing"]]
+    mode, accepted = _effective_mode(name, file, missing)
+    importer, _ = _records.importer_location(depth=4)  # _act <- check <- the hook
+    for v in found:
+        v["mode"] = mode
+        v["accepted"] = accepted
+        v["importer"] = {"file": importer[0], "line": importer[1]} if importer else None
+    if mode in ("off", "record"):
+        return None
+    message = explain(name, file, found, importer)
+    if mode == "warn":
+        from importguard import _hook
+
+        with _hook.quiet():
+            import warnings
+        try:
+            if importer is not None:
+                warnings.warn_explicit(message, ExportWarning, importer[0], importer[1] or 0)
+            else:
+                warnings.warn(message, ExportWarning, stacklevel=2)
+        except Exception as exc:
+            # The user's filters (-W error, pytest's filterwarnings = error) made the
+            # warning an error: it fails the import, like mode "error" would.
+            return exc
+        return None
+    return ExportError(message, name=name, path=file)
+
+
+def explain(name: str, file: "str | None", found: "list[dict[str, Any]]",
+            importer: "tuple[str, int] | None") -> str:
+    """The violation message, written for the person who has to fix it."""
+    lines = [f"{name} does not provide names it declares it exports:"]
+    for v in found:
+        where = (f"__all__ in {v['declared_in'] or name}" if v["source"] == "__all__"
+                 else f"[tool.importguard.exports] in {v['declared_in']}")
+        lines.append(f"  {', '.join(v['missing'])}  (declared by {where})")
+    related = found[0]["related_failures"]
+    for failure in related:
+        lines.append(f"  note: importing {failure['name']} failed inside {name} and was swallowed "
+                     f"({failure['error']}); the names may have come from there.")
+    chain = " -> ".join(found[0]["chain"])
+    at = f", imported at {importer[0]}:{importer[1]}" if importer else ""
+    lines.append(f"  import chain: {chain}{at}")
+    where_fix = file or name
+    names = ", ".join(f'"{n}"' for n in sorted({n for v in found for n in v["missing"]}))
+    lines.append(f"  fix: define or re-export these names in {where_fix}, or remove them from the "
+                 f"declaration; to accept it for now, add to [tool.importguard.accept]: "
+                 f'"{name}" = {{names = [{names}], reason = "..."}}')
+    return "\n".join(lines)
+
+
+def to_dicts(ids: "dict[int, int]") -> "list[dict[str, Any]]":
+    """Violations for the report, each with the id of its import record."""
+    out = []
+    for v in violations:
+        item = {k: val for k, val in v.items() if k != "_record"}
+        item["import_id"] = ids.get(id(v["_record"]))
+        out.append(item)
+    return out
