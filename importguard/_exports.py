@@ -302,13 +302,15 @@ def _act(rec: "list[Any]", name: str, file: "str | None", found: "list[dict[str,
     if mode == "warn":
         from importguard import _hook
 
-        with _hook.quiet():
-            import warnings
+        # quiet: showing a warning imports linecache and tokenize, importguard's doing.
+        # Without an importer frame (python -m runs the package from runpy), the
+        # warning points at the module that lacks the names.
+        filename, lineno = importer if importer is not None else (file or name, 1)
         try:
-            if importer is not None:
-                warnings.warn_explicit(message, ExportWarning, importer[0], importer[1] or 0)
-            else:
-                warnings.warn(message, ExportWarning, stacklevel=2)
+            with _hook.quiet():
+                import warnings
+
+                warnings.warn_explicit(message, ExportWarning, filename, lineno or 0)
         except Exception as exc:
             # The user's filters (-W error, pytest's filterwarnings = error) made the
             # warning an error: it fails the import, like mode "error" would.

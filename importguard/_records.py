@@ -176,12 +176,14 @@ def _frames(tb: "Any") -> "list[tuple[str, int, str]]":
     return out[-64:]
 
 
-def _is_import_module(code: "Any") -> bool:
-    # importlib.import_module lives in importlib/__init__.py, not in the frozen
-    # bootstrap; the importer is whoever called it.
-    return code.co_name == "import_module" and code.co_filename.endswith("__init__.py") and (
-        "importlib" in code.co_filename
-    )
+def _is_machinery(code: "Any") -> bool:
+    """Frames that import on someone else's behalf: ``importlib.import_module``
+    (the importer is whoever called it) and ``runpy`` (``python -m`` importing
+    the package: no importer in the program)."""
+    filename = code.co_filename
+    if code.co_name == "import_module" and filename.endswith("__init__.py") and "importlib" in filename:
+        return True
+    return filename == "<frozen runpy>" or filename.endswith(("/runpy.py", "\\runpy.py"))
 
 
 def importer_location(depth: int = 3) -> "tuple[tuple[str, int] | None, bool]":
@@ -194,7 +196,7 @@ def importer_location(depth: int = 3) -> "tuple[tuple[str, int] | None, bool]":
     via_fromlist = False
     while frame is not None:
         code = frame.f_code
-        if code.co_filename not in _IMPORTLIB_FILES and not _is_import_module(code):
+        if code.co_filename not in _IMPORTLIB_FILES and not _is_machinery(code):
             return (code.co_filename, frame.f_lineno), via_fromlist
         if code.co_name == "_handle_fromlist":
             via_fromlist = True

@@ -60,6 +60,16 @@ def render(settings: "dict[str, Any]", report_path: "str | None", top: int = 10)
         names = ", ".join(sorted({r["name"] for r in probes})[:top])
         more = f" and {len(probes) - top} more" if len(probes) > top else ""
         lines.append(f"  {dim}optional imports not found (caught by the importer): {names}{more}{off}")
+    from importguard import _exports
+
+    violations = [v for v in _exports.violations if v["missing"]]
+    if violations:
+        lines.append(f"  {red}export violations:{off}")
+        for v in violations:
+            where = v["importer"]
+            at = f" (imported at {where['file']}:{where['line']})" if where else ""
+            note = f" [accepted: {v['accepted']}]" if v["accepted"] else f" [{v['mode']}]"
+            lines.append(f"    {v['module']} lacks {', '.join(v['missing'])} (declared by {v['source']}){note}{at}")
     if _records.internal_errors:
         lines.append(f"  {red}importguard internal errors: {len(_records.internal_errors)}{off} (see the report)")
     return "\n".join(lines) + "\n"

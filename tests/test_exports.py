@@ -11,9 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
-from conftest import clean_env, run_python, write_tree
+from conftest import ROOT, clean_env, run_python, write_tree
+
+SCHEMA = json.loads((ROOT / "importguard" / "report.schema.json").read_text())
 
 MONITORING = {
     "pyproject.toml": """
@@ -74,6 +77,7 @@ def test_seed_incident_warns_by_default(tmp_path: Path) -> None:
     assert v["chain"] == ["app.api", "app.monitoring"]
     assert v["related_failures"][0]["name"] == "app.monitoring.alerts"
     assert "No module named 'app.monitoring.core'" in v["related_failures"][0]["error"]
+    jsonschema.validate(report, SCHEMA)
     imports = {r["name"]: r for r in report["imports"]}
     assert report["violations"][0]["import_id"] == imports["app.monitoring"]["id"]
 
