@@ -40,6 +40,8 @@ SETTINGS: "dict[str, tuple[str, str, Any]]" = {
     "config": ("IMPORTGUARD_CONFIG", "path", None),
     "exports_mode": ("IMPORTGUARD_EXPORTS", "mode", "warn"),
     "packages": ("IMPORTGUARD_PACKAGES", "names", ()),
+    "snapshot": ("IMPORTGUARD_SNAPSHOT", "path", None),
+    "stubs": ("IMPORTGUARD_STUBS", "bool", False),
     # Tables: [tool.importguard.exports] and [tool.importguard.accept]; no variable.
     "exports": ("", "contracts", {}),
     "accept": ("", "accept", {}),
@@ -358,9 +360,11 @@ def load(
             settings["config"] = path
             # A report path in the file is relative to the file, not to wherever the
             # program happened to start.
-            if settings["report"] and "report" not in env:
-                settings["report"] = os.path.join(os.path.dirname(path), settings["report"])
+            for key in ("report", "snapshot"):
+                if settings[key] and key not in env:
+                    settings[key] = os.path.join(os.path.dirname(path), settings[key])
     settings.update(env)
-    if settings["report"]:
-        settings["report"] = os.path.abspath(os.path.join(cwd, settings["report"]))
+    for key in ("report", "snapshot"):
+        if settings[key]:
+            settings[key] = os.path.abspath(os.path.join(cwd, settings[key]))
     return settings, problems

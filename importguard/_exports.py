@@ -63,12 +63,21 @@ _exact: "dict[str, tuple[str, ...]]" = {}
 _globbed: "list[tuple[Callable[[str], bool], str, tuple[str, ...]]]" = []
 _accept: "list[tuple[Callable[[str], bool], tuple[str, ...] | None, str]]" = []
 _contract_file: "str | None" = None
+_snapshot: "dict[str, tuple[str, ...]]" = {}
+_snapshot_file: "str | None" = None
+_stubs = False
+_listings: "dict[str, frozenset[str]]" = {}  # directory -> its .pyi files (stubs on)
 _VENDORED = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
 
 
-def configure(settings: "dict[str, Any]") -> bool:
-    """Set the checks up from plain settings; return whether any check is on."""
-    global _mode, _project_root, _packages, _contract_file
+def configure(settings: "dict[str, Any]") -> "tuple[bool, bool]":
+    """Set the checks up from plain settings.
+
+    Returns (checks on, every module needs a look): the hook calls :func:`check`
+    for modules with ``__all__``, and for every module when contracts, a
+    snapshot or stubs are in play.
+    """
+    global _mode, _project_root, _packages, _contract_file, _snapshot_file, _stubs
     _mode = str(settings.get("exports_mode", "warn"))
     _project_root = settings.get("project_root")
     _packages = tuple(settings.get("packages") or ())
@@ -83,12 +92,43 @@ def configure(settings: "dict[str, Any]") -> bool:
             _exact[module] = tuple(names)
     for module, (names, reason) in (settings.get("accept") or {}).items():
         _accept.append((compile_globs([module]), names, reason))
-    return _mode != "off"
+    _snapshot.clear()
+    _snapshot_file = settings.get("snapshot")
+    if _snapshot_file is None and _project_root:
+        default = os.path.join(_project_root, "importguard.lock")
+        _snapshot_file = default if os.path.exists(default) else None
+    if _snapshot_file and _mode != "off":
+        _load_snapshot(_snapshot_file)
+    _stubs = bool(settings.get("stubs"))
+    on = _mode != "off"
+    return on, on and bool(_exact or _globbed or _snapshot or _stubs)
 
 
-def has_contract(name: str) -> bool:
-    """Whether ``[tool.importguard.exports]`` declares names for module *name*."""
-    return name in _exact or any(match(name) for match, _pat, _names in _globbed)
+def _load_snapshot(path: str) -> None:
+    from importguard import _snapshot as snapshot_format
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            _snapshot.update(snapshot_format.loads(fh.read()))
+    except (OSError, UnicodeDecodeError, snapshot_format.SnapshotError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        sys.stderr.write(f"importguard: cannot use the snapshot {path} ({detail}); snapshot checks are off. "
+                         f"Regenerate it with: importguard snapshot PKG... -o {path}\n")
+
+
+def _stub_of(file: "str | None") -> "str | None":
+    """The ``.pyi`` next to a project module's ``.py``, if there is one (one listing per directory)."""
+    if not file or not file.endswith(".py"):
+        return None
+    directory, _, base = file.rpartition(os.sep)
+    listing = _listings.get(directory)
+    if listing is None:
+        try:
+            listing = frozenset(n for n in os.listdir(directory) if n.endswith(".pyi"))
+        except OSError:
+            listing = frozenset()
+        _listings[directory] = listing
+    return file + "i" if base + "i" in listing else None
 
 
 def _is_project(name: str, file: "str | None") -> bool:
@@ -204,6 +244,21 @@ def check(rec: "list[Any]", obj: "Any", namespace: "dict[str, Any] | None") -> "
                 missing, lazy = _unresolved(obj, namespace, name, entries)
                 if missing or lazy:
                     found.append(_violation(rec, missing, lazy, "__all__", file))
+    stub = _stub_of(file) if _stubs and _is_project(name, file) else None
+    if stub is not None:
+        from importguard import _hook
+        from importguard._stubs import stub_names
+
+        with _hook.quiet():  # ast and its friends are importguard's imports
+            stub_declared = stub_names(stub)
+        missing, lazy = _unresolved(obj, namespace, name, stub_declared)
+        if missing or lazy:
+            found.append(_violation(rec, missing, lazy, "stub", stub))
+    snapshot = _snapshot.get(name)
+    if snapshot:
+        missing, lazy = _unresolved(obj, namespace, name, snapshot)
+        if missing or lazy:
+            found.append(_violation(rec, missing, lazy, "snapshot", _snapshot_file))
     contract = _exact.get(name)
     contract_names = list(contract) if contract else []
     for match, _pattern, names in _globbed:
@@ -324,8 +379,12 @@ def explain(name: str, file: "str | None", found: "list[dict[str, Any]]",
     """The violation message, written for the person who has to fix it."""
     lines = [f"{name} does not provide names it declares it exports:"]
     for v in found:
-        where = (f"__all__ in {v['declared_in'] or name}" if v["source"] == "__all__"
-                 else f"[tool.importguard.exports] in {v['declared_in']}")
+        where = {
+            "__all__": f"__all__ in {v['declared_in'] or name}",
+            "pyproject": f"[tool.importguard.exports] in {v['declared_in']}",
+            "snapshot": f"the snapshot {v['declared_in']} (an API regression; regenerate it if intended)",
+            "stub": f"the stub {v['declared_in']}",
+        }.get(v["source"], v["source"])
         lines.append(f"  {', '.join(v['missing'])}  (declared by {where})")
     related = found[0]["related_failures"]
     for failure in related:

@@ -55,9 +55,10 @@ _ModuleType = type(sys)
 _real: "Callable[[str, Any], Any] | None" = None
 #: False after uninstall() when another tool wrapped on top of us and we could not unhook.
 _active = False
-#: Export checks (set by _session from the config): on at all, and with pyproject contracts.
+#: Export checks (set by _session from the config): on at all; and whether
+#: every module needs a look (contracts, a snapshot or stubs), not only those with __all__.
 exports_on = False
-contracts_on = False
+check_every_module = False
 
 _buffer_append = _records.buffer.append
 _threads = _records.threads
@@ -128,9 +129,7 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         else:
             if prev is not rec:  # imported again after leaving sys.modules
                 _loaded[name] = rec
-            if exports_on and (
-                namespace is None or "__all__" in namespace or (contracts_on and _exports.has_contract(name))
-            ):
+            if exports_on and (namespace is None or "__all__" in namespace or check_every_module):
                 strict = _exports.check(rec, module, namespace)
             if rec[10] is not None:
                 _records.settle_ok(rec)

@@ -180,7 +180,7 @@ def _is_machinery(code: "Any") -> bool:
     """Frames that import on someone else's behalf: ``importlib.import_module``
     (the importer is whoever called it) and ``runpy`` (``python -m`` importing
     the package: no importer in the program)."""
-    filename = code.co_filename
+    filename: str = code.co_filename
     if code.co_name == "import_module" and filename.endswith("__init__.py") and "importlib" in filename:
         return True
     return filename == "<frozen runpy>" or filename.endswith(("/runpy.py", "\\runpy.py"))

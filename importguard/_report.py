@@ -55,7 +55,14 @@ def build(settings: "dict[str, Any] | None" = None) -> "dict[str, Any]":
 
 
 def write_json(path: str, data: "dict[str, Any]") -> str:
-    """Write *data* to *path* atomically; return *path*.
+    """Write *data* as JSON to *path* atomically; return *path*."""
+    # ensure_ascii: module names, paths and messages may hold lone surrogates
+    # (undecodable file names); escaped, the file is always valid UTF-8 JSON.
+    return write_text(path, json.dumps(data, indent=1, ensure_ascii=True) + "\n")
+
+
+def write_text(path: str, text: str) -> str:
+    """Write *text* to *path* atomically; return *path*.
 
     A temporary file in the same directory, created with O_EXCL and O_NOFOLLOW
     (a symlink planted at its name is never followed), then ``os.replace``:
@@ -67,6 +74,7 @@ def write_json(path: str, data: "dict[str, Any]") -> str:
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = -1
     for attempt in range(100):
         tmp = os.path.join(directory, f".{base}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         try:
@@ -77,8 +85,7 @@ def write_json(path: str, data: "dict[str, Any]") -> str:
                 raise
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
-            json.dump(data, fh, indent=1, ensure_ascii=True)
-            fh.write("\n")
+            fh.write(text)
         os.replace(tmp, path)
     except BaseException:
         try:

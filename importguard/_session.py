@@ -54,8 +54,7 @@ def start(new_settings: "dict[str, Any]") -> bool:
     os.environ.setdefault(_ROOT_PID, str(os.getpid()))
     from importguard import _exports
 
-    _hook.exports_on = _exports.configure(new_settings)
-    _hook.contracts_on = bool(new_settings.get("exports"))
+    _hook.exports_on, _hook.check_every_module = _exports.configure(new_settings)
     if not _hook.install():
         sys.stderr.write(
             "importguard: this Python's importlib has no _find_and_load_unlocked to hook; "

@@ -108,6 +108,11 @@ class Config:
             mode at most, since their users cannot fix them.
         packages: the project's own packages (``IMPORTGUARD_PACKAGES``); by
             default, modules under the ``pyproject.toml``'s directory.
+        snapshot: the snapshot file (``IMPORTGUARD_SNAPSHOT``; by default
+            ``importguard.lock`` next to ``pyproject.toml``, when it exists).
+        stubs: whether the names a ``.pyi`` stub next to a project module
+            declares are checked at import time (``IMPORTGUARD_STUBS``; costs
+            a directory listing per package; ``importguard check`` always does).
         exports: ``[tool.importguard.exports]``: module (or glob) to the names
             it must provide.
         accept: ``[tool.importguard.accept]``: known violations, module to
@@ -125,6 +130,8 @@ class Config:
     config: str | None = None
     exports_mode: str = "warn"
     packages: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    snapshot: str | None = None
+    stubs: bool = False
     exports: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     accept: dict[str, tuple[tuple[str, ...] | None, str]] = attrs.field(factory=dict)
 

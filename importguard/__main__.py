@@ -1,0 +1,8 @@
+"""``python -m importguard``: the command line."""
+
+import sys
+
+from importguard._cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

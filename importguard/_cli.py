@@ -1,0 +1,178 @@
+"""The ``importguard`` command line (also ``python -m importguard``).
+
+``check`` and ``snapshot`` import packages in a fresh child interpreter with
+the hook on (see ``_walk.py``) and read back what it recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from importguard import __version__, _snapshot
+
+EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+
+
+def _run_walker(packages: list[str], mode: str, python: str) -> dict[str, Any]:
+    """Run ``_walk`` in a child interpreter; return what it wrote."""
+    fd, out = tempfile.mkstemp(prefix="importguard-", suffix=".json")
+    os.close(fd)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMPORTGUARD")}
+    env.update(
+        IMPORTGUARD="1",
+        IMPORTGUARD_SUMMARY="0",
+        IMPORTGUARD_EXPORTS="record",  # report everything, raise nothing
+        IMPORTGUARD_PACKAGES=",".join(packages),
+    )
+    # The checked packages must be importable from here, as `python -c "import pkg"` would.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
+    try:
+        proc = subprocess.run([python, "-m", "importguard._walk", out, mode, *packages], env=env,
+                              capture_output=True, text=True)
+        if proc.returncode != 0 or os.path.getsize(out) == 0:
+            raise RuntimeError(f"the child interpreter failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+        with open(out, encoding="utf-8") as fh:
+            data: dict[str, Any] = json.load(fh)
+        return data
+    finally:
+        os.unlink(out)
+
+
+def _problems(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(failed imports that matter, violations that are not accepted)."""
+    failures = [
+        r for r in data["imports"]
+        if r["status"] in ("error", "not_found") and not (r["status"] == "not_found" and r["swallowed"])
+    ]
+    violations = [v for v in data["violations"] if v["missing"] and not v["accepted"] and v["source"] != "fromlist"]
+    return failures, violations
+
+
+def _text(failures: list[dict[str, Any]], violations: list[dict[str, Any]], packages: list[str]) -> str:
+    lines = []
+    for r in failures:
+        err = r["error"] or {}
+        where = r["importer"]
+        at = f" ({where['file']}:{where['line']})" if where else ""
+        fate = " [swallowed]" if r["swallowed"] else ""
+        lines.append(f"import failed: {r['name']}: {err.get('type')}: {err.get('message')}{fate}{at}")
+    for v in violations:
+        lines.append(f"export violation: {v['module']} lacks {', '.join(v['missing'])} "
+                     f"(declared by {v['source']} in {v['declared_in']})")
+        for rel in v.get("related_failures", []):
+            lines.append(f"    related: {rel['name']}: {rel['error']}")
+    summary = f"importguard check {' '.join(packages)}: {len(failures)} failed imports, {len(violations)} export violations"
+    lines.append(summary)
+    return "\n".join(lines) + "\n"
+
+
+def _github(failures: list[dict[str, Any]], violations: list[dict[str, Any]]) -> str:
+    def esc(s: str) -> str:
+        return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    out = []
+    for r in failures:
+        err = r["error"] or {}
+        loc = r["importer"] or {}
+        place = f"file={loc['file']},line={loc['line']}," if loc else ""
+        out.append(f"::error {place}title=import failed: {r['name']}::{esc(str(err.get('type')) + ': ' + str(err.get('message')))}")
+    for v in violations:
+        loc = v["importer"] or {}
+        place = f"file={loc['file']},line={loc['line']}," if loc else ""
+        out.append(f"::error {place}title=export violation: {v['module']}::"
+                   f"{esc(v['module'] + ' lacks ' + ', '.join(v['missing']) + ' (declared by ' + v['source'] + ')')}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def _junit(failures: list[dict[str, Any]], violations: list[dict[str, Any]], data: dict[str, Any]) -> str:
+    modules = sorted({r["name"] for r in data["imports"]} | {v["module"] for v in violations})
+    bad: dict[str, list[str]] = {}
+    for r in failures:
+        err = r["error"] or {}
+        bad.setdefault(r["name"], []).append(f"{err.get('type')}: {err.get('message')}\n{err.get('traceback', '')}")
+    for v in violations:
+        bad.setdefault(v["module"], []).append(f"lacks {', '.join(v['missing'])} (declared by {v['source']})")
+    cases = []
+    for name in modules:
+        if name in bad:
+            body = "\n".join(bad[name])
+            cases.append(f'  <testcase classname="importguard" name={quoteattr(name)}>'
+                         f'<failure message={quoteattr(body.splitlines()[0])}>{escape(body)}</failure></testcase>')
+        else:
+            cases.append(f'  <testcase classname="importguard" name={quoteattr(name)}/>')
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n<testsuite name="importguard check" '
+            f'tests="{len(modules)}" failures="{len(bad)}">\n' + "\n".join(cases) + "\n</testsuite>\n")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    data = _run_walker(args.packages, "check", args.python)
+    failures, violations = _problems(data)
+    if args.format == "json":
+        sys.stdout.write(json.dumps({"failures": failures, "violations": violations}, indent=1) + "\n")
+    elif args.format == "github":
+        sys.stdout.write(_github(failures, violations))
+    elif args.format == "junit":
+        sys.stdout.write(_junit(failures, violations, data))
+    else:
+        sys.stdout.write(_text(failures, violations, args.packages))
+    return EXIT_FOUND if failures or violations else EXIT_OK
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    data = _run_walker(args.packages, "snapshot", args.python)
+    text = _snapshot.dumps(data["api"])
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        from importguard._report import write_text
+
+        write_text(args.output, text)
+        sys.stderr.write(f"importguard: wrote the public names of {len(data['api'])} modules to {args.output}\n")
+    failures, _ = _problems(data)
+    for r in failures:
+        sys.stderr.write(f"importguard: warning: {r['name']} failed to import; its names are not in the snapshot\n")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="importguard", description="Import-time checks and measurements.")
+    parser.add_argument("--version", action="version", version=f"importguard {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="import every module of the packages; report failures and export violations",
+                           description="Import every module of PKG (walking submodules) in a fresh interpreter with "
+                                       "the hook on, and report every failed import and export violation. Exit 0 "
+                                       "when clean, 1 when something was found, 2 on a usage error.")
+    check.add_argument("packages", nargs="+", metavar="PKG")
+    check.add_argument("--format", choices=("text", "json", "github", "junit"), default="text")
+    check.add_argument("--python", default=sys.executable, help="interpreter to check with (default: this one)")
+    check.set_defaults(func=cmd_check)
+
+    snap = sub.add_parser("snapshot", help="record the public names of every module of the packages",
+                          description="Record the public names of every module of PKG in a stable text format. With "
+                                      "the file present (importguard.lock next to pyproject.toml, or the `snapshot` "
+                                      "setting), a name that disappears is an export violation; a new one is not.")
+    snap.add_argument("packages", nargs="+", metavar="PKG")
+    snap.add_argument("-o", "--output", default="importguard.lock", help="file to write, - for stdout")
+    snap.add_argument("--python", default=sys.executable)
+    snap.set_defaults(func=cmd_snapshot)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except RuntimeError as exc:
+        sys.stderr.write(f"importguard {args.command}: {exc}\n")
+        return EXIT_USAGE

@@ -1,0 +1,99 @@
+"""Import every module of some packages, in a child process with the hook on.
+
+``importguard check`` and ``importguard snapshot`` run this module as a script
+(``python -m importguard._walk``) in a fresh interpreter, so the packages are
+imported for the first time, exactly as an application would import them, and
+nothing the parent imported can hide a failure. Side effects are fine here:
+names left to a module ``__getattr__`` (PEP 562), which the import-time check
+never resolves, are resolved now, and a raise is a violation.
+
+The child writes one JSON file: the import report plus, for snapshots, the
+public names of every module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import sys
+from typing import Any
+
+from importguard import _exports, _report, _session
+
+
+def walk(packages: list[str]) -> list[str]:
+    """Import *packages* and all their submodules; return the names imported."""
+    seen: list[str] = []
+    for name in packages:
+        try:
+            module = importlib.import_module(name)
+        except BaseException:  # recorded by the hook; keep walking the others
+            continue
+        seen.append(name)
+        paths = getattr(module, "__path__", None)
+        if paths is None:
+            continue
+        # onerror: a subpackage that fails to import is already a record.
+        for info in pkgutil.walk_packages(paths, prefix=name + ".", onerror=lambda _name: None):
+            if info.name.rpartition(".")[2] == "__main__":
+                continue  # running it is not importing it
+            try:
+                importlib.import_module(info.name)
+                seen.append(info.name)
+            except BaseException:
+                continue
+    return seen
+
+
+def resolve_lazy() -> None:
+    """Resolve the names left to ``__getattr__``; a raise makes them missing."""
+    for v in list(_exports.violations):
+        if not v["lazy"]:
+            continue
+        module = sys.modules.get(v["module"])
+        still_lazy = []
+        for name in v["lazy"]:
+            try:
+                getattr(module, name)
+            except Exception as exc:
+                v["missing"].append(name)
+                v["related_failures"].append({"name": f"{v['module']}.__getattr__({name!r})",
+                                              "error": f"{type(exc).__name__}: {exc}"})
+            else:
+                still_lazy.append(name)
+        v["lazy"] = still_lazy
+
+
+def public_names(module: Any) -> list[str]:
+    """The public API of *module*: ``__all__`` if it declares one, else the names
+    not starting with ``_``, leaving out modules it merely imported."""
+    declared = getattr(module, "__all__", None)
+    if declared is not None:
+        return sorted({n for n in declared if isinstance(n, str)})
+    prefix = module.__name__ + "."
+    names = []
+    for name, value in vars(module).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, type(sys)) and not value.__name__.startswith(prefix):
+            continue
+        names.append(name)
+    return sorted(names)
+
+
+def main(argv: list[str]) -> int:
+    out_path, mode, packages = argv[0], argv[1], argv[2:]
+    imported = walk(packages)
+    resolve_lazy()
+    data = _report.build(_session.settings or {})
+    if mode == "snapshot":
+        data["api"] = {name: public_names(sys.modules[name]) for name in sorted(set(imported))
+                       if name in sys.modules}
+    with open(out_path, "w", encoding="utf-8", errors="surrogateescape") as fh:
+        json.dump(data, fh)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
