@@ -30,13 +30,17 @@ def _run_walker(packages: list[str], mode: str, python: str) -> dict[str, Any]:
         IMPORTGUARD="1",
         IMPORTGUARD_SUMMARY="0",
         IMPORTGUARD_EXPORTS="record",  # report everything, raise nothing
+        IMPORTGUARD_STUBS="1",
         IMPORTGUARD_PACKAGES=",".join(packages),
     )
     # The checked packages must be importable from here, as `python -c "import pkg"` would.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
     try:
-        proc = subprocess.run([python, "-m", "importguard._walk", out, mode, *packages], env=env,
-                              capture_output=True, text=True)
+        try:
+            proc = subprocess.run([python, "-m", "importguard._walk", out, mode, *packages], env=env,
+                                  capture_output=True, text=True)
+        except OSError as exc:
+            raise RuntimeError(f"cannot run {python}: {exc.strerror or exc}") from None
         if proc.returncode != 0 or os.path.getsize(out) == 0:
             raise RuntimeError(f"the child interpreter failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
         with open(out, encoding="utf-8") as fh:
@@ -47,23 +51,34 @@ def _run_walker(packages: list[str], mode: str, python: str) -> dict[str, Any]:
 
 
 def _problems(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(failed imports that matter, violations that are not accepted)."""
-    failures = [
+    """(failed import statements that matter, violations that are not accepted).
+
+    A cascade (a.b failed because a did) counts once, at its outermost record,
+    which carries ``root_cause``; a swallowed ``not_found`` is an optional
+    dependency probe and does not count.
+    """
+    from importguard._summary import cascades
+
+    candidates = [
         r for r in data["imports"]
         if r["status"] in ("error", "not_found") and not (r["status"] == "not_found" and r["swallowed"])
     ]
+    failures = []
+    for head, root in cascades(candidates, data["imports"]):
+        failures.append({**head, "root_cause": root["name"] if root is not head else None})
     violations = [v for v in data["violations"] if v["missing"] and not v["accepted"] and v["source"] != "fromlist"]
     return failures, violations
 
 
-def _text(failures: list[dict[str, Any]], violations: list[dict[str, Any]], packages: list[str]) -> str:
+def _text(failures: list[dict[str, Any]], violations: list[dict[str, Any]], packages: list[str],
+          data: dict[str, Any]) -> str:
+    from importguard._summary import describe_failure
+
+    by_name = {r["name"]: r for r in data["imports"]}
     lines = []
     for r in failures:
-        err = r["error"] or {}
-        where = r["importer"]
-        at = f" ({where['file']}:{where['line']})" if where else ""
-        fate = " [swallowed]" if r["swallowed"] else ""
-        lines.append(f"import failed: {r['name']}: {err.get('type')}: {err.get('message')}{fate}{at}")
+        root = by_name.get(r["root_cause"], r) if r["root_cause"] else r
+        lines.append(f"import failed: {describe_failure(r, root)}")
     for v in violations:
         lines.append(f"export violation: {v['module']} lacks {', '.join(v['missing'])} "
                      f"(declared by {v['source']} in {v['declared_in']})")
@@ -122,7 +137,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     elif args.format == "junit":
         sys.stdout.write(_junit(failures, violations, data))
     else:
-        sys.stdout.write(_text(failures, violations, args.packages))
+        sys.stdout.write(_text(failures, violations, args.packages, data))
     return EXIT_FOUND if failures or violations else EXIT_OK
 
 

@@ -22,6 +22,32 @@ def _colour() -> bool:
         return False
 
 
+def cascades(failures: "list[dict[str, Any]]", records: "list[dict[str, Any]]") -> "list[tuple[dict[str, Any], dict[str, Any]]]":
+    """One entry per failed import statement: (the outermost failure of each
+    cascade -- a.b failed because a failed -- , its root cause)."""
+    by_id = {r["id"]: r for r in records}
+    causes = {(r["error"] or {}).get("caused_by") for r in failures}
+    out = []
+    for r in failures:
+        if r["id"] in causes:
+            continue
+        root = r
+        while (root["error"] or {}).get("caused_by") in by_id:
+            root = by_id[root["error"]["caused_by"]]
+        out.append((r, root))
+    return out
+
+
+def describe_failure(r: "dict[str, Any]", root: "dict[str, Any]") -> str:
+    """``name: because X failed: Type: message [fate] (from file:line)``."""
+    err = root["error"] or {}
+    where = r["importer"]
+    at = f" (from {where['file']}:{where['line']})" if where else ""
+    fate = "swallowed" if r["swallowed"] else ("raised" if r["swallowed"] is False else "unsettled")
+    because = f" because {root['name']} failed:" if root is not r else ""
+    return f"{r['name']}:{because} {err.get('type')}: {err.get('message')} [{fate}]{at}"
+
+
 def render(settings: "dict[str, Any]", report_path: "str | None", top: int = 10) -> str:
     """The summary text: totals, the slowest imports, and every failure that matters."""
     records = _records.to_dicts(keep=selector(settings))
@@ -39,23 +65,11 @@ def render(settings: "dict[str, Any]", report_path: "str | None", top: int = 10)
             lines.append(f"  {_ms(r['duration_ns'])}    {_ms(r['self_ns'])}  {r['name']}")
     failures = [r for r in records if r["status"] in ("error", "not_found")]
     probes = [r for r in failures if r["status"] == "not_found" and r["swallowed"]]
-    by_id = {r["id"]: r for r in records}
-    causes = {(r["error"] or {}).get("caused_by") for r in failures}
-    # One line per failed import statement: the outermost failure of each
-    # cascade (a.b failed because a failed...), with its root cause.
-    heads = [r for r in failures if r not in probes and r["id"] not in causes]
+    heads = cascades([r for r in failures if r not in probes], records)
     if heads:
         lines.append(f"  {red}failed imports:{off}")
-        for r in heads:
-            root = r
-            while (root["error"] or {}).get("caused_by") in by_id:
-                root = by_id[root["error"]["caused_by"]]
-            err = root["error"] or {}
-            where = r["importer"]
-            at = f" (from {where['file']}:{where['line']})" if where else ""
-            fate = "swallowed" if r["swallowed"] else ("raised" if r["swallowed"] is False else "unsettled")
-            because = f" because {root['name']} failed:" if root is not r else ""
-            lines.append(f"    {r['name']}:{because} {err.get('type')}: {err.get('message')} [{fate}]{at}")
+        for r, root in heads:
+            lines.append(f"    {describe_failure(r, root)}")
     if probes:
         names = ", ".join(sorted({r["name"] for r in probes})[:top])
         more = f" and {len(probes) - top} more" if len(probes) > top else ""

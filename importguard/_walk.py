@@ -19,16 +19,27 @@ import pkgutil
 import sys
 from typing import Any
 
-from importguard import _exports, _report, _session
+from importguard import _exports, _records, _report, _session
+
+
+def _failed(exc: BaseException) -> None:
+    # The walker goes on, but the failure counts: settle it as escaped (and
+    # anything pending from before, like site's sitecustomize probe, as swallowed).
+    _records.settle_toplevel(exc)
+
+
+def _attempted(name: str) -> bool:
+    return any(rec[_records.NAME] == name for rec in _records.buffer)
 
 
 def walk(packages: list[str]) -> list[str]:
-    """Import *packages* and all their submodules; return the names imported."""
+    """Import *packages* and all their submodules; return the names the walk imported itself."""
     seen: list[str] = []
     for name in packages:
         try:
             module = importlib.import_module(name)
-        except BaseException:  # recorded by the hook; keep walking the others
+        except BaseException as exc:  # recorded by the hook; keep walking the others
+            _failed(exc)
             continue
         seen.append(name)
         paths = getattr(module, "__path__", None)
@@ -38,11 +49,14 @@ def walk(packages: list[str]) -> list[str]:
         for info in pkgutil.walk_packages(paths, prefix=name + ".", onerror=lambda _name: None):
             if info.name.rpartition(".")[2] == "__main__":
                 continue  # running it is not importing it
+            if info.name in sys.modules or _attempted(info.name):
+                continue  # already imported, or already failed inside its package: one record each
             try:
                 importlib.import_module(info.name)
                 seen.append(info.name)
-            except BaseException:
-                continue
+            except BaseException as exc:
+                _failed(exc)
+    _records.settle_toplevel(None)
     return seen
 
 
@@ -84,12 +98,13 @@ def public_names(module: Any) -> list[str]:
 
 def main(argv: list[str]) -> int:
     out_path, mode, packages = argv[0], argv[1], argv[2:]
-    imported = walk(packages)
+    walk(packages)
     resolve_lazy()
     data = _report.build(_session.settings or {})
     if mode == "snapshot":
-        data["api"] = {name: public_names(sys.modules[name]) for name in sorted(set(imported))
-                       if name in sys.modules}
+        ours = [m for m in sys.modules if any(m == p or m.startswith(p + ".") for p in packages)]
+        data["api"] = {name: public_names(sys.modules[name]) for name in sorted(ours)
+                       if isinstance(sys.modules[name], type(sys))}
     with open(out_path, "w", encoding="utf-8", errors="surrogateescape") as fh:
         json.dump(data, fh)
     return 0
