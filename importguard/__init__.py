@@ -47,6 +47,12 @@ _LAZY = {
     "wrap": "_patching",
 }
 
+# `pytest -p importguard` registers this module as a plugin; pluggy finds the
+# hooks through dir() and getattr(), which resolve them lazily from the plugin
+# module, so a plain `import importguard` never imports pytest.
+_PYTEST_HOOKS = ("pytest_configure", "pytest_sessionfinish", "pytest_terminal_summary", "importguard_records")
+_LAZY.update(dict.fromkeys(_PYTEST_HOOKS, "_pytest_plugin"))
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from importguard._api import capture, config, install, is_installed, records, uninstall, write_report
@@ -66,4 +72,4 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_PYTEST_HOOKS))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from time import perf_counter_ns
 from typing import Any
 
@@ -97,11 +97,28 @@ def capture() -> Iterator[list[ImportRecord]]:
         if started_here:
             _hook.uninstall()
         with _hook.quiet():
-            buffer = _records.buffer
-            candidates = buffer[first:] if first <= len(buffer) else buffer[:]
-            mine = [r for r in candidates if r[_records.T0] >= start]
+            mine = _since(first, start)
             _records.settle_toplevel(ended_with, only=mine)
             out.extend(ImportRecord.from_dict(d) for d in _records.to_dicts(mine))
+
+
+def _since(first: int, start: int) -> list[list[Any]]:
+    """Records started at or after *start* (perf_counter_ns); *first* is where to look from."""
+    buffer = _records.buffer
+    candidates = buffer[first:] if first <= len(buffer) else buffer[:]
+    return [r for r in candidates if r[_records.T0] >= start]
+
+
+def recorder() -> Callable[[], list[ImportRecord]]:
+    """A function returning the imports recorded since this call, each time it is called."""
+    start = perf_counter_ns()
+    first = len(_records.buffer)
+
+    def so_far() -> list[ImportRecord]:
+        with _hook.quiet():
+            return [ImportRecord.from_dict(d) for d in _records.to_dicts(_since(first, start))]
+
+    return so_far
 
 
 def write_report(path: str) -> str:

@@ -1,0 +1,69 @@
+"""The pytest plugin: ``pytest -p importguard`` (or ``addopts = -p importguard`` in the ini file).
+
+It records the imports made during the test session (the hook is installed
+when the plugin loads, before test collection imports anything), shows what
+it found at the end, and fails the run when a project module lacks names it
+declares it exports. The ``importguard_records`` fixture yields the records of
+the imports one test made.
+
+Loaded through ``importguard/__init__.py``'s lazy attributes, so nothing here
+is imported unless pytest asks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import importguard
+from importguard import _api, _exports, _records
+
+
+def _blocking() -> list[dict[str, Any]]:
+    # Violations in the project's own modules that were not accepted: mode warn
+    # or error (record-only ones belong to third-party code, or were accepted).
+    return [v for v in _exports.violations if v["missing"] and v["mode"] in ("warn", "error")]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not importguard.is_installed():
+        importguard.install()
+    config.addinivalue_line("markers", "importguard: (reserved for importguard)")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _blocking() and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    blocking = _blocking()
+    failures = [r for r in _records.to_dicts() if r["status"] in ("error", "not_found")
+                and not (r["status"] == "not_found" and r["swallowed"])]
+    if not blocking and not failures:
+        return
+    terminalreporter.section("importguard")
+    for v in blocking:
+        where = v["importer"]
+        at = f" (imported at {where['file']}:{where['line']})" if where else ""
+        terminalreporter.line(f"export violation: {v['module']} lacks {', '.join(v['missing'])} "
+                              f"(declared by {v['source']}){at}", red=True)
+    for r in failures:
+        err = r["error"] or {}
+        terminalreporter.line(f"import failed: {r['name']}: {err.get('type')}: {err.get('message')}")
+    if blocking:
+        terminalreporter.line(f"importguard: {len(blocking)} export violation(s) fail this run; accept known ones "
+                              "in [tool.importguard.accept] with a reason.", red=True)
+
+
+@pytest.fixture
+def importguard_records() -> Callable[[], list[importguard.ImportRecord]]:
+    """A function returning the imports made so far during the test, as :class:`importguard.ImportRecord`::
+
+        def test_lazy(importguard_records):
+            import myapp.cli
+            assert "pandas" not in [r.name for r in importguard_records()]
+    """
+    return _api.recorder()

@@ -1,0 +1,49 @@
+"""`pytest -p importguard`, run for real on a project written to a temp dir."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import clean_env, write_tree
+from test_exports import MONITORING
+
+
+def pytest_run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=cwd,
+                          env=clean_env(), capture_output=True, text=True, timeout=120)
+
+
+def test_plugin_fails_the_run_on_a_violation(tmp_path: Path) -> None:
+    write_tree(tmp_path, MONITORING)
+    write_tree(tmp_path, {"tests/test_app.py": "import app.api\n\ndef test_ok():\n    assert app.api\n"})
+    plain = pytest_run(tmp_path)
+    assert plain.returncode == 0, plain.stdout
+    hooked = pytest_run(tmp_path, "-p", "importguard")
+    assert hooked.returncode == 1, hooked.stdout
+    assert "1 passed" in hooked.stdout
+    assert "export violation: app.monitoring lacks PerformanceMetric (declared by __all__)" in hooked.stdout
+    assert "import failed: app.monitoring.alerts" in hooked.stdout
+
+
+def test_plugin_fixture_and_clean_run(tmp_path: Path) -> None:
+    write_tree(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'clean'\n",
+        "cleanpkg/__init__.py": "__all__ = ['x']\nx = 1\n",
+        "tests/test_it.py": """
+            def test_records(importguard_records):
+                assert importguard_records() == []
+                import cleanpkg, fractions
+                names = [r.name for r in importguard_records()]
+                assert "cleanpkg" in names and "fractions" in names, names
+
+            def test_only_this_tests_imports(importguard_records):
+                import cleanpkg  # already imported by the other test: not a real import
+                assert [r.name for r in importguard_records()] == []
+        """,
+    })
+    proc = pytest_run(tmp_path, "-p", "importguard")
+    assert proc.returncode == 0, proc.stdout
+    assert "2 passed" in proc.stdout
+    assert "importguard" not in proc.stdout  # nothing to report
