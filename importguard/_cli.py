@@ -54,18 +54,13 @@ def _problems(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str
     """(failed import statements that matter, violations that are not accepted).
 
     A cascade (a.b failed because a did) counts once, at its outermost record,
-    which carries ``root_cause``; a swallowed ``not_found`` is an optional
-    dependency probe and does not count.
+    which carries ``root_cause``; an optional dependency probe (not found, and
+    caught by the importer) does not count.
     """
-    from importguard._summary import cascades
+    from importguard._summary import failed_statements
 
-    candidates = [
-        r for r in data["imports"]
-        if r["status"] in ("error", "not_found") and not (r["status"] == "not_found" and r["swallowed"])
-    ]
-    failures = []
-    for head, root in cascades(candidates, data["imports"]):
-        failures.append({**head, "root_cause": root["name"] if root is not head else None})
+    real, _probes = failed_statements(data["imports"])
+    failures = [{**head, "root_cause": root["name"] if root is not head else None} for head, root in real]
     violations = [v for v in data["violations"] if v["missing"] and not v["accepted"] and v["source"] != "fromlist"]
     return failures, violations
 

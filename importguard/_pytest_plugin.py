@@ -39,9 +39,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    from importguard._summary import describe_failure, failed_statements
+
     blocking = _blocking()
-    failures = [r for r in _records.to_dicts() if r["status"] in ("error", "not_found")
-                and not (r["status"] == "not_found" and r["swallowed"])]
+    failures, _probes = failed_statements(_records.to_dicts())
     if not blocking and not failures:
         return
     terminalreporter.section("importguard")
@@ -50,9 +51,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         at = f" (imported at {where['file']}:{where['line']})" if where else ""
         terminalreporter.line(f"export violation: {v['module']} lacks {', '.join(v['missing'])} "
                               f"(declared by {v['source']}){at}", red=True)
-    for r in failures:
-        err = r["error"] or {}
-        terminalreporter.line(f"import failed: {r['name']}: {err.get('type')}: {err.get('message')}")
+    for head, root in failures:
+        terminalreporter.line(f"import failed: {describe_failure(head, root)}")
     if blocking:
         terminalreporter.line(f"importguard: {len(blocking)} export violation(s) fail this run; accept known ones "
                               "in [tool.importguard.accept] with a reason.", red=True)

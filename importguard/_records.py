@@ -176,11 +176,16 @@ def _frames(tb: "Any") -> "list[tuple[str, int, str]]":
     return out[-64:]
 
 
+_OWN_DIR = __file__.rpartition("/" if "/" in __file__ else "\\")[0]
+
+
 def _is_machinery(code: "Any") -> bool:
     """Frames that import on someone else's behalf: ``importlib.import_module``
-    (the importer is whoever called it) and ``runpy`` (``python -m`` importing
-    the package: no importer in the program)."""
+    (the importer is whoever called it), ``runpy`` (``python -m`` importing the
+    package: no importer in the program), and importguard's own (``check``)."""
     filename: str = code.co_filename
+    if filename.startswith(_OWN_DIR):
+        return True
     if code.co_name == "import_module" and filename.endswith("__init__.py") and "importlib" in filename:
         return True
     return filename == "<frozen runpy>" or filename.endswith(("/runpy.py", "\\runpy.py"))

@@ -22,20 +22,44 @@ def _colour() -> bool:
         return False
 
 
-def cascades(failures: "list[dict[str, Any]]", records: "list[dict[str, Any]]") -> "list[tuple[dict[str, Any], dict[str, Any]]]":
-    """One entry per failed import statement: (the outermost failure of each
-    cascade -- a.b failed because a failed -- , its root cause)."""
+def cascades(
+    failures: "list[dict[str, Any]]", records: "list[dict[str, Any]]"
+) -> "list[tuple[dict[str, Any], list[dict[str, Any]]]]":
+    """One entry per failed import statement: the outermost failure of each
+    cascade (a.b failed because a failed), and the chain down to its root cause."""
     by_id = {r["id"]: r for r in records}
     causes = {(r["error"] or {}).get("caused_by") for r in failures}
     out = []
     for r in failures:
         if r["id"] in causes:
             continue
-        root = r
-        while (root["error"] or {}).get("caused_by") in by_id:
-            root = by_id[root["error"]["caused_by"]]
-        out.append((r, root))
+        chain = [r]
+        while (chain[-1]["error"] or {}).get("caused_by") in by_id and len(chain) < 1000:
+            chain.append(by_id[chain[-1]["error"]["caused_by"]])
+        out.append((r, chain))
     return out
+
+
+def failed_statements(
+    records: "list[dict[str, Any]]",
+) -> "tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[tuple[dict[str, Any], dict[str, Any]]]]":
+    """Failed import statements as (head, root cause) pairs: (those that matter, routine probes).
+
+    A routine probe is an optional dependency that is not there: the importer
+    caught the error, the root cause was not found, and no module in between
+    ran any code (``try: import yaml``, or ``from org.python.core import X``
+    when ``org`` does not exist). A module that was found, ran, and failed on a
+    missing import (the restructured package whose helper module is gone) is a
+    failure that matters, even when its importer swallowed it.
+    """
+    failures = [r for r in records if r["status"] in ("error", "not_found")]
+    real: "list[tuple[dict[str, Any], dict[str, Any]]]" = []
+    probes: "list[tuple[dict[str, Any], dict[str, Any]]]" = []
+    for head, chain in cascades(failures, records):
+        root = chain[-1]
+        routine = head["swallowed"] and root["status"] == "not_found" and all(r["file"] is None for r in chain)
+        (probes if routine else real).append((head, root))
+    return real, probes
 
 
 def describe_failure(r: "dict[str, Any]", root: "dict[str, Any]") -> str:
@@ -63,9 +87,8 @@ def render(settings: "dict[str, Any]", report_path: "str | None", top: int = 10)
         lines.append(f"  {dim}cumulative ms     self ms  module{off}")
         for r in sorted(done, key=lambda r: -r["duration_ns"])[:top]:
             lines.append(f"  {_ms(r['duration_ns'])}    {_ms(r['self_ns'])}  {r['name']}")
-    failures = [r for r in records if r["status"] in ("error", "not_found")]
-    probes = [r for r in failures if r["status"] == "not_found" and r["swallowed"]]
-    heads = cascades([r for r in failures if r not in probes], records)
+    heads, probe_pairs = failed_statements(records)
+    probes = [head for head, _root in probe_pairs]
     if heads:
         lines.append(f"  {red}failed imports:{off}")
         for r, root in heads:

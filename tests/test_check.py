@@ -33,7 +33,16 @@ def test_check_clean_package_exits_zero(tmp_path: Path) -> None:
     write_tree(tmp_path, {
         "pyproject.toml": "[project]\nname = 'ok'\n",
         "okpkg/__init__.py": "__all__ = ['a', 'helper']\nfrom . import a\ndef helper(): ...\n",
-        "okpkg/a.py": "try:\n    import optional_thing_xyz\nexcept ImportError:\n    pass\n",
+        "okpkg/a.py": """
+            try:
+                import optional_thing_xyz
+            except ImportError:
+                pass
+            try:  # a parent package that is not there: still a routine probe
+                from org_jython_like.python.core import PyStringMap
+            except ImportError:
+                pass
+        """,
         "okpkg/__main__.py": "raise SystemExit('running me is not importing me')\n",
     })
     proc = cli(tmp_path, "check", "okpkg")
