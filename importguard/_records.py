@@ -176,7 +176,7 @@ def _frames(tb: "Any") -> "list[tuple[str, int, str]]":
     return out[-64:]
 
 
-_OWN_DIR = __file__.rpartition("/" if "/" in __file__ else "\\")[0]
+_OWN_DIR = __file__[: -len("_records.py")]  # the importguard package directory, separator included
 
 
 def _is_machinery(code: "Any") -> bool:
