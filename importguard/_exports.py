@@ -55,6 +55,9 @@ ExportError.__module__ = "importguard"  # its public home, as shown in traceback
 
 #: Every violation found so far, JSON-ready but for ``"_record"`` (the import's record).
 violations: "list[dict[str, Any]]" = []
+#: Declarations whose only unbound names are left to a module ``__getattr__``
+#: (same shape, ``missing`` empty): unverified at import time, resolved by ``check``.
+unverified: "list[dict[str, Any]]" = []
 
 _mode = "off"
 _project_root: "str | None" = None
@@ -270,7 +273,8 @@ def check(rec: "list[Any]", obj: "Any", namespace: "dict[str, Any] | None") -> "
             found.append(_violation(rec, missing, lazy, "pyproject", _contract_file))
     real = [v for v in found if v["missing"]]
     for v in found:
-        violations.append(v)
+        # Only names left to __getattr__: nothing is known to be wrong yet.
+        (violations if v["missing"] else unverified).append(v)
     if not real:
         return None
     return _act(rec, name, file, real)
@@ -401,10 +405,10 @@ def explain(name: str, file: "str | None", found: "list[dict[str, Any]]",
     return "\n".join(lines)
 
 
-def to_dicts(ids: "dict[int, int]") -> "list[dict[str, Any]]":
-    """Violations for the report, each with the id of its import record."""
+def to_dicts(ids: "dict[int, int]", entries: "list[dict[str, Any]] | None" = None) -> "list[dict[str, Any]]":
+    """Violations (or *entries*) for the report, each with the id of its import record."""
     out = []
-    for v in violations:
+    for v in violations if entries is None else entries:
         item = {k: val for k, val in v.items() if k != "_record"}
         item["import_id"] = ids.get(id(v["_record"]))
         out.append(item)

@@ -29,7 +29,7 @@ T0 = 3  #: perf_counter_ns at start
 T1 = 4  #: perf_counter_ns at end; 0 while in progress
 STATUS = 5  #: None in progress, then "ok", "not_found" or "error"
 SPEC = 6  #: the module's __spec__ after success; after an error in its code, its file
-EXC = 7  #: the exception, held only until its importer settles it
+EXC = 7  #: the exception until its importer settles it; at top level only (type, args, frames)
 ERROR = 8  #: (type, message, frames, importer, via_fromlist, caused_by record) after failure
 SWALLOWED = 9  #: None until settled, then True/False (failures only)
 FAILED_KIDS = 10  #: failed child records waiting for this import to finish, or None
@@ -243,19 +243,45 @@ def failed(rec: "Record", exc: BaseException) -> None:
     if frames and frames[0][2] == "<module>" and rec[STATUS] == "error":
         rec[SPEC] = frames[0][0]
     rec[ERROR] = (qualname, message, frames, importer, via_fromlist, cause)
-    rec[EXC] = exc
     if via_fromlist and rec[STATUS] == "not_found":
         from importguard import _exports
 
         _exports.fromlist_miss(rec, importer)
+    _hold(rec, exc, frames)
+
+
+def _hold(rec: "Record", exc: BaseException, frames: "list[tuple[str, int, str]]") -> None:
+    """Keep what settling *rec*'s failure needs, with its importer or at top level."""
     parent = rec[PARENT]
     if parent is not None and parent[T1] == 0:
+        rec[EXC] = exc  # until the importer finishes
         if parent[FAILED_KIDS] is None:
             parent[FAILED_KIDS] = [rec]
         else:
             parent[FAILED_KIDS].append(rec)
     else:
+        # Outside any import, whatever catches this (or dies of it) may run for
+        # the rest of the process: holding the exception would keep its
+        # traceback, every frame on it and all their locals alive until exit.
+        # Keep what identifies it instead (see _is_failure).
+        rec[EXC] = (type(exc), exc.args, frames)
         toplevel_failures.append(rec)
+
+
+def _is_failure(key: "tuple[Any, Any, Any]", exc: BaseException) -> bool:
+    """Whether *exc* is the exception a top-level failure record was made for.
+
+    The record holds the exception's ``args`` tuple, so no other live object
+    can have that identity; only the shared empty tuple needs the traceback's
+    innermost frames to tell two ``raise SomeError()`` apart.
+    """
+    cls, args, frames = key
+    if type(exc) is not cls or exc.args is not args:
+        return False
+    if args:
+        return True
+    tail = _frames(exc.__traceback__)
+    return bool(tail[len(tail) - len(frames):] == frames)
 
 
 def fail_strict(rec: "Record", module: "Any", exc: BaseException) -> None:
@@ -278,15 +304,7 @@ def fail_strict(rec: "Record", module: "Any", exc: BaseException) -> None:
     rec[STATUS] = "error"
     cls = type(exc)
     rec[ERROR] = (f"{cls.__module__}.{cls.__qualname__}", str(exc), [], None, False, None)
-    rec[EXC] = exc
-    parent_rec = rec[PARENT]
-    if parent_rec is not None and parent_rec[T1] == 0:
-        if parent_rec[FAILED_KIDS] is None:
-            parent_rec[FAILED_KIDS] = [rec]
-        else:
-            parent_rec[FAILED_KIDS].append(rec)
-    else:
-        toplevel_failures.append(rec)
+    _hold(rec, exc, [])
 
 
 def settle_toplevel(exc: "BaseException | None", only: "list[Record] | None" = None) -> None:
@@ -299,14 +317,23 @@ def settle_toplevel(exc: "BaseException | None", only: "list[Record] | None" = N
     """
     chain = _chain(exc)
     pending = toplevel_failures[:] if only is None else [r for r in only if any(r is t for t in toplevel_failures)]
+    # Each exception in the chain is at most one failure: the latest that
+    # matches (only a shared empty ``args`` can match more than one).
+    escaped_ids = set()
+    for e in chain:
+        for rec in reversed(pending):
+            key = rec[EXC]
+            if key is not None and id(rec) not in escaped_ids and _is_failure(key, e):
+                escaped_ids.add(id(rec))
+                break
     for rec in pending:
         for i in range(len(toplevel_failures) - 1, -1, -1):
             if toplevel_failures[i] is rec:
                 del toplevel_failures[i]
-        failure = rec[EXC]
-        if failure is None:
+        key = rec[EXC]
+        if key is None:
             continue
-        escaped = any(e is failure for e in chain) or (only is None and not isinstance(failure, Exception))
+        escaped = id(rec) in escaped_ids or (only is None and not issubclass(key[0], Exception))
         rec[SWALLOWED] = not escaped
         rec[EXC] = None
 

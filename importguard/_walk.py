@@ -62,7 +62,7 @@ def walk(packages: list[str]) -> list[str]:
 
 def resolve_lazy() -> None:
     """Resolve the names left to ``__getattr__``; a raise makes them missing."""
-    for v in list(_exports.violations):
+    for v in list(_exports.violations) + list(_exports.unverified):
         if not v["lazy"]:
             continue
         module = sys.modules.get(v["module"])
@@ -77,6 +77,9 @@ def resolve_lazy() -> None:
             else:
                 still_lazy.append(name)
         v["lazy"] = still_lazy
+        if v["missing"] and v in _exports.unverified:
+            _exports.unverified.remove(v)
+            _exports.violations.append(v)
 
 
 def public_names(module: Any) -> list[str]:

@@ -229,7 +229,7 @@ def test_same_behaviour_with_and_without_the_hook(tmp_path: Path, scenario: str)
     assert report["internal_errors"] == []  # type: ignore[index]
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(sys.version_info < (3, 11), strict=True, reason=(
     "known limitation: when a loader itself raises a non-ImportError, CPython keeps "
     "importlib's frames in the traceback, and the hook's frame shows among them as one "
     "more '<frozen importlib._bootstrap>' line. Module code errors and ImportErrors are unaffected."
@@ -289,3 +289,86 @@ def test_python_dash_m(tmp_path: Path) -> None:
     assert outs[0] == outs[1] == (0, "ran __main__\n", "")
     names = [r["name"] for r in json.loads((tmp_path / "r.json").read_text())["imports"]]
     assert "app" in names and "json" in names
+
+
+UNTRIMMED_TRACEBACKS = {
+    # importlib.import_module does not go through import.c, so nothing trims
+    # importlib's frames and the hook's own would show.
+    "importlib.import_module of a missing module": "import importlib\nimportlib.import_module('definitely_missing_mod')\n",
+    "importlib.import_module of a failing module": (
+        "import importlib, pathlib\npathlib.Path('bad_mod.py').write_text('1/0\\n')\nimportlib.import_module('bad_mod')\n"
+    ),
+    "a finder that raises": """
+        import sys
+        class Broken:
+            def find_spec(self, name, path=None, target=None):
+                if name == 'victim':
+                    raise ValueError('finder bug')
+        sys.meta_path.insert(0, Broken())
+        import victim
+    """,
+}
+
+
+@pytest.mark.xfail(sys.version_info < (3, 11), strict=True, reason=(
+    "3.10's bare raise re-raises the traceback saved when the exception was caught, "
+    "so the hook's frame cannot be dropped from tracebacks that CPython does not trim"
+))
+@pytest.mark.parametrize("scenario", list(UNTRIMMED_TRACEBACKS))
+def test_untrimmed_tracebacks_have_no_hook_frame(tmp_path: Path, scenario: str) -> None:
+    code = UNTRIMMED_TRACEBACKS[scenario]
+    plain = _run(tmp_path, code, hooked=False)
+    hooked = _run(tmp_path, code, hooked=True)
+    assert plain[0] == 1 and "Traceback" in plain[2]
+    assert hooked[:3] == plain[:3]
+
+
+def test_failed_import_at_runtime_does_not_keep_the_importers_frame_alive(tmp_path: Path) -> None:
+    code = """
+        import gc, weakref
+        class Big:
+            pass
+        def handler():
+            big = Big()
+            try:
+                import definitely_missing_mod
+            except ImportError:
+                pass
+            return weakref.ref(big)
+        refs = [handler() for _ in range(3)]
+        gc.collect()
+        print([r() is None for r in refs])
+    """
+    plain = _run(tmp_path, code, hooked=False)
+    hooked = _run(tmp_path, code, hooked=True)
+    assert plain[:3] == (0, "[True, True, True]\n", "")
+    assert hooked[:3] == plain[:3]
+    report = hooked[3]
+    assert [r["swallowed"] for r in report["imports"] if r["name"] == "definitely_missing_mod"] == [True] * 3  # type: ignore[index]
+
+
+def test_greenlet_style_interleaved_imports_do_not_break_the_hook(tmp_path: Path) -> None:
+    # Two imports interleaved on one thread (what gevent does when a module body
+    # blocks on patched I/O) leave the import stack out of order; the hook must
+    # not raise on it (an IndexError from popping an empty stack).
+    pytest.importorskip("greenlet")
+    write_tree(tmp_path, {
+        "mod_a.py": "import greenlet\ngreenlet.getcurrent().parent.switch('A paused')\n",
+        "mod_b.py": "import __main__\n__main__.worker.switch()\n",
+    })
+    code = """
+        import greenlet
+        def work():
+            import mod_a
+        worker = greenlet.greenlet(work)
+        print(worker.switch())
+        import mod_b
+        print('done')
+    """
+    plain = _run(tmp_path, code, hooked=False)
+    hooked = _run(tmp_path, code, hooked=True)
+    assert hooked[:3] == plain[:3]
+    report = hooked[3]
+    assert report["internal_errors"] == []  # type: ignore[index]
+    assert {r["name"]: r["status"] for r in report["imports"] if r["name"] in ("mod_a", "mod_b")} == {  # type: ignore[index]
+        "mod_a": "ok", "mod_b": "ok"}
