@@ -22,12 +22,13 @@ itself, half with ``import a.b.c`` and half with ``from a.b import c``. Each
 leaf is a few lines (an already-loaded ``import sys``, a constant, a function,
 a class), so the import system, not the module body, dominates its cost.
 
-Miss workloads (``write_misses``): ``miss_top`` runs *m* ``try: import
-nonexistent_mod_i / except ImportError: pass`` blocks, each a full search of
-``sys.path``; ``miss_from`` runs *m* ``from synth import missing_name_i``
-blocks, each of which tries the submodule ``synth.missing_name_i`` (a real
-import that fails, searched in ``synth.__path__`` only) before raising
-``ImportError: cannot import name``.
+Miss workloads (``write_misses``): failing imports spread over small modules
+(``try: import nonexistent_mod_i`` / ``except ImportError: pass``, each a full
+search of ``sys.path``; and ``from synth import missing_name_i``, which tries
+the submodule ``synth.missing_name_i`` -- a real import that fails, searched in
+``synth.__path__`` only -- before raising ``ImportError: cannot import name``),
+a control set of the same modules without misses, and one long module full of
+misses.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import os
 import sys
 
 LEAVES_PER_SUBPACKAGE = 10
+MISSES_PER_MODULE = 10
 
 LEAF = '''\
 """Synthetic leaf module {name}."""
@@ -117,18 +119,43 @@ def write_tree(root: str, n: int) -> list[str]:
     return names
 
 
-def write_misses(root: str, m: int) -> None:
-    """Write ``miss_top.py`` and ``miss_from.py`` (each *m* failing imports) under *root*.
+def write_misses(root: str, m: int, per_module: int = MISSES_PER_MODULE) -> None:
+    """Write the failing-import workloads (*m* misses of each kind) under *root*.
 
-    ``miss_from`` needs the ``synth`` package of :func:`write_tree` in the same *root*.
+    Realistic shape: optional imports sit at the top of many small modules, so
+    the misses are spread over ``m / per_module`` modules of *per_module*
+    ``try``/``except ImportError`` blocks each:
+
+    * ``miss_top``   imports ``mt_000`` ...: ``try: import nonexistent_mod_i``
+    * ``miss_from``  imports ``mf_000`` ...: ``try: from synth import missing_name_i``
+      (needs the ``synth`` package of :func:`write_tree` in the same *root*)
+    * ``miss_ctrl``  imports ``mc_000`` ...: the same blocks with ``import sys``
+      (already loaded, so no import runs): subtract it to get the misses alone.
+    * ``miss_big``   one module whose body is *m* ``import nonexistent_mod_i``
+      blocks (~4 lines each): the cost of a miss deep inside a long module.
     """
-    top = ['"""Many distinct top-level imports that fail."""']
-    frm = ['"""Many from-imports of names synth does not have."""', "import synth"]
-    for i in range(m):
-        top.append(f"try:\n    import nonexistent_mod_{i}\nexcept ImportError:\n    pass")
-        frm.append(f"try:\n    from synth import missing_name_{i}\nexcept ImportError:\n    pass")
-    _write(os.path.join(root, "miss_top.py"), "\n".join(top) + "\n")
-    _write(os.path.join(root, "miss_from.py"), "\n".join(frm) + "\n")
+    if m % per_module:
+        raise ValueError(f"the number of misses must be a multiple of {per_module}")
+    kinds = {
+        "mt": ("miss_top", "import nonexistent_mod_{i}"),
+        "mf": ("miss_from", "from synth import missing_name_{i}"),
+        "mc": ("miss_ctrl", "import sys"),
+    }
+    block = "try:\n    {stmt}\nexcept ImportError:\n    pass\n"
+    for prefix, (entry, stmt) in kinds.items():
+        mods = []
+        for k in range(m // per_module):
+            mod = f"{prefix}_{k:04d}"
+            mods.append(f"import {mod}")
+            body = [f'"""Optional imports ({entry})."""\n']
+            for j in range(per_module):
+                body.append(block.format(stmt=stmt.format(i=k * per_module + j)))
+            body.append("VALUE = 1\n")
+            _write(os.path.join(root, f"{mod}.py"), "".join(body))
+        _write(os.path.join(root, f"{entry}.py"), "\n".join(mods) + "\n")
+    big = ['"""Many distinct top-level imports that fail, in one long module."""\n']
+    big += [block.format(stmt=f"import nonexistent_mod_{i}") for i in range(m)]
+    _write(os.path.join(root, "miss_big.py"), "".join(big))
 
 
 def main(argv: list[str]) -> int:
