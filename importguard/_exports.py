@@ -280,7 +280,7 @@ def check(rec: "list[Any]", obj: "Any", namespace: "dict[str, Any] | None") -> "
     return _act(rec, name, file, real)
 
 
-def fromlist_miss(rec: "list[Any]", importer: "tuple[str, int] | None") -> None:
+def fromlist_miss(rec: "list[Any]", importer: "tuple[Any, int] | None") -> None:
     """``from pkg import Name``: pkg had no ``Name``, and no submodule ``pkg.Name`` either.
 
     Recorded (never warned about: a ``try``/``except ImportError`` around it is
@@ -295,8 +295,9 @@ def fromlist_miss(rec: "list[Any]", importer: "tuple[str, int] | None") -> None:
         "missing": [missing],
         "lazy": [],
         "source": "fromlist",
-        "declared_in": importer[0] if importer else None,
-        "importer": {"file": importer[0], "line": importer[1]} if importer else None,
+        "declared_in": None,  # filled from _importer when read: see resolved()
+        "importer": None,
+        "_importer": importer,
         "chain": _chain(parent) if parent is not None else [],
         "mode": "record",
         "accepted": None,
@@ -335,7 +336,7 @@ def _related(rec: "list[Any]") -> "list[dict[str, str]]":
     out = []
     for kid in rec[_records.FAILED_KIDS] or ():
         err = kid[_records.ERROR]
-        out.append({"name": kid[_records.NAME], "error": f"{err[0]}: {err[1]}" if err else "?"})
+        out.append({"name": kid[_records.NAME], "error": f"{_records.qualname_of(err[0])}: {err[1]}" if err else "?"})
     return out
 
 
@@ -350,7 +351,8 @@ def _effective_mode(name: str, file: "str | None", missing: "list[str]") -> "tup
 def _act(rec: "list[Any]", name: str, file: "str | None", found: "list[dict[str, Any]]") -> "Exception | None":
     missing = [n for v in found for n in v["missing"]]
     mode, accepted = _effective_mode(name, file, missing)
-    importer, _ = _records.importer_location(depth=4)  # _act <- check <- the hook
+    raw, _ = _records.importer_location(depth=4)  # _act <- check <- the hook
+    importer = _records.location(raw)
     for v in found:
         v["mode"] = mode
         v["accepted"] = accepted
@@ -379,7 +381,7 @@ def _act(rec: "list[Any]", name: str, file: "str | None", found: "list[dict[str,
 
 
 def explain(name: str, file: "str | None", found: "list[dict[str, Any]]",
-            importer: "tuple[str, int] | None") -> str:
+            importer: "tuple[str, int | None] | None") -> str:
     """The violation message, written for the person who has to fix it."""
     lines = [f"{name} does not provide names it declares it exports:"]
     for v in found:
@@ -405,11 +407,22 @@ def explain(name: str, file: "str | None", found: "list[dict[str, Any]]",
     return "\n".join(lines)
 
 
+def resolved(v: "dict[str, Any]") -> "dict[str, Any]":
+    """*v* with its importer location worked out (deferred for ``fromlist`` misses)."""
+    raw = v.pop("_importer", None)
+    if raw is not None:
+        where = _records.location(raw)
+        if where is not None:
+            v["importer"] = {"file": where[0], "line": where[1]}
+            v["declared_in"] = where[0]
+    return v
+
+
 def to_dicts(ids: "dict[int, int]", entries: "list[dict[str, Any]] | None" = None) -> "list[dict[str, Any]]":
     """Violations (or *entries*) for the report, each with the id of its import record."""
     out = []
     for v in violations if entries is None else entries:
-        item = {k: val for k, val in v.items() if k != "_record"}
+        item = {k: val for k, val in resolved(v).items() if k != "_record"}
         item["import_id"] = ids.get(id(v["_record"]))
         out.append(item)
     return out

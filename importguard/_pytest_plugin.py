@@ -24,7 +24,7 @@ from importguard import _api, _exports, _records
 def _blocking() -> list[dict[str, Any]]:
     # Violations in the project's own modules that were not accepted: mode warn
     # or error (record-only ones belong to third-party code, or were accepted).
-    return [v for v in _exports.violations if v["missing"] and v["mode"] in ("warn", "error")]
+    return [_exports.resolved(v) for v in _exports.violations if v["missing"] and v["mode"] in ("warn", "error")]
 
 
 def pytest_configure(config: pytest.Config) -> None:

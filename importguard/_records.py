@@ -166,14 +166,37 @@ def settle_ok(rec: "Record") -> None:
     _settle(kids, None)
 
 
-def _frames(tb: "Any") -> "list[tuple[str, int, str]]":
+def _frames(tb: "Any") -> "list[tuple[Any, int]]":
+    """(code, lasti) of each traceback entry outside importlib, innermost last.
+
+    Not ``tb_lineno``: CPython computes a line number by scanning the code's
+    line table from the start, thousands of instructions in a long module;
+    :func:`line_of` does it only when a report asks.
+    """
     out = []
     while tb is not None:
         code = tb.tb_frame.f_code
         if code.co_filename not in _IMPORTLIB_FILES:
-            out.append((code.co_filename, tb.tb_lineno, code.co_name))
+            out.append((code, tb.tb_lasti))
         tb = tb.tb_next
     return out[-64:]
+
+
+def line_of(code: "Any", lasti: int) -> "int | None":
+    """The source line of bytecode offset *lasti* in *code* (what ``f_lineno`` says)."""
+    if lasti < 0:
+        return int(code.co_firstlineno)
+    for start, end, line in code.co_lines():
+        if start <= lasti < end:
+            return line  # type: ignore[no-any-return]
+    return None
+
+
+def location(raw: "tuple[Any, int] | None") -> "tuple[str, int | None] | None":
+    """(file, line) of a (code, lasti) pair, or None."""
+    if raw is None:
+        return None
+    return raw[0].co_filename, line_of(raw[0], raw[1])
 
 
 _OWN_DIR = __file__[: -len("_records.py")]  # the importguard package directory, separator included
@@ -191,18 +214,30 @@ def _is_machinery(code: "Any") -> bool:
     return filename == "<frozen runpy>" or filename.endswith(("/runpy.py", "\\runpy.py"))
 
 
-def importer_location(depth: int = 3) -> "tuple[tuple[str, int] | None, bool]":
-    """Where the import statement being executed is, and whether it came from a ``from`` list.
+def importer_location(depth: int = 3) -> "tuple[tuple[Any, int] | None, bool]":
+    """The import statement being executed, as (code, lasti), and whether it
+    came from a ``from`` list; :func:`location` turns it into (file, line).
 
     *depth* counts frames from this function up to the hook's own frame; from
     there, importlib's frames (and ``importlib.import_module``) are skipped.
     """
+    # Fast path, the plain `import x` statement: the hook is called by
+    # _find_and_load, which C calls straight from the importing frame. One
+    # frame object instead of one per step of a walk.
+    try:
+        guess = sys._getframe(depth + 1)
+    except ValueError:
+        guess = None
+    if guess is not None:
+        code = guess.f_code
+        if code.co_filename not in _IMPORTLIB_FILES and not _is_machinery(code):
+            return (code, guess.f_lasti), False
     frame: "FrameType | None" = sys._getframe(depth - 1)
     via_fromlist = False
     while frame is not None:
         code = frame.f_code
         if code.co_filename not in _IMPORTLIB_FILES and not _is_machinery(code):
-            return (code.co_filename, frame.f_lineno), via_fromlist
+            return (code, frame.f_lasti), via_fromlist
         if code.co_name == "_handle_fromlist":
             via_fromlist = True
         frame = frame.f_back
@@ -226,23 +261,25 @@ def failed(rec: "Record", exc: BaseException) -> None:
         rec[STATUS] = "not_found"
     else:
         rec[STATUS] = "error"
-    try:
-        message = str(exc)
-    except Exception:
-        message = f"<unprintable {type(exc).__name__}>"
+    args = exc.args
+    if rec[STATUS] == "not_found" and len(args) == 1 and isinstance(args[0], str):
+        message = args[0]  # importlib's own "No module named ...": no str() call needed
+    else:
+        try:
+            message = str(exc)
+        except Exception:
+            message = f"<unprintable {type(exc).__name__}>"
     importer, via_fromlist = importer_location(depth=3)  # failed <- the hook
     kids = rec[FAILED_KIDS]
     cause = None
     if kids is not None:
         rec[FAILED_KIDS] = None
         cause = _settle(kids, exc)
-    cls = type(exc)
-    qualname = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
     frames = _frames(inner)
     # The module was found if its own code ran: the first frame is its body.
-    if frames and frames[0][2] == "<module>" and rec[STATUS] == "error":
-        rec[SPEC] = frames[0][0]
-    rec[ERROR] = (qualname, message, frames, importer, via_fromlist, cause)
+    if frames and frames[0][0].co_name == "<module>" and rec[STATUS] == "error":
+        rec[SPEC] = frames[0][0].co_filename
+    rec[ERROR] = (type(exc), message, frames, importer, via_fromlist, cause)
     if via_fromlist and rec[STATUS] == "not_found":
         from importguard import _exports
 
@@ -250,7 +287,7 @@ def failed(rec: "Record", exc: BaseException) -> None:
     _hold(rec, exc, frames)
 
 
-def _hold(rec: "Record", exc: BaseException, frames: "list[tuple[str, int, str]]") -> None:
+def _hold(rec: "Record", exc: BaseException, frames: "list[tuple[Any, int]]") -> None:
     """Keep what settling *rec*'s failure needs, with its importer or at top level."""
     parent = rec[PARENT]
     if parent is not None and parent[T1] == 0:
@@ -302,8 +339,7 @@ def fail_strict(rec: "Record", module: "Any", exc: BaseException) -> None:
             pass
     loaded.pop(name, None)
     rec[STATUS] = "error"
-    cls = type(exc)
-    rec[ERROR] = (f"{cls.__module__}.{cls.__qualname__}", str(exc), [], None, False, None)
+    rec[ERROR] = (type(exc), str(exc), [], None, False, None)
     _hold(rec, exc, [])
 
 
@@ -395,11 +431,17 @@ def _file(spec: "Any") -> str | None:
     return None
 
 
-def _format_traceback(frames: "list[tuple[str, int, str]]", qualname: str, message: str) -> str:
+def qualname_of(cls: type) -> str:
+    """How a traceback names an exception class."""
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _format_traceback(frames: "list[tuple[Any, int]]", qualname: str, message: str) -> str:
     import linecache
 
     lines = ["Traceback (most recent call last):\n"]
-    for filename, lineno, func in frames:
+    for code, lasti in frames:
+        filename, lineno, func = code.co_filename, line_of(code, lasti) or 0, code.co_name
         lines.append(f'  File "{filename}", line {lineno}, in {func}\n')
         source = linecache.getline(filename, lineno).strip()
         if source:
@@ -445,7 +487,9 @@ def to_dicts(
         importer = None
         via_fromlist = False
         if rec[ERROR] is not None:
-            qualname, message, frames, where, via_fromlist, cause = rec[ERROR]
+            cls, message, frames, raw_importer, via_fromlist, cause = rec[ERROR]
+            qualname = qualname_of(cls)
+            where = location(raw_importer)
             error = {
                 "type": qualname,
                 "message": message,

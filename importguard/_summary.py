@@ -99,7 +99,7 @@ def render(settings: "dict[str, Any]", report_path: "str | None", top: int = 10)
         lines.append(f"  {dim}optional imports not found (caught by the importer): {names}{more}{off}")
     from importguard import _exports
 
-    violations = [v for v in _exports.violations if v["missing"]]
+    violations = [_exports.resolved(v) for v in _exports.violations if v["missing"]]
     if violations:
         lines.append(f"  {red}export violations:{off}")
         for v in violations:

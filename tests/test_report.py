@@ -230,3 +230,20 @@ def test_circular_package_import_is_one_load(tree: object, tmp_path: Path) -> No
 def test_true_values_switch_it_on(tmp_path: Path, value: str) -> None:
     proc, report = run_hooked("import json", cwd=tmp_path, IMPORTGUARD=value)
     assert report is not None and proc.stderr == ""
+
+
+def test_line_numbers_far_into_long_modules(tree: object, tmp_path: Path) -> None:
+    # Lines are worked out from bytecode offsets when the report is written;
+    # check them against what Python itself says, deep into a long module.
+    filler = "".join(f"x{i} = {i}\n" for i in range(300))
+    tree({
+        "long_importer.py": filler + "try:\n    import missing_far_down\nexcept ImportError:\n    pass\n"
+                            + "def f():\n    return 1 / 0\n" + filler + "f()\n",
+    })
+    proc, report = run_hooked("import long_importer", cwd=tmp_path, check=False)
+    assert report is not None
+    assert by_name(report, "missing_far_down")["importer"]["line"] == 302
+    tb = by_name(report, "long_importer")["error"]["traceback"]
+    assert 'long_importer.py", line 607, in <module>\n    f()' in tb
+    assert 'long_importer.py", line 306, in f\n    return 1 / 0' in tb
+    assert proc.stderr.count("line 607") == 1 and proc.stderr.count("line 306") == 1
