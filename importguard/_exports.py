@@ -280,30 +280,37 @@ def check(rec: "list[Any]", obj: "Any", namespace: "dict[str, Any] | None") -> "
     return _act(rec, name, file, real)
 
 
-def fromlist_miss(rec: "list[Any]", importer: "tuple[Any, int] | None") -> None:
-    """``from pkg import Name``: pkg had no ``Name``, and no submodule ``pkg.Name`` either.
+def fromlist_misses(records: "list[list[Any]]") -> "list[dict[str, Any]]":
+    """``from pkg import Name`` where pkg had no ``Name`` and no submodule ``pkg.Name``.
 
-    Recorded (never warned about: a ``try``/``except ImportError`` around it is
-    a common feature probe), with the importing file and line.
+    Derived from the records when a report is built (the failure path only
+    marks the record), and recorded, never warned about: a ``try``/``except
+    ImportError`` around such an import is a common feature probe.
     """
     if _mode == "off":
-        return
-    package, _, missing = rec[_records.NAME].rpartition(".")
-    parent = rec[_records.PARENT]
-    violations.append({
-        "module": package,
-        "missing": [missing],
-        "lazy": [],
-        "source": "fromlist",
-        "declared_in": None,  # filled from _importer when read: see resolved()
-        "importer": None,
-        "_importer": importer,
-        "chain": _chain(parent) if parent is not None else [],
-        "mode": "record",
-        "accepted": None,
-        "related_failures": [],
-        "_record": rec,
-    })
+        return []
+    out = []
+    for rec in records:
+        err = rec[_records.ERROR]
+        if err is None or not err[4] or rec[_records.STATUS] != "not_found":
+            continue
+        package, _, missing = rec[_records.NAME].rpartition(".")
+        parent = rec[_records.PARENT]
+        out.append({
+            "module": package,
+            "missing": [missing],
+            "lazy": [],
+            "source": "fromlist",
+            "declared_in": None,  # the importing file, from _importer: see resolved()
+            "importer": None,
+            "_importer": err[3],
+            "chain": _chain(parent) if parent is not None else [],
+            "mode": "record",
+            "accepted": None,
+            "related_failures": [],
+            "_record": rec,
+        })
+    return out
 
 
 def _violation(rec: "list[Any]", missing: "list[str]", lazy: "list[str]", source: str,
@@ -418,10 +425,15 @@ def resolved(v: "dict[str, Any]") -> "dict[str, Any]":
     return v
 
 
-def to_dicts(ids: "dict[int, int]", entries: "list[dict[str, Any]] | None" = None) -> "list[dict[str, Any]]":
-    """Violations (or *entries*) for the report, each with the id of its import record."""
+def to_dicts(ids: "dict[int, int]", entries: "list[dict[str, Any]] | None" = None,
+             records: "list[list[Any]] | None" = None) -> "list[dict[str, Any]]":
+    """Violations (or *entries*) for the report, each with the id of its import
+    record; with *records*, the ``fromlist`` misses among them too."""
     out = []
-    for v in violations if entries is None else entries:
+    chosen = violations if entries is None else entries
+    if records is not None:
+        chosen = chosen + fromlist_misses(records)
+    for v in chosen:
         item = {k: val for k, val in resolved(v).items() if k != "_record"}
         item["import_id"] = ids.get(id(v["_record"]))
         out.append(item)

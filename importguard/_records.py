@@ -232,6 +232,18 @@ def importer_location(depth: int = 3) -> "tuple[tuple[Any, int] | None, bool]":
         code = guess.f_code
         if code.co_filename not in _IMPORTLIB_FILES and not _is_machinery(code):
             return (code, guess.f_lasti), False
+        # `from pkg import name` looking for a submodule: C calls
+        # _handle_fromlist, which imports through _call_with_frames_removed.
+        try:
+            handler = sys._getframe(depth + 2)
+            if handler.f_code.co_name == "_handle_fromlist" and handler.f_code.co_filename in _IMPORTLIB_FILES:
+                guess = handler.f_back
+                if guess is not None:
+                    code = guess.f_code
+                    if code.co_filename not in _IMPORTLIB_FILES and not _is_machinery(code):
+                        return (code, guess.f_lasti), True
+        except ValueError:
+            pass
     frame: "FrameType | None" = sys._getframe(depth - 1)
     via_fromlist = False
     while frame is not None:
@@ -280,10 +292,6 @@ def failed(rec: "Record", exc: BaseException) -> None:
     if frames and frames[0][0].co_name == "<module>" and rec[STATUS] == "error":
         rec[SPEC] = frames[0][0].co_filename
     rec[ERROR] = (type(exc), message, frames, importer, via_fromlist, cause)
-    if via_fromlist and rec[STATUS] == "not_found":
-        from importguard import _exports
-
-        _exports.fromlist_miss(rec, importer)
     _hold(rec, exc, frames)
 
 

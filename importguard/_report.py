@@ -47,7 +47,7 @@ def build(settings: "dict[str, Any] | None" = None) -> "dict[str, Any]":
         "pid": os.getpid(),
         "python": sys.version.split()[0],
         "imports": imports,
-        "violations": _exports.to_dicts(ids),
+        "violations": _exports.to_dicts(ids, records=records),
         "unverified_exports": _exports.to_dicts(ids, _exports.unverified),
         "internal_errors": [
             {"where": where, "type": typ, "message": message} for where, typ, message in _records.internal_errors
