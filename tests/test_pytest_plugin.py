@@ -41,9 +41,14 @@ def test_plugin_fixture_and_clean_run(tmp_path: Path) -> None:
             def test_only_this_tests_imports(importguard_records):
                 import cleanpkg  # already imported by the other test: not a real import
                 assert [r.name for r in importguard_records()] == []
+
+            def test_modules_found_by_pytests_rewriter_are_recorded():
+                import importguard
+                (me,) = [r for r in importguard.records() if r.name == "test_it"]
+                assert me.loader == "_pytest.assertion.rewrite.AssertionRewritingHook", me.loader
         """,
     })
     proc = pytest_run(tmp_path, "-p", "importguard")
     assert proc.returncode == 0, proc.stdout
-    assert "2 passed" in proc.stdout
+    assert "3 passed" in proc.stdout
     assert "importguard" not in proc.stdout  # nothing to report

@@ -154,6 +154,16 @@ SCENARIOS: dict[str, tuple[dict[str, str], str, list[str]]] = {
         """,
         ["virtual_mod", "real_mod"],
     ),
+    "wrapt post-import hook (its finder sits first in sys.meta_path)": (
+        {"watched.py": "W = 1\n"},
+        """
+        import wrapt
+        wrapt.register_post_import_hook(lambda m: print('post-import', m.__name__, m.W), 'watched')
+        import watched
+        print(type(watched.__loader__).__name__, watched.__spec__.name)
+        """,
+        ["watched"],
+    ),
     "load_module-only loader": (
         {},
         """
