@@ -177,26 +177,17 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
         )
         return default
 
-    if kind == "bool":
+    if kind in ("bool", "auto-bool"):
         if isinstance(value, bool):
             return value
-        if isinstance(value, str):
-            parsed = _parse_bool(value)
-            if parsed is not None:
-                return parsed
-            return bad("not a yes/no word")
-        return bad(f"a {type(value).__name__}")
-    if kind == "auto-bool":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            if value.strip().lower() == "auto":
-                return "auto"
-            parsed = _parse_bool(value)
-            if parsed is not None:
-                return parsed
-            return bad("not auto or a yes/no word")
-        return bad(f"a {type(value).__name__}")
+        if not isinstance(value, str):
+            return bad(f"a {type(value).__name__}")
+        if kind == "auto-bool" and value.strip().lower() == "auto":
+            return "auto"
+        parsed = _parse_bool(value)
+        if parsed is not None:
+            return parsed
+        return bad("not auto or a yes/no word" if kind == "auto-bool" else "not a yes/no word")
     if kind == "path":
         if isinstance(value, str):
             if "\x00" in value:
