@@ -45,6 +45,7 @@ SETTINGS: "dict[str, tuple[str, str, Any]]" = {
     # Tables: [tool.importguard.exports] and [tool.importguard.accept]; no variable.
     "exports": ("", "contracts", {}),
     "accept": ("", "accept", {}),
+    "modes": ("", "modes", {}),
 }
 #: Export-check modes, weakest first.
 MODES = ("off", "record", "warn", "error")
@@ -60,6 +61,7 @@ _ACCEPTS = {
     "names": "comma-separated package names such as myapp,mylib (or a TOML list)",
     "contracts": 'a table of module (or glob) = ["Name", ...], e.g. "app.monitoring" = ["MetricsCollector"]',
     "accept": 'a table of module = "reason", or module = {names = ["Name"], reason = "..."}',
+    "modes": 'a table of module (or glob) = "off", "record", "warn" or "error"',
 }
 
 
@@ -202,6 +204,17 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
         return _contracts(value, where, problems, bad)
     if kind == "accept":
         return _accepts(value, where, problems, bad)
+    if kind == "modes":
+        if not isinstance(value, dict):
+            return bad(f"a {type(value).__name__}")
+        modes: dict[str, str] = {}
+        for module, mode in value.items():
+            if glob_problem(module) is None and isinstance(mode, str) and mode.strip().lower() in MODES:
+                modes[module] = mode.strip().lower()
+            else:
+                problems.append(ConfigProblem("modes", where, f"{where}: {module!r} = {mode!r} is not valid; that "
+                                              f"entry is ignored. Expected {_ACCEPTS['modes']}."))
+        return modes
     # globs, hooks and names: a comma-separated string in the environment, a list in TOML.
     if isinstance(value, str):
         items = _split(value)

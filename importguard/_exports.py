@@ -65,6 +65,7 @@ _packages: "tuple[str, ...]" = ()
 _exact: "dict[str, tuple[str, ...]]" = {}
 _globbed: "list[tuple[Callable[[str], bool], str, tuple[str, ...]]]" = []
 _accept: "list[tuple[Callable[[str], bool], tuple[str, ...] | None, str]]" = []
+_modes: "list[tuple[Callable[[str], bool], str]]" = []  # per-module modes, most specific first
 _contract_file: "str | None" = None
 _snapshot: "dict[str, tuple[str, ...]]" = {}
 _snapshot_file: "str | None" = None
@@ -95,6 +96,11 @@ def configure(settings: "dict[str, Any]") -> "tuple[bool, bool]":
             _exact[module] = tuple(names)
     for module, (names, reason) in (settings.get("accept") or {}).items():
         _accept.append((compile_globs([module]), names, reason))
+    del _modes[:]
+    # Exact names before globs, longer globs before shorter: the most specific wins.
+    for module, mode in sorted((settings.get("modes") or {}).items(),
+                               key=lambda item: ("*" in item[0] or "?" in item[0], -len(item[0]))):
+        _modes.append((compile_globs([module]), mode))
     _snapshot.clear()
     _snapshot_file = settings.get("snapshot")
     if _snapshot_file is None and _project_root:
@@ -103,7 +109,7 @@ def configure(settings: "dict[str, Any]") -> "tuple[bool, bool]":
     if _snapshot_file and _mode != "off":
         _load_snapshot(_snapshot_file)
     _stubs = bool(settings.get("stubs"))
-    on = _mode != "off"
+    on = _mode != "off" or any(mode != "off" for _match, mode in _modes)
     return on, on and bool(_exact or _globbed or _snapshot or _stubs)
 
 
@@ -348,7 +354,11 @@ def _related(rec: "list[Any]") -> "list[dict[str, str]]":
 
 
 def _effective_mode(name: str, file: "str | None", missing: "list[str]") -> "tuple[str, str | None]":
-    mode = _mode if _is_project(name, file) else min(_mode, "record", key=MODES.index)
+    # A mode configured for this module ([tool.importguard.modes]) is the
+    # user's explicit choice, third-party module or not.
+    mode = next((m for match, m in _modes if match(name)), None)
+    if mode is None:
+        mode = _mode if _is_project(name, file) else min(_mode, "record", key=MODES.index)
     for match, names, reason in _accept:
         if match(name) and (names is None or set(missing) <= set(names)):
             return "record", reason

@@ -117,6 +117,8 @@ class Config:
             it must provide.
         accept: ``[tool.importguard.accept]``: known violations, module to
             (names or None for all, reason).
+        modes: ``[tool.importguard.modes]``: module (or glob) to the export
+            mode for it, overriding ``exports_mode`` (most specific first).
     """
 
     enabled: bool = False
@@ -134,6 +136,7 @@ class Config:
     stubs: bool = False
     exports: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     accept: dict[str, tuple[tuple[str, ...] | None, str]] = attrs.field(factory=dict)
+    modes: dict[str, str] = attrs.field(factory=dict)
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> Config:

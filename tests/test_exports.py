@@ -247,3 +247,22 @@ def test_stdlib_packages_have_no_false_positives(tmp_path: Path) -> None:
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     real = [(v["module"], v["missing"]) for v in report["violations"] if v["missing"]]
     assert real == [], real
+
+
+def test_per_module_modes(tmp_path: Path) -> None:
+    files = dict(MONITORING)
+    files["pyproject.toml"] += """
+        [tool.importguard.modes]
+        "app.*" = "record"
+        "app.monitoring" = "error"
+    """
+    files["vendor/thirdparty.py"] = "__all__ = ['gone']\n"
+    write_tree(tmp_path, files)
+    code = "import app.api\n"
+    proc, report = run(tmp_path, code, IMPORTGUARD_EXPORTS="off")
+    assert proc.returncode == 1 and "importguard.ExportError: app.monitoring" in proc.stderr
+    files["pyproject.toml"] = files["pyproject.toml"].replace('"app.monitoring" = "error"', '"thirdparty" = "error"')
+    write_tree(tmp_path, files)
+    proc, report = run(tmp_path, "import app.api\nimport thirdparty\n", PYTHONPATH=str(tmp_path / "vendor"))
+    assert proc.returncode == 1 and "importguard.ExportError: thirdparty does not provide" in proc.stderr
+    assert {v["mode"] for v in report["violations"] if v["module"] == "app.monitoring"} == {"record"}
