@@ -17,6 +17,7 @@ __all__ = [
     "ImportRecord",
     "capture",
     "config",
+    "flush",
     "install",
     "is_installed",
     "on_import",
@@ -39,6 +40,7 @@ _LAZY = {
     "remove_callback": "_callbacks",
     "capture": "_api",
     "config": "_api",
+    "flush": "_api",
     "install": "_api",
     "is_installed": "_api",
     "records": "_api",
@@ -55,7 +57,7 @@ _LAZY.update(dict.fromkeys(_PYTEST_HOOKS, "_pytest_plugin"))
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from importguard._api import capture, config, install, is_installed, records, uninstall, write_report
+    from importguard._api import capture, config, flush, install, is_installed, records, uninstall, write_report
     from importguard._callbacks import ImportEvent, on_import, remove_callback
     from importguard._exports import ExportError, ExportWarning
     from importguard._patching import wrap

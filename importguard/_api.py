@@ -127,3 +127,20 @@ def write_report(path: str) -> str:
 
     with _hook.quiet():
         return _report.write_json(path, _report.build(_session.settings or {}))
+
+
+def flush(timeout_ms: int = 5000) -> int:
+    """Send every import recorded so far to OpenTelemetry as spans, now.
+
+    Does nothing until the application has set a real TracerProvider (spans
+    started earlier would be dropped by the API's proxy tracer); imports made
+    before that are kept and sent then, with their true timestamps. Returns
+    the number of spans ended; never raises.
+    """
+    try:
+        with _hook.quiet():
+            from importguard import _otel
+    except Exception as exc:  # opentelemetry-api missing or broken
+        _records.internal_error("loading the OpenTelemetry bridge", exc, "no spans are sent.", once="otel")
+        return 0
+    return _otel.flush(timeout_ms)

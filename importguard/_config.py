@@ -42,6 +42,7 @@ SETTINGS: "dict[str, tuple[str, str, Any]]" = {
     "packages": ("IMPORTGUARD_PACKAGES", "names", ()),
     "snapshot": ("IMPORTGUARD_SNAPSHOT", "path", None),
     "stubs": ("IMPORTGUARD_STUBS", "bool", False),
+    "otel": ("IMPORTGUARD_OTEL", "bool", True),
     # Tables: [tool.importguard.exports] and [tool.importguard.accept]; no variable.
     "exports": ("", "contracts", {}),
     "accept": ("", "accept", {}),

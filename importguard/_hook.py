@@ -58,6 +58,15 @@ _ModuleType = type(sys)
 _real: "Callable[[str, Any], Any] | None" = None
 #: False after uninstall() when another tool wrapped on top of us and we could not unhook.
 _active = False
+#: importguard's own reactions to particular modules being imported, run once:
+#: {module name: function(module)} (the OpenTelemetry bridge watches opentelemetry.trace).
+watch: "dict[str, Callable[[Any], None]]" = {}
+#: Called (in quiet mode) when a thread's outermost import finishes, once spans are live.
+toplevel_done: "Callable[[], None] | None" = None
+#: Whether imports outside any import capture the current OpenTelemetry context.
+otel_on = False
+_modules = sys.modules
+
 #: Export checks (set by _session from the config): on at all; and whether
 #: every module needs a look (contracts, a snapshot or stubs), not only those with __all__.
 exports_on = False
@@ -85,7 +94,13 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         stack = state[0]
         ident = state[1]
         parent = stack[-1] if stack else None
-        rec = [name, parent, ident, 0, 0, None, None, None, None, None, None, None]
+        rec = [name, parent, ident, 0, 0, None, None, None, None, None, None, None, None]
+        if parent is None and otel_on:
+            # The first import in a thread belongs to the span current there
+            # (a lazy import inside a request handler), if the app uses OpenTelemetry.
+            otel_context = _modules.get("opentelemetry.context")
+            if otel_context is not None:
+                rec[12] = otel_context.get_current()
         _buffer_append(rec)
         stack.append(rec)
         if _before:
@@ -105,6 +120,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
             _records.failed(rec, exc)
             if _on_error:
                 _callbacks.run(_on_error, "error", rec, None, exc)
+            if not stack and toplevel_done is not None:
+                toplevel_done()
             # Drop this frame's own traceback entry: where import.c does not trim
             # importlib's frames (importlib.import_module, a finder or loader
             # raising something other than ImportError) it would show as a second
@@ -148,6 +165,12 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                 _records.settle_ok(rec)
             if _after:
                 _callbacks.run(_after, "after", rec, module, None)
+            if watch:
+                watcher = watch.pop(name, None)
+                if watcher is not None:
+                    watcher(module)
+        if not stack and toplevel_done is not None:
+            toplevel_done()
     except Exception as bug:
         _records.internal_error("import hook (success)", bug, "the module was imported normally.")
     if strict is not None:

@@ -34,7 +34,8 @@ ERROR = 8  #: (type, message, frames, importer, via_fromlist, caused_by record) 
 SWALLOWED = 9  #: None until settled, then True/False (failures only)
 FAILED_KIDS = 10  #: failed child records waiting for this import to finish, or None
 DUPLICATE_OF = 11  #: the nested record that really loaded this module (circular package import)
-SIZE = 12
+CONTEXT = 12  #: the OpenTelemetry context current when an import outside any import started
+SIZE = 13
 
 #: Every record of this process, in start order (parents before children).
 buffer: "list[Record]" = []

@@ -55,6 +55,13 @@ def start(new_settings: "dict[str, Any]") -> bool:
     from importguard import _exports
 
     _hook.exports_on, _hook.check_every_module = _exports.configure(new_settings)
+    if new_settings.get("otel", True):
+        _hook.otel_on = True
+        trace_module = sys.modules.get("opentelemetry.trace")
+        if trace_module is not None:  # installed late, after the app imported OpenTelemetry
+            _watch_trace(trace_module)
+        else:
+            _hook.watch["opentelemetry.trace"] = _watch_trace
     if not _hook.install():
         sys.stderr.write(
             "importguard: this Python's importlib has no _find_and_load_unlocked to hook; "
@@ -73,6 +80,14 @@ def start(new_settings: "dict[str, Any]") -> bool:
         if new_settings.get("entry_points"):
             _callbacks.load_entry_points()
     return True
+
+
+def _watch_trace(module: "Any") -> None:
+    """``opentelemetry.trace`` was imported by the app: load the bridge now (cheap: OTel is loaded)."""
+    with _hook.quiet():
+        from importguard import _otel
+
+        _otel.on_trace_imported(module)
 
 
 def report_path(path: str) -> str:

@@ -113,6 +113,9 @@ class Config:
         stubs: whether the names a ``.pyi`` stub next to a project module
             declares are checked at import time (``IMPORTGUARD_STUBS``; costs
             a directory listing per package; ``importguard check`` always does).
+        otel: whether imports become OpenTelemetry spans once the app sets a
+            TracerProvider (``IMPORTGUARD_OTEL``; ``OTEL_SDK_DISABLED`` also
+            turns it off).
         exports: ``[tool.importguard.exports]``: module (or glob) to the names
             it must provide.
         accept: ``[tool.importguard.accept]``: known violations, module to
@@ -134,6 +137,7 @@ class Config:
     packages: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
     snapshot: str | None = None
     stubs: bool = False
+    otel: bool = True
     exports: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     accept: dict[str, tuple[tuple[str, ...] | None, str]] = attrs.field(factory=dict)
     modes: dict[str, str] = attrs.field(factory=dict)

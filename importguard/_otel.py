@@ -1,0 +1,302 @@
+"""The OpenTelemetry bridge: import records become spans, once a real TracerProvider exists.
+
+Never imported on the startup path (``opentelemetry.trace`` costs ~55 ms and
+~70 modules): the hook buffers plain records, and this module is loaded only
+when the application itself imports ``opentelemetry.trace`` (the hook's
+``watch``), or when :func:`importguard.flush` is called.
+
+Spans are never created early: through the API, a span started before a
+provider is set goes to the proxy tracer and is dropped. So records wait in the
+buffer and are replayed with their true start and end times when the app calls
+``set_tracer_provider`` (wrapped when ``opentelemetry.trace`` finishes
+importing), on ``flush()``, and at exit (a handler registered after the SDK's,
+so it runs before the SDK shuts down). From then on the bridge is live: each
+time a thread's outermost import finishes, its settled records are emitted.
+
+A span is started as soon as its record is seen (children need their parent's
+span context) and ended once its outcome is settled: at once for a success; for
+a failure when its importer finished and swallowed-or-not is known.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode
+
+from importguard import __version__, _exports, _hook, _records
+
+#: Span attribute names. Semantic-convention names where they exist, written
+#: out: importing opentelemetry-semantic-conventions costs ~37 ms.
+ATTR_FILE = "code.file.path"
+ATTR_ERROR_TYPE = "error.type"
+ATTR_THREAD_ID = "thread.id"
+ATTR_THREAD_NAME = "thread.name"
+ATTR_PID = "process.pid"
+ATTR_MODULE = "importguard.module.name"
+ATTR_SELF_MS = "importguard.self_ms"
+ATTR_LOADER = "importguard.loader"
+ATTR_STATUS = "importguard.status"
+ATTR_SWALLOWED = "importguard.swallowed"
+ATTR_ROUTINE = "importguard.routine_probe"
+ATTR_FROMLIST = "importguard.fromlist"
+EVENT_VIOLATION = "importguard.export_violation"
+ROOT_SPAN_NAME = "python startup"
+
+_spans: dict[int, Any] = {}  # id(record) -> started span, until ended
+_contexts: dict[int, Any] = {}  # id(record) -> context with its span, for children started later
+_nested: dict[int, int] = {}  # id(record) -> summed duration of its direct children
+_ended: set[int] = set()
+_cursor = 0  # records before this index of the buffer have been started
+_root: Any = None
+_root_end = 0
+_live = False
+_exit_registered = False
+
+
+def disabled() -> bool:
+    """``IMPORTGUARD_OTEL=0``, ``OTEL_SDK_DISABLED=true``, or importguard in
+    ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS``."""
+    from importguard import _session
+
+    if _session.settings is not None and not _session.settings.get("otel", True):
+        return True
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return True
+    listed = os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "")
+    return "importguard" in {part.strip() for part in listed.split(",")}
+
+
+def _provider() -> Any:
+    provider = trace.get_tracer_provider()
+    return None if isinstance(provider, ProxyTracerProvider) else provider
+
+
+def _settled(rec: list[Any], final: bool) -> bool:
+    if rec[_records.T1] == 0:
+        return False
+    if rec[_records.STATUS] == "ok" or rec[_records.SWALLOWED] is not None:
+        return True
+    return final
+
+
+def _parent_context(rec: list[Any], tracer: Any) -> Any:
+    global _root
+    parent = rec[_records.PARENT]
+    if parent is not None and id(parent) in _contexts:
+        return _contexts[id(parent)]
+    captured = rec[_records.CONTEXT]
+    if captured is not None and trace.get_current_span(captured).get_span_context().is_valid:
+        return captured
+    if _root is None:
+        _root = tracer.start_span(
+            ROOT_SPAN_NAME,
+            context=otel_context.Context(),
+            kind=SpanKind.INTERNAL,
+            start_time=rec[_records.T0] + _records.epoch_offset_ns,
+            attributes={ATTR_PID: os.getpid()},
+        )
+    return trace.set_span_in_context(_root)
+
+
+def _start(rec: list[Any], tracer: Any) -> None:
+    name = rec[_records.NAME]
+    span = tracer.start_span(
+        f"import {name}",
+        context=_parent_context(rec, tracer),
+        kind=SpanKind.INTERNAL,
+        start_time=rec[_records.T0] + _records.epoch_offset_ns,
+        attributes={ATTR_MODULE: name, ATTR_THREAD_ID: rec[_records.THREAD]},
+    )
+    _spans[id(rec)] = span
+    _contexts[id(rec)] = trace.set_span_in_context(span)
+
+
+def _end(rec: list[Any]) -> None:
+    global _root_end
+    span = _spans.pop(id(rec))
+    total = rec[_records.T1] - rec[_records.T0]
+    parent = rec[_records.PARENT]
+    if parent is not None:
+        _nested[id(parent)] = _nested.get(id(parent), 0) + total
+    status = rec[_records.STATUS] or "incomplete"
+    attrs: dict[str, Any] = {
+        ATTR_STATUS: status,
+        ATTR_SELF_MS: (total - _nested.pop(id(rec), 0)) / 1e6,
+    }
+    thread_name = _records.thread_names.get(rec[_records.THREAD])
+    if thread_name:
+        attrs[ATTR_THREAD_NAME] = thread_name
+    file = _records.file_of(rec)
+    if file:
+        attrs[ATTR_FILE] = file
+    loader = _records.loader_kind(rec[_records.SPEC]) if not isinstance(rec[_records.SPEC], str) else None
+    if loader:
+        attrs[ATTR_LOADER] = loader
+    end_ns = rec[_records.T1] + _records.epoch_offset_ns
+    error = rec[_records.ERROR]
+    if error is not None:
+        cls, message, frames, _importer, via_fromlist, _cause = error
+        qualname = _records.qualname_of(cls)
+        swallowed = rec[_records.SWALLOWED]
+        attrs[ATTR_ERROR_TYPE] = qualname
+        attrs[ATTR_FROMLIST] = bool(via_fromlist)
+        if swallowed is not None:
+            attrs[ATTR_SWALLOWED] = swallowed
+        # "optional dependency missing" is one query away: not found, and caught.
+        attrs[ATTR_ROUTINE] = status == "not_found" and swallowed is True
+        span.add_event(
+            "exception",
+            attributes={
+                "exception.type": qualname,
+                "exception.message": message,
+                "exception.stacktrace": _records._format_traceback(frames, qualname, message),
+                "exception.escaped": swallowed is False,
+            },
+            timestamp=end_ns,
+        )
+        span.set_status(Status(StatusCode.ERROR, f"{qualname}: {message}"))
+    for v in _exports.violations:
+        if v["_record"] is rec:
+            span.add_event(
+                EVENT_VIOLATION,
+                attributes={
+                    "importguard.missing": list(v["missing"]),
+                    "importguard.source": v["source"],
+                    "importguard.declared_in": v["declared_in"] or "",
+                    "importguard.mode": v["mode"],
+                },
+                timestamp=end_ns,
+            )
+    span.set_attributes(attrs)
+    span.end(end_time=end_ns)
+    _root_end = max(_root_end, end_ns)
+
+
+def emit(final: bool = False) -> int:
+    """Turn what the buffer holds into spans, if a real provider is set; return how many ended.
+
+    Safe to call any time, from any thread; never raises into the caller.
+    """
+    global _cursor
+    if disabled():
+        return 0
+    try:
+        provider = _provider()
+        if provider is None:
+            return 0
+        with _hook.quiet():
+            tracer = provider.get_tracer("importguard", __version__)
+            buffer = _records.buffer
+            if _cursor > len(buffer):  # a forked child: its buffer started over
+                _reset()
+            for rec in buffer[_cursor:]:
+                _start(rec, tracer)
+            _cursor = len(buffer)
+            done = 0
+            for rec in buffer:
+                key = id(rec)
+                if key in _spans and _settled(rec, final):
+                    _end(rec)
+                    done += 1
+            if _root is not None and not _root_ended():
+                _root.end(end_time=_root_end or None)
+            _go_live()
+            return done
+    except Exception as exc:
+        _records.internal_error("OpenTelemetry export", exc, "import spans may be missing.", once="otel")
+        return 0
+
+
+def _root_ended() -> bool:
+    return bool(getattr(_root, "end_time", None))
+
+
+def _reset() -> None:
+    global _cursor, _root, _root_end
+    _spans.clear()
+    _contexts.clear()
+    _nested.clear()
+    _cursor = 0
+    _root = None
+    _root_end = 0
+
+
+def _go_live() -> None:
+    """After the first emission: emit as imports finish, and once more before the SDK shuts down."""
+    global _live, _exit_registered
+    if not _live:
+        _live = True
+        _hook.toplevel_done = _on_toplevel_done
+    if not _exit_registered:
+        _exit_registered = True
+        from importguard import _session
+
+        # Registered after the SDK's own shutdown handler, so it runs first.
+        _session._private_atexit().register(_at_exit)
+
+
+def _on_toplevel_done() -> None:
+    emit()
+
+
+def _at_exit() -> None:
+    _records.settle_at_exit()
+    emit(final=True)
+    provider = _provider()
+    flush = getattr(provider, "force_flush", None)
+    if flush is not None:
+        try:
+            flush(5000)  # bounded: an exporter that hangs must not hang the exit
+        except Exception as exc:
+            _records.internal_error("OpenTelemetry flush at exit", exc, "import spans may be missing.", once="otel")
+
+
+def flush(timeout_ms: int = 5000) -> int:
+    """Emit every settled import as a span now, and ask the provider to export them.
+
+    Failures made outside any import so far count as swallowed (the caller
+    went on past them). Returns the number of spans ended. Does nothing, and
+    creates no span, while no TracerProvider is set.
+    """
+    _records.settle_toplevel(None)
+    done = emit()
+    provider = _provider()
+    if done and provider is not None and hasattr(provider, "force_flush"):
+        try:
+            provider.force_flush(timeout_ms)
+        except Exception as exc:
+            _records.internal_error("OpenTelemetry flush", exc, "import spans may be missing.", once="otel")
+    return done
+
+
+def patch_set_tracer_provider(module: Any) -> None:
+    """Wrap ``opentelemetry.trace.set_tracer_provider`` so that setting one emits the backlog.
+
+    Applied the moment ``opentelemetry.trace`` finishes executing, before any
+    ``from opentelemetry.trace import set_tracer_provider`` can copy the original.
+    """
+    original = module.set_tracer_provider
+
+    def set_tracer_provider(tracer_provider: Any) -> None:
+        original(tracer_provider)
+        emit()
+
+    for attr in ("__module__", "__name__", "__qualname__", "__doc__", "__annotations__"):
+        try:
+            setattr(set_tracer_provider, attr, getattr(original, attr))
+        except AttributeError:
+            pass
+    set_tracer_provider.__wrapped__ = original  # type: ignore[attr-defined]
+    module.set_tracer_provider = set_tracer_provider
+
+
+def on_trace_imported(module: Any) -> None:
+    """The hook's watcher for ``opentelemetry.trace`` (runs inside that import)."""
+    if disabled():
+        return
+    patch_set_tracer_provider(module)
+
