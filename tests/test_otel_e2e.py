@@ -1,0 +1,88 @@
+"""End to end: spans over real OTLP/HTTP to a real receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import clean_env, write_tree
+from otlp_receiver import otlp_receiver
+
+APP = {
+    "app/__init__.py": "import json\nfrom . import models\n",
+    "app/models.py": "try:\n    import fast_orm_xyz\nexcept ImportError:\n    pass\nclass User: ...\n",
+    "app/__main__.py": """
+        import app                  # startup: before any SDK exists
+        import os
+        if os.environ.get("CONFIGURE_SDK"):
+            from opentelemetry import trace
+            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            provider = TracerProvider(resource=Resource.create({"service.name": "shop"}))
+            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=os.environ["ENDPOINT"])))
+            trace.set_tracer_provider(provider)
+        from opentelemetry import trace
+        with trace.get_tracer("app").start_as_current_span("handle request"):
+            import decimal          # a lazy import inside the request
+        print("served")
+    """,
+}
+
+
+def _names(spans: list[dict]) -> set[str]:
+    return {s["name"] for s in spans}
+
+
+def test_spans_from_before_the_sdk_reach_a_real_receiver(tmp_path: Path) -> None:
+    write_tree(tmp_path, APP)
+    with otlp_receiver() as receiver:
+        env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", CONFIGURE_SDK="1", ENDPOINT=receiver.url)
+        proc = subprocess.run([sys.executable, "-m", "app"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=60)
+    assert proc.returncode == 0 and proc.stdout == "served\n", proc.stderr
+    assert proc.stderr == ""
+    spans = receiver.spans
+    by_name = {s["name"]: s for s in spans}
+    # imports made before the SDK was configured arrived, with the service's resource
+    assert {"import app", "import app.models", "import json", "import fast_orm_xyz", "python startup"} <= _names(spans)
+    assert by_name["import app"]["resource"]["service.name"] == "shop"
+    assert by_name["import app"]["scope"] == "importguard"
+    assert by_name["import app.models"]["parent_span_id"] == by_name["import app"]["span_id"]
+    assert by_name["import app"]["parent_span_id"] == by_name["python startup"]["span_id"]
+    probe = by_name["import fast_orm_xyz"]
+    assert probe["status"] == 2 and probe["attributes"]["importguard.routine_probe"] is True
+    assert "exception" in probe["events"]
+    assert by_name["import decimal"]["parent_span_id"] == by_name["handle request"]["span_id"]
+    # every span exactly once
+    assert len([s for s in spans if s["name"] == "import app"]) == 1
+
+
+def test_under_opentelemetry_instrument(tmp_path: Path) -> None:
+    write_tree(tmp_path, APP)
+    bindir = Path(sys.executable).parent
+    instrument = bindir / "opentelemetry-instrument"
+    with otlp_receiver() as receiver:
+        env = clean_env(
+            IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0",
+            OTEL_SERVICE_NAME="shop-auto", OTEL_TRACES_EXPORTER="otlp", OTEL_METRICS_EXPORTER="none",
+            OTEL_LOGS_EXPORTER="none", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.url,
+            OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+        )
+        proc = subprocess.run([str(instrument), sys.executable, "-m", "app"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0 and proc.stdout == "served\n", proc.stderr
+    spans = receiver.spans
+    by_name = {s["name"]: s for s in spans}
+    # The auto-instrumentation runs inside `import sitecustomize`: everything the
+    # interpreter imported before the SDK existed is there, and sitecustomize's
+    # own span, still in progress when the backlog was sent, ended correctly.
+    assert {"import sitecustomize", "import app", "import app.models", "import decimal"} <= _names(spans)
+    site = by_name["import sitecustomize"]
+    assert site["end"] > site["start"] and site["status"] == 0
+    assert by_name["import app"]["resource"]["service.name"] == "shop-auto"
+    assert by_name["import decimal"]["parent_span_id"] == by_name["handle request"]["span_id"]
+    assert len([s for s in spans if s["name"] == "import sitecustomize"]) == 1
