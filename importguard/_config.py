@@ -43,6 +43,7 @@ SETTINGS: "dict[str, tuple[str, str, Any]]" = {
     "snapshot": ("IMPORTGUARD_SNAPSHOT", "path", None),
     "stubs": ("IMPORTGUARD_STUBS", "bool", False),
     "otel": ("IMPORTGUARD_OTEL", "bool", True),
+    "min_ms": ("IMPORTGUARD_MIN_MS", "ms", 0.0),
     # Tables: [tool.importguard.exports] and [tool.importguard.accept]; no variable.
     "exports": ("", "contracts", {}),
     "accept": ("", "accept", {}),
@@ -59,6 +60,7 @@ _ACCEPTS = {
     "globs": "comma-separated module globs such as myapp,myapp.* (names, dots, * and ?)",
     "hooks": "comma-separated module or module:callable entries such as myhooks:setup",
     "mode": "off, record, warn or error",
+    "ms": "a number of milliseconds, 0 or more, such as 5 or 0.5",
     "names": "comma-separated package names such as myapp,mylib (or a TOML list)",
     "contracts": 'a table of module (or glob) = ["Name", ...], e.g. "app.monitoring" = ["MetricsCollector"]',
     "accept": 'a table of module = "reason", or module = {names = ["Name"], reason = "..."}',
@@ -197,6 +199,14 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
                 return bad("it contains a NUL character")
             return value or None
         return bad(f"a {type(value).__name__}")
+    if kind == "ms":
+        try:
+            number = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+        except ValueError:
+            number = None
+        if number is None or not number >= 0 or number == float("inf"):
+            return bad("not a non-negative number")
+        return number
     if kind == "mode":
         if isinstance(value, str) and value.strip().lower() in MODES:
             return value.strip().lower()

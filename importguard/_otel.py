@@ -46,11 +46,12 @@ ATTR_FROMLIST = "importguard.fromlist"
 EVENT_VIOLATION = "importguard.export_violation"
 ROOT_SPAN_NAME = "python startup"
 
-_spans: dict[int, Any] = {}  # id(record) -> started span, until ended
+_spans: dict[int, tuple[list[Any], Any]] = {}  # id(record) -> (record, started span), until ended
 _contexts: dict[int, Any] = {}  # id(record) -> context with its span, for children started later
 _nested: dict[int, int] = {}  # id(record) -> summed duration of its direct children
 _ended: set[int] = set()
-_cursor = 0  # records before this index of the buffer have been started
+_cursor = 0  # records before this index of the buffer have been seen
+_undecided: list[list[Any]] = []  # seen, not yet started or skipped (IMPORTGUARD_MIN_MS waits for whole trees)
 _root: Any = None
 _root_end = 0
 _live = False
@@ -83,9 +84,8 @@ def _settled(rec: list[Any], final: bool) -> bool:
     return final
 
 
-def _parent_context(rec: list[Any], tracer: Any) -> Any:
+def _parent_context(rec: list[Any], tracer: Any, parent: Any) -> Any:
     global _root
-    parent = rec[_records.PARENT]
     if parent is not None and id(parent) in _contexts:
         return _contexts[id(parent)]
     captured = rec[_records.CONTEXT]
@@ -102,22 +102,29 @@ def _parent_context(rec: list[Any], tracer: Any) -> Any:
     return trace.set_span_in_context(_root)
 
 
-def _start(rec: list[Any], tracer: Any) -> None:
+def _start(rec: list[Any], tracer: Any, parent: Any = ...) -> None:
+    """Start *rec*'s span under *parent*'s (default: its importer's), else the
+    context captured at import time, else the process root span."""
+    if parent is ...:
+        parent = rec[_records.PARENT]
     name = rec[_records.NAME]
     span = tracer.start_span(
         f"import {name}",
-        context=_parent_context(rec, tracer),
+        context=_parent_context(rec, tracer, parent),
         kind=SpanKind.INTERNAL,
         start_time=rec[_records.T0] + _records.epoch_offset_ns,
         attributes={ATTR_MODULE: name, ATTR_THREAD_ID: rec[_records.THREAD]},
     )
-    _spans[id(rec)] = span
+    _spans[id(rec)] = (rec, span)
     _contexts[id(rec)] = trace.set_span_in_context(span)
 
 
 def _end(rec: list[Any]) -> None:
     global _root_end
-    span = _spans.pop(id(rec))
+    _rec, span = _spans.pop(id(rec))
+    # Every child of a finished import has been seen by now (they start inside
+    # it), so its context is no longer needed to parent anything.
+    _contexts.pop(id(rec), None)
     total = rec[_records.T1] - rec[_records.T0]
     parent = rec[_records.PARENT]
     if parent is not None:
@@ -176,6 +183,26 @@ def _end(rec: list[Any]) -> None:
     _root_end = max(_root_end, end_ns)
 
 
+def _root_of(rec: list[Any]) -> list[Any]:
+    while rec[_records.PARENT] is not None:
+        rec = rec[_records.PARENT]
+    return rec
+
+
+def _qualifies(rec: list[Any], min_ns: int) -> bool:
+    """With ``IMPORTGUARD_MIN_MS``: slow imports, every failure, every module with a violation."""
+    if rec[_records.STATUS] != "ok" or rec[_records.T1] - rec[_records.T0] >= min_ns:
+        return True
+    return any(v["_record"] is rec for v in _exports.violations)
+
+
+def _nearest_started(rec: list[Any]) -> Any:
+    parent = rec[_records.PARENT]
+    while parent is not None and id(parent) not in _contexts:
+        parent = parent[_records.PARENT]
+    return parent
+
+
 def emit(final: bool = False) -> int:
     """Turn what the buffer holds into spans, if a real provider is set; return how many ended.
 
@@ -193,13 +220,21 @@ def emit(final: bool = False) -> int:
             buffer = _records.buffer
             if _cursor > len(buffer):  # a forked child: its buffer started over
                 _reset()
-            for rec in buffer[_cursor:]:
-                _start(rec, tracer)
+            _undecided.extend(buffer[_cursor:])
             _cursor = len(buffer)
+            min_ns = _min_ns()
+            still = []
+            for rec in _undecided:  # in start order: parents before children
+                if min_ns <= 0:
+                    _start(rec, tracer)
+                elif _root_of(rec)[_records.T1] == 0 and not final:
+                    still.append(rec)  # decided when the whole tree has finished
+                elif _qualifies(rec, min_ns):
+                    _start(rec, tracer, parent=_nearest_started(rec))
+            _undecided[:] = still
             done = 0
-            for rec in buffer:
-                key = id(rec)
-                if key in _spans and _settled(rec, final):
+            for rec, _span in list(_spans.values()):
+                if _settled(rec, final):
                     _end(rec)
                     done += 1
             if _root is not None and not _root_ended():
@@ -211,6 +246,13 @@ def emit(final: bool = False) -> int:
         return 0
 
 
+def _min_ns() -> int:
+    from importguard import _session
+
+    settings = _session.settings or {}
+    return int(float(settings.get("min_ms") or 0) * 1_000_000)
+
+
 def _root_ended() -> bool:
     return bool(getattr(_root, "end_time", None))
 
@@ -218,6 +260,7 @@ def _root_ended() -> bool:
 def _reset() -> None:
     global _cursor, _root, _root_end
     _spans.clear()
+    del _undecided[:]
     _contexts.clear()
     _nested.clear()
     _cursor = 0

@@ -116,6 +116,9 @@ class Config:
         otel: whether imports become OpenTelemetry spans once the app sets a
             TracerProvider (``IMPORTGUARD_OTEL``; ``OTEL_SDK_DISABLED`` also
             turns it off).
+        min_ms: only successful imports whose cumulative time is at least
+            this become spans (``IMPORTGUARD_MIN_MS``); failures and modules
+            with violations always do, under their nearest sent ancestor.
         exports: ``[tool.importguard.exports]``: module (or glob) to the names
             it must provide.
         accept: ``[tool.importguard.accept]``: known violations, module to
@@ -138,6 +141,7 @@ class Config:
     snapshot: str | None = None
     stubs: bool = False
     otel: bool = True
+    min_ms: float = 0.0
     exports: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     accept: dict[str, tuple[tuple[str, ...] | None, str]] = attrs.field(factory=dict)
     modes: dict[str, str] = attrs.field(factory=dict)

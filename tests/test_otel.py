@@ -128,3 +128,39 @@ def test_no_provider_means_no_spans_and_no_opentelemetry(tmp_path: Path) -> None
     proc = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0",
                                                         IMPORTGUARD_EXPORTS="record"))
     assert proc.stdout == "0 False\n" and proc.stderr == ""
+
+
+def test_min_ms_keeps_slow_imports_and_every_failure(tmp_path: Path) -> None:
+    write_tree(tmp_path, {
+        "slowpkg/__init__.py": "import time\ntime.sleep(0.06)\nfrom . import fastmid\n",
+        "slowpkg/fastmid.py": "from . import fastleaf\ntry:\n    import slowpkg.broken\nexcept ValueError:\n    pass\n",
+        "slowpkg/fastleaf.py": "X = 1\n",
+        "slowpkg/broken.py": "raise ValueError('bad')\n",
+    })
+    code = """
+        import json
+        import slowpkg
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        spans = {s.name: (s.context.span_id, s.parent.span_id if s.parent else None,
+                          s.end_time - s.start_time, s.status.status_code.name)
+                 for s in exporter.get_finished_spans()}
+        print(json.dumps(spans))
+    """
+    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_MIN_MS="30")
+    proc = run_python(code, cwd=tmp_path, env=env)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    spans = json.loads(proc.stdout)
+    assert "import slowpkg" in spans and "import slowpkg.broken" in spans
+    assert "import slowpkg.fastmid" not in spans and "import slowpkg.fastleaf" not in spans
+    # the failure hangs under its nearest ancestor that was sent
+    assert spans["import slowpkg.broken"][1] == spans["import slowpkg"][0]
+    for name, (_id, _parent, duration, status) in spans.items():
+        if name.startswith("import "):
+            assert status == "ERROR" or duration >= 30_000_000, (name, duration)
