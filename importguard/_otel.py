@@ -47,9 +47,9 @@ EVENT_VIOLATION = "importguard.export_violation"
 ROOT_SPAN_NAME = "python startup"
 
 _spans: dict[int, tuple[list[Any], Any]] = {}  # id(record) -> (record, started span), until ended
-_contexts: dict[int, Any] = {}  # id(record) -> context with its span, for children started later
+_contexts: dict[int, Any] = {}  # id(record) -> its span, or a context holding it once a child asked
 _nested: dict[int, int] = {}  # id(record) -> summed duration of its direct children
-_ended: set[int] = set()
+_violations_of: dict[int, list[dict[str, Any]]] = {}  # id(record) -> its violations, per emit
 _cursor = 0  # records before this index of the buffer have been seen
 _undecided: list[list[Any]] = []  # seen, not yet started or skipped (IMPORTGUARD_MIN_MS waits for whole trees)
 _root: Any = None
@@ -87,7 +87,11 @@ def _settled(rec: list[Any], final: bool) -> bool:
 def _parent_context(rec: list[Any], tracer: Any, parent: Any) -> Any:
     global _root
     if parent is not None and id(parent) in _contexts:
-        return _contexts[id(parent)]
+        found = _contexts[id(parent)]
+        if not isinstance(found, otel_context.Context):
+            # Most imports have no children: build the context only when one asks.
+            found = _contexts[id(parent)] = trace.set_span_in_context(found)
+        return found
     captured = rec[_records.CONTEXT]
     if captured is not None and trace.get_current_span(captured).get_span_context().is_valid:
         return captured
@@ -116,7 +120,7 @@ def _start(rec: list[Any], tracer: Any, parent: Any = ...) -> None:
         attributes={ATTR_MODULE: name, ATTR_THREAD_ID: rec[_records.THREAD]},
     )
     _spans[id(rec)] = (rec, span)
-    _contexts[id(rec)] = trace.set_span_in_context(span)
+    _contexts[id(rec)] = span
 
 
 def _end(rec: list[Any]) -> None:
@@ -166,18 +170,17 @@ def _end(rec: list[Any]) -> None:
             timestamp=end_ns,
         )
         span.set_status(Status(StatusCode.ERROR, f"{qualname}: {message}"))
-    for v in _exports.violations:
-        if v["_record"] is rec:
-            span.add_event(
-                EVENT_VIOLATION,
-                attributes={
-                    "importguard.missing": list(v["missing"]),
-                    "importguard.source": v["source"],
-                    "importguard.declared_in": v["declared_in"] or "",
-                    "importguard.mode": v["mode"],
-                },
-                timestamp=end_ns,
-            )
+    for v in _violations_of.get(id(rec), ()):
+        span.add_event(
+            EVENT_VIOLATION,
+            attributes={
+                "importguard.missing": list(v["missing"]),
+                "importguard.source": v["source"],
+                "importguard.declared_in": v["declared_in"] or "",
+                "importguard.mode": v["mode"],
+            },
+            timestamp=end_ns,
+        )
     span.set_attributes(attrs)
     span.end(end_time=end_ns)
     _root_end = max(_root_end, end_ns)
@@ -193,7 +196,7 @@ def _qualifies(rec: list[Any], min_ns: int) -> bool:
     """With ``IMPORTGUARD_MIN_MS``: slow imports, every failure, every module with a violation."""
     if rec[_records.STATUS] != "ok" or rec[_records.T1] - rec[_records.T0] >= min_ns:
         return True
-    return any(v["_record"] is rec for v in _exports.violations)
+    return any(v["_record"] is rec for v in _exports.violations)  # rare: only fast, successful ones get here
 
 
 def _nearest_started(rec: list[Any]) -> Any:
@@ -232,6 +235,9 @@ def emit(final: bool = False) -> int:
                 elif _qualifies(rec, min_ns):
                     _start(rec, tracer, parent=_nearest_started(rec))
             _undecided[:] = still
+            _violations_of.clear()
+            for v in _exports.violations:
+                _violations_of.setdefault(id(v["_record"]), []).append(v)
             done = 0
             for rec, _span in list(_spans.values()):
                 if _settled(rec, final):
@@ -323,6 +329,8 @@ def patch_set_tracer_provider(module: Any) -> None:
     ``from opentelemetry.trace import set_tracer_provider`` can copy the original.
     """
     original = module.set_tracer_provider
+    if getattr(original, "__importguard__", False):
+        return
 
     def set_tracer_provider(tracer_provider: Any) -> None:
         original(tracer_provider)
@@ -334,6 +342,7 @@ def patch_set_tracer_provider(module: Any) -> None:
         except AttributeError:
             pass
     set_tracer_provider.__wrapped__ = original  # type: ignore[attr-defined]
+    set_tracer_provider.__importguard__ = True  # type: ignore[attr-defined]
     module.set_tracer_provider = set_tracer_provider
 
 
@@ -343,3 +352,9 @@ def on_trace_imported(module: Any) -> None:
         return
     patch_set_tracer_provider(module)
 
+
+# When this module's own import is what imported opentelemetry.trace (flush()
+# before the app used OpenTelemetry), the hook's watcher found this module half
+# built and left the patch to us.
+if not disabled():
+    patch_set_tracer_provider(trace)

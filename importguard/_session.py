@@ -87,7 +87,9 @@ def _watch_trace(module: "Any") -> None:
     with _hook.quiet():
         from importguard import _otel
 
-        _otel.on_trace_imported(module)
+        patch = getattr(_otel, "on_trace_imported", None)
+        if patch is not None:  # else _otel is importing this very moment, and patches at its end
+            patch(module)
 
 
 def report_path(path: str) -> str:
