@@ -112,19 +112,17 @@ def spec_of(module: "Any") -> "Any":
 _printed: "set[object]" = set()
 
 
-def internal_error(where: str, exc: BaseException, consequence: str = "", once: object = None) -> None:
-    """Record a bug in importguard, a user callback or a hook spec; report it, never raise.
-
-    With *consequence* (what happens now, what to fix), also print one line on
-    stderr, at most once per *once* key (default: per *where*).
-    """
+def internal_error(where: str, exc: BaseException, consequence: str = "importguard carried on.",
+                   once: object = None) -> None:
+    """Record a bug in importguard, a user callback or a hook spec, and report it
+    on stderr once per *once* key (default: per *where*); never raise."""
     try:
         message = str(exc)
     except Exception:
         message = f"<unprintable {type(exc).__name__}>"
     internal_errors.append((where, type(exc).__qualname__, message))
     key = where if once is None else once
-    if consequence and key not in _printed:
+    if key not in _printed:
         _printed.add(key)
         try:
             sys.stderr.write(f"importguard: {where} raised {type(exc).__name__}: {message}; {consequence}\n")

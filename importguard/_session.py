@@ -141,7 +141,3 @@ def at_exit() -> None:
                 sys.stderr.write(_summary.render(settings, written))
             except Exception as exc:
                 _records.internal_error("printing the summary", exc, "no summary printed.")
-        if _records.internal_errors and not settings.get("report"):
-            unprinted = [e for e in _records.internal_errors if e[0] not in _records._printed]
-            for where, typ, msg in unprinted[:5]:
-                sys.stderr.write(f"importguard: {where} raised {typ}: {msg}\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -29,13 +30,20 @@ def run(code: str, cwd: Path, *, hooked: bool, report: Path | None = None, args:
     if hooked and report.is_file():
         report.unlink()
     env = hooked_env(report, **extra) if hooked else clean_env(**extra)
+    # To try a patched copy of the package: RELIABILITY_IMPORTGUARD_PATH=/tmp/copy (the
+    # directory holding importguard/) goes first on the children's PYTHONPATH.
+    override = os.environ.get("RELIABILITY_IMPORTGUARD_PATH")
+    if override:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (override, env.get("PYTHONPATH")) if p)
     proc = run_python(code, cwd=cwd, env=env, args=args)
     data = json.loads(report.read_text()) if hooked and report.is_file() else None
     return Run(proc.returncode, proc.stdout, proc.stderr, data)
 
 
 def plain_and_hooked(code: str, cwd: Path, **extra: str) -> tuple[Run, Run]:
-    return run(code, cwd, hooked=False), run(code, cwd, hooked=True, **extra)
+    """Both runs; PYTHON* settings in *extra* go to both, IMPORTGUARD* ones to the hooked run only."""
+    both = {k: v for k, v in extra.items() if k.startswith("PYTHON")}
+    return run(code, cwd, hooked=False, **both), run(code, cwd, hooked=True, **extra)
 
 
 def names(report: dict[str, Any] | None) -> list[str]:

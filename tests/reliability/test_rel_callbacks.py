@@ -52,7 +52,7 @@ def test_raising_callbacks_one_stderr_line_each(tmp_path: Path) -> None:
 
         importguard.on_import("app_*", when="before")(not_raising)
     """})
-    plain, hooked = plain_and_hooked(MAIN, tmp_path, IMPORTGUARD_HOOKS="raising_hooks")
+    plain, hooked = plain_and_hooked(MAIN, tmp_path, IMPORTGUARD_HOOKS="raising_hooks", PYTHONPATH=str(tmp_path))
     assert plain.returncode == 4
     assert (hooked.returncode, hooked.stdout) == (plain.returncode, plain.stdout)
     lines = importguard_lines(hooked.stderr)
@@ -88,7 +88,7 @@ def test_callbacks_that_import_other_modules_and_the_module_itself(tmp_path: Pat
             __import__(event.name)
             raise LookupError("after, having imported " + event.name)
     """})
-    plain, hooked = plain_and_hooked(MAIN, tmp_path, IMPORTGUARD_HOOKS="recursing_hooks")
+    plain, hooked = plain_and_hooked(MAIN, tmp_path, IMPORTGUARD_HOOKS="recursing_hooks", PYTHONPATH=str(tmp_path))
     assert (hooked.returncode, hooked.stdout) == (plain.returncode, plain.stdout)
     lines = importguard_lines(hooked.stderr)
     assert len(lines) == 1 and "recursing_hooks.after" in lines[0], hooked.stderr
@@ -121,5 +121,5 @@ def test_before_callback_importing_the_module_itself_runs_it_once(tmp_path: Path
         def before(event):
             importlib.import_module(event.name)
     """})
-    plain, hooked = plain_and_hooked(MAIN, tmp_path, IMPORTGUARD_HOOKS="before_self_hooks")
+    plain, hooked = plain_and_hooked(MAIN, tmp_path, IMPORTGUARD_HOOKS="before_self_hooks", PYTHONPATH=str(tmp_path))
     assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
