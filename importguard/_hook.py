@@ -105,6 +105,17 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         stack.append(rec)
         if _before:
             _callbacks.run(_before, "before", rec, None, None)
+            if name in sys.modules:
+                # The callback imported the module itself; importlib checked
+                # sys.modules before calling us, so loading it again would run it twice.
+                rec[3] = rec[4] = perf_counter_ns()
+                if stack and stack[-1] is rec:
+                    stack.pop()
+                else:
+                    _records.unwind(stack, rec)
+                rec[5] = "ok"
+                rec[11] = _loaded.get(name)
+                return sys.modules[name]
         rec[3] = t0 = perf_counter_ns()
     except Exception as exc:
         _records.internal_error("import hook (start)", exc, "recording paused for this import.")

@@ -376,7 +376,7 @@ def settle_toplevel(exc: "BaseException | None", only: "list[Record] | None" = N
         key = rec[EXC]
         if key is None:
             continue
-        escaped = id(rec) in escaped_ids or (only is None and not issubclass(key[0], Exception))
+        escaped = id(rec) in escaped_ids or (only is None and issubclass(key[0], SystemExit))
         rec[SWALLOWED] = not escaped
         rec[EXC] = None
 

@@ -7,6 +7,7 @@ documented in the README.
 
 import json
 import os
+import stat
 import sys
 
 from importguard import _exports, _records
@@ -72,6 +73,16 @@ def write_text(path: str, text: str) -> str:
     ``random`` and ``math``, which an app that rewired its import system (or is
     half torn down) may no longer be able to import.
     """
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        # A device, FIFO or socket (/dev/null, /dev/stdout, /dev/full): write to it;
+        # replacing it would swap the node itself for a regular file.
+        with open(path, "w", encoding="utf-8", errors="surrogateescape") as fh:
+            fh.write(text)
+        return path
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)

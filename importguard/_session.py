@@ -71,6 +71,8 @@ def start(new_settings: "dict[str, Any]") -> bool:
     if not _exit_registered:
         _private_atexit().register(at_exit)
         _exit_registered = True
+    if os._exit is _real_os_exit:
+        os._exit = _exit_now  # type: ignore[assignment]
     if not _fork_registered and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_records.reset_after_fork)
         _fork_registered = True
@@ -114,8 +116,45 @@ def _want_summary(setting: "Any") -> bool:
     return bool(setting)
 
 
+def _exit_now(code: int) -> "Any":
+    """``os._exit`` while the hook is on: atexit does not run there, so finish the session first.
+
+    Forked children (``os.fork``, multiprocessing's fork and forkserver) leave
+    through ``os._exit``; without this their records would never reach a
+    report. The price: ``os._exit`` is this Python function, not the builtin.
+    """
+    try:
+        at_exit()
+    except BaseException:
+        pass
+    _real_os_exit(code)
+
+
+_real_os_exit = os._exit
+_finished_pid = 0
+
+
 def at_exit() -> None:
     """Settle what is left, write the report, print the summary. Never raises."""
+    global _finished_pid
+    if settings is None or _finished_pid == os.getpid():
+        return
+    _finished_pid = os.getpid()
+    exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    try:
+        _finish()
+    finally:
+        if isinstance(exc, KeyboardInterrupt) and sys.version_info < (3, 13):
+            # CPython 3.10-3.12 exits by SIGINT after an uncaught KeyboardInterrupt only while
+            # _Py_UnhandledKeyboardInterrupt is set; any exec/eval of a string (namedtuple,
+            # enum, imported above for the report) clears it. An exec that raises it sets it again.
+            try:
+                exec("raise KeyboardInterrupt", {})
+            except KeyboardInterrupt:
+                pass
+
+
+def _finish() -> None:
     if settings is None:
         return
     with _hook.quiet():

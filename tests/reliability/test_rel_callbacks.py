@@ -107,11 +107,6 @@ def test_callbacks_that_import_other_modules_and_the_module_itself(tmp_path: Pat
     assert report["internal_errors"] and all("recursing_hooks.after" in e["where"] for e in report["internal_errors"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a 'before' callback that imports the module being imported loads it inside the callback; "
-    "the hook then calls the real _find_and_load_unlocked anyway, so the module body runs twice "
-    "(importlib checked sys.modules before the hook was called)"
-))
 def test_before_callback_importing_the_module_itself_runs_it_once(tmp_path: Path) -> None:
     write_tree(tmp_path, {**APP, "before_self_hooks.py": """
         import importlib

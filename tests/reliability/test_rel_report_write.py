@@ -71,11 +71,6 @@ def _device(tmp_path: Path, name: str, minor: int) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: _report.write_text always writes a temp file next to the path and os.replace()s it, "
-    "so a report path that is a device (/dev/full, /dev/null, /dev/stdout) is replaced by a "
-    "regular file (as root this destroys the device node) and a full disk is never noticed: no message"
-))
 @pytest.mark.parametrize("app", list(APPS))
 def test_report_to_a_full_device(tmp_path: Path, app: str) -> None:
     code, expected_rc = APPS[app]
@@ -88,10 +83,6 @@ def test_report_to_a_full_device(tmp_path: Path, app: str) -> None:
     assert "No space left on device" in hooked.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a report path that is a device is replaced (os.replace) by a regular file instead of "
-    "being written to; IMPORTGUARD_REPORT=/dev/null run as root replaces /dev/null"
-))
 def test_report_to_a_null_device_keeps_the_device(tmp_path: Path) -> None:
     null = _device(tmp_path, "null", 3)
     plain = run(APPS["exit 0"][0], tmp_path, hooked=False)

@@ -1,0 +1,41 @@
+"""Subinterpreters (3.12+): importing in one neither crashes nor spoils the main interpreter's report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import by_name, write_tree
+from rel_helpers import plain_and_hooked
+
+pytestmark = pytest.mark.skipif(sys.version_info < (3, 12), reason="subinterpreter module is 3.12+")
+
+CODE = """
+    try:
+        import _interpreters as interpreters
+    except ImportError:
+        import _xxsubinterpreters as interpreters
+    import sub_main_mod
+    run = getattr(interpreters, "run_string", None) or interpreters.exec
+    for _ in range(2):
+        interp = interpreters.create()
+        run(interp, "import sub_only_mod, json\\nprint('in sub', sub_only_mod.V, json.dumps([1]))")
+        interpreters.destroy(interp)
+    import after_sub_mod
+    print('main ok')
+"""
+
+
+def test_subinterpreter_imports(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"sub_only_mod.py": "V = 5\n", "sub_main_mod.py": "", "after_sub_mod.py": ""})
+    plain, hooked = plain_and_hooked(CODE, tmp_path, PYTHONPATH=str(tmp_path))
+    assert plain.returncode == 0 and plain.stdout == "in sub 5 [1]\nin sub 5 [1]\nmain ok\n", plain.stderr
+    assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    report = hooked.report
+    assert report is not None and report["internal_errors"] == []
+    assert by_name(report, "sub_main_mod")["status"] == "ok"
+    assert by_name(report, "after_sub_mod")["status"] == "ok"
+    # The main interpreter's report holds the main interpreter's imports only.
+    assert "sub_only_mod" not in [r["name"] for r in report["imports"]]
