@@ -66,6 +66,8 @@ toplevel_done: "Callable[[], None] | None" = None
 #: Whether imports outside any import capture the current OpenTelemetry context.
 otel_on = False
 _modules = sys.modules
+#: Nesting depth from which the recursion limit is raised to cover the hook's own frames.
+_DEEP = 16
 
 #: Export checks (set by _session from the config): on at all; and whether
 #: every module needs a look (contracts, a snapshot or stubs), not only those with __all__.
@@ -103,6 +105,13 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                 rec[12] = otel_context.get_current()
         _buffer_append(rec)
         stack.append(rec)
+        # Each import in progress adds this function's frame to the Python
+        # stack. Deep chains would hit the recursion limit earlier than
+        # without the hook, so past _DEEP nested imports the limit is raised by
+        # exactly the frames added (and lowered again on the way out).
+        deep = len(stack) >= _DEEP
+        if deep:
+            _records.make_room(len(stack) == _DEEP and _DEEP or 1)
         if _before:
             _callbacks.run(_before, "before", rec, None, None)
             if name in sys.modules:
@@ -115,6 +124,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                     _records.unwind(stack, rec)
                 rec[5] = "ok"
                 rec[11] = _loaded.get(name)
+                if deep:
+                    _records.make_room(-(len(stack) + 1 == _DEEP and _DEEP or 1))
                 return sys.modules[name]
         rec[3] = t0 = perf_counter_ns()
     except Exception as exc:
@@ -126,6 +137,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
     except BaseException as exc:
         rec[4] = perf_counter_ns()
         try:
+            if deep:
+                _records.make_room(-(len(stack) == _DEEP and _DEEP or 1))
             if not stack or stack.pop() is not rec:
                 _records.unwind(stack, rec)
             _records.failed(rec, exc)
@@ -147,6 +160,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         raise
     rec[4] = perf_counter_ns()
     try:
+        if deep:
+            _records.make_room(-(len(stack) == _DEEP and _DEEP or 1))
         # Self time is derived from the children's spans when records are read:
         # no arithmetic on the hot path.
         # (an empty stack: greenlets interleaved two imports on this thread)

@@ -11,7 +11,7 @@ A record is a list; its slots (the layout is private, read it through
 """
 
 import sys
-from _thread import _local, get_ident
+from _thread import _local, allocate_lock, get_ident
 from time import perf_counter_ns, time_ns
 
 TYPE_CHECKING = False
@@ -84,6 +84,24 @@ def thread_state() -> "list[Any]":
     if name is not None:
         thread_names[ident] = name
     return state
+
+
+_limit_lock = allocate_lock()
+
+
+def make_room(frames: int) -> None:
+    """Raise (or, negative, lower) the recursion limit by *frames*: the hook's own frames.
+
+    Only deep import chains get here, so the limit is what the program set
+    everywhere else. Under a lock: threads importing at once must not lose an
+    update. A program that changes the limit itself inside a deep chain gets
+    its value minus what importguard added when the chain unwinds.
+    """
+    with _limit_lock:
+        try:
+            sys.setrecursionlimit(sys.getrecursionlimit() + frames)
+        except (RecursionError, ValueError):
+            pass  # lowering while this deep: leave the room, rather than fail the import
 
 
 def unwind(stack: "list[Record]", rec: "Record") -> None:
