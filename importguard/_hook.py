@@ -191,10 +191,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                 _records.settle_ok(rec)
             if _after:
                 _callbacks.run(_after, "after", rec, module, None)
-            if watch:
-                watcher = watch.pop(name, None)
-                if watcher is not None:
-                    watcher(module)
+            if watch and name in watch:
+                watch.pop(name)(module)
         if not stack and toplevel_done is not None:
             toplevel_done()
     except Exception as bug:
