@@ -109,9 +109,10 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         # stack. Deep chains would hit the recursion limit earlier than
         # without the hook, so past _DEEP nested imports the limit is raised by
         # exactly the frames added (and lowered again on the way out).
-        deep = len(stack) >= _DEEP
-        if deep:
-            _records.make_room(len(stack) == _DEEP and _DEEP or 1)
+        depth = len(stack)
+        room = 0 if depth < _DEEP else _DEEP if depth == _DEEP else 1
+        if room:
+            _records.make_room(room)
         if _before:
             _callbacks.run(_before, "before", rec, None, None)
             if name in sys.modules:
@@ -124,8 +125,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                     _records.unwind(stack, rec)
                 rec[5] = "ok"
                 rec[11] = _loaded.get(name)
-                if deep:
-                    _records.make_room(-(len(stack) + 1 == _DEEP and _DEEP or 1))
+                if room:
+                    _records.make_room(-room)
                 return sys.modules[name]
         rec[3] = t0 = perf_counter_ns()
     except Exception as exc:
@@ -137,8 +138,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
     except BaseException as exc:
         rec[4] = perf_counter_ns()
         try:
-            if deep:
-                _records.make_room(-(len(stack) == _DEEP and _DEEP or 1))
+            if room:
+                _records.make_room(-room)
             if not stack or stack.pop() is not rec:
                 _records.unwind(stack, rec)
             _records.failed(rec, exc)
@@ -160,8 +161,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         raise
     rec[4] = perf_counter_ns()
     try:
-        if deep:
-            _records.make_room(-(len(stack) == _DEEP and _DEEP or 1))
+        if room:
+            _records.make_room(-room)
         # Self time is derived from the children's spans when records are read:
         # no arithmetic on the hot path.
         # (an empty stack: greenlets interleaved two imports on this thread)
