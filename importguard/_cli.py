@@ -152,6 +152,35 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    argv = list(args.program)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if args.module:
+        argv = [sys.executable, "-m", args.module, *argv]
+    elif argv and argv[0].endswith(".py"):
+        argv = [sys.executable, *argv]
+    if not argv:
+        raise UsageError("nothing to run: give a command after --, a script.py, or -m module")
+    env = dict(os.environ)
+    env["IMPORTGUARD"] = "1"
+    env["IMPORTGUARD_SUMMARY"] = "1" if args.summary else "0"
+    for report in args.report:
+        if not report.endswith(".json"):
+            raise UsageError(f"--report {report}: only .json reports are written so far")
+        env["IMPORTGUARD_REPORT"] = os.path.abspath(report)
+    if args.otlp:
+        env["IMPORTGUARD_OTLP"] = args.otlp
+    try:
+        return subprocess.call(argv, env=env)
+    except OSError as exc:
+        raise UsageError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+
+
+class UsageError(RuntimeError):
+    """A command line that cannot be carried out: exit 2 with this message."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="importguard", description="Import-time checks and measurements.")
     parser.add_argument("--version", action="version", version=f"importguard {__version__}")
@@ -174,6 +203,18 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("-o", "--output", default="importguard.lock", help="file to write, - for stdout")
     snap.add_argument("--python", default=sys.executable)
     snap.set_defaults(func=cmd_snapshot)
+
+    run = sub.add_parser("run", help="run a program with the hook on",
+                         description="Run a program with the hook on (IMPORTGUARD=1) and print the summary at exit. "
+                                     "The exit status is the program's. Forms: importguard run -- python app.py ARGS; "
+                                     "importguard run script.py ARGS; importguard run -m package.module ARGS.")
+    run.add_argument("--report", action="append", default=[], metavar="PATH", help="write the JSON report to PATH")
+    run.add_argument("--otlp", metavar="URL", help="send the import spans to this OTLP/HTTP endpoint at exit "
+                                                   "(e.g. http://127.0.0.1:4318), unless the program sets up its own")
+    run.add_argument("--no-summary", dest="summary", action="store_false", help="do not print the summary")
+    run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m does")
+    run.add_argument("program", nargs=argparse.REMAINDER, help="the command, or script.py and its arguments")
+    run.set_defaults(func=cmd_run)
     return parser
 
 

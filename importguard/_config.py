@@ -44,6 +44,7 @@ SETTINGS: "dict[str, tuple[str, str, Any]]" = {
     "stubs": ("IMPORTGUARD_STUBS", "bool", False),
     "otel": ("IMPORTGUARD_OTEL", "bool", True),
     "min_ms": ("IMPORTGUARD_MIN_MS", "ms", 0.0),
+    "otlp": ("IMPORTGUARD_OTLP", "url", None),
     # Tables: [tool.importguard.exports] and [tool.importguard.accept]; no variable.
     "exports": ("", "contracts", {}),
     "accept": ("", "accept", {}),
@@ -61,6 +62,7 @@ _ACCEPTS = {
     "hooks": "comma-separated module or module:callable entries such as myhooks:setup",
     "mode": "off, record, warn or error",
     "ms": "a number of milliseconds, 0 or more, such as 5 or 0.5",
+    "url": "an http:// or https:// URL such as http://127.0.0.1:4318",
     "names": "comma-separated package names such as myapp,mylib (or a TOML list)",
     "contracts": 'a table of module (or glob) = ["Name", ...], e.g. "app.monitoring" = ["MetricsCollector"]',
     "accept": 'a table of module = "reason", or module = {names = ["Name"], reason = "..."}',
@@ -207,6 +209,10 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
         if number is None or not number >= 0 or number == float("inf"):
             return bad("not a non-negative number")
         return number
+    if kind == "url":
+        if isinstance(value, str) and value.startswith(("http://", "https://")) and " " not in value:
+            return value
+        return bad("not an http(s) URL")
     if kind == "mode":
         if isinstance(value, str) and value.strip().lower() in MODES:
             return value.strip().lower()

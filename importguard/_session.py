@@ -154,9 +154,38 @@ def at_exit() -> None:
                 pass
 
 
+def _send_otlp(endpoint: str) -> None:
+    """``importguard run --otlp``: at exit, send the spans with an SDK of our own,
+    unless the program set a TracerProvider itself (then its exporter has them)."""
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from importguard import _otel
+
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return
+    traces = endpoint.rstrip("/") + ("" if endpoint.rstrip("/").endswith("/v1/traces") else "/v1/traces")
+    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=traces, timeout=5)))
+    trace.set_tracer_provider(provider)
+    _otel.emit(final=True)
+    provider.shutdown()
+
+
 def _finish() -> None:
     if settings is None:
         return
+    if settings.get("otlp"):
+        try:
+            with _hook.quiet():
+                _records.settle_at_exit()
+                _send_otlp(settings["otlp"])
+        except Exception as exc:
+            _records.internal_error("sending spans to " + settings["otlp"], exc,
+                                    "install the sdk extra: pip install 'importguard[sdk]'.", once="otlp")
     with _hook.quiet():
         try:
             _records.settle_at_exit()

@@ -119,6 +119,10 @@ class Config:
         min_ms: only successful imports whose cumulative time is at least
             this become spans (``IMPORTGUARD_MIN_MS``); failures and modules
             with violations always do, under their nearest sent ancestor.
+        otlp: an OTLP/HTTP endpoint (``IMPORTGUARD_OTLP``, set by
+            ``importguard run --otlp``): if the program set no TracerProvider
+            of its own, one is configured at exit to send the import spans
+            there (needs the ``sdk`` extra).
         exports: ``[tool.importguard.exports]``: module (or glob) to the names
             it must provide.
         accept: ``[tool.importguard.accept]``: known violations, module to
@@ -142,6 +146,7 @@ class Config:
     stubs: bool = False
     otel: bool = True
     min_ms: float = 0.0
+    otlp: str | None = None
     exports: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     accept: dict[str, tuple[tuple[str, ...] | None, str]] = attrs.field(factory=dict)
     modes: dict[str, str] = attrs.field(factory=dict)
