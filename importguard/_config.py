@@ -45,6 +45,7 @@ SETTINGS: "dict[str, tuple[str, str, Any]]" = {
     "otel": ("IMPORTGUARD_OTEL", "bool", True),
     "min_ms": ("IMPORTGUARD_MIN_MS", "ms", 0.0),
     "otlp": ("IMPORTGUARD_OTLP", "url", None),
+    "max_records": ("IMPORTGUARD_MAX_RECORDS", "count", 20_000),
     # Tables: [tool.importguard.exports] and [tool.importguard.accept]; no variable.
     "exports": ("", "contracts", {}),
     "accept": ("", "accept", {}),
@@ -63,6 +64,7 @@ _ACCEPTS = {
     "mode": "off, record, warn or error",
     "ms": "a number of milliseconds, 0 or more, such as 5 or 0.5",
     "url": "an http:// or https:// URL such as http://127.0.0.1:4318",
+    "count": "a whole number, 100 or more",
     "names": "comma-separated package names such as myapp,mylib (or a TOML list)",
     "contracts": 'a table of module (or glob) = ["Name", ...], e.g. "app.monitoring" = ["MetricsCollector"]',
     "accept": 'a table of module = "reason", or module = {names = ["Name"], reason = "..."}',
@@ -208,6 +210,14 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
             number = None
         if number is None or not number >= 0 or number == float("inf"):
             return bad("not a non-negative number")
+        return number
+    if kind == "count":
+        try:
+            number = int(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+        except ValueError:
+            number = None
+        if number is None or number < 100:
+            return bad("not a whole number of 100 or more")
         return number
     if kind == "url":
         if isinstance(value, str) and value.startswith(("http://", "https://")) and " " not in value:

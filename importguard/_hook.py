@@ -66,6 +66,9 @@ toplevel_done: "Callable[[], None] | None" = None
 #: Whether imports outside any import capture the current OpenTelemetry context.
 otel_on = False
 _modules = sys.modules
+#: Past this many records, the oldest successful ones are folded into per-module
+#: totals when a thread's outermost import finishes (IMPORTGUARD_MAX_RECORDS).
+max_records = 20_000
 #: Nesting depth from which the recursion limit is raised to cover the hook's own frames.
 _DEEP = 16
 
@@ -194,8 +197,11 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                 _callbacks.run(_after, "after", rec, module, None)
             if watch and name in watch:
                 watch.pop(name)(module)
-        if not stack and toplevel_done is not None:
-            toplevel_done()
+        if not stack:
+            if toplevel_done is not None:
+                toplevel_done()
+            if len(_records.buffer) > max_records:
+                _records.fold(max_records // 2)
     except Exception as bug:
         _records.internal_error("import hook (success)", bug, "the module was imported normally.")
     if strict is not None:

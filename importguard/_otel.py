@@ -243,6 +243,8 @@ def emit(final: bool = False) -> int:
                 if _settled(rec, final):
                     _end(rec)
                     done += 1
+            if _records.folded_unsent:
+                _send_folded(tracer)
             if _root is not None and not _root_ended():
                 _root.end(end_time=_root_end or None)
             _go_live()
@@ -257,6 +259,32 @@ def _min_ns() -> int:
 
     settings = _session.settings or {}
     return int(float(settings.get("min_ms") or 0) * 1_000_000)
+
+
+def _send_folded(tracer: Any) -> None:
+    """Imports folded into per-module totals (``IMPORTGUARD_MAX_RECORDS``) before
+    they became spans: one span carrying a total per module, under the root."""
+    global _root
+    pending = dict(_records.folded_unsent)
+    _records.folded_unsent.clear()
+    if _root is None:
+        _root = tracer.start_span(ROOT_SPAN_NAME, context=otel_context.Context(), attributes={ATTR_PID: os.getpid()})
+    items = sorted(pending.items())
+    # The SDK keeps 128 events per span by default: a span per 100 modules.
+    for first in range(0, len(items), 100):
+        chunk = items[first:first + 100]
+        span = tracer.start_span(
+            "importguard folded imports",
+            context=trace.set_span_in_context(_root),
+            attributes={"importguard.folded.count": sum(c for _n, (c, _t, _s) in chunk),
+                        "importguard.folded.modules": len(chunk)},
+        )
+        for name, (count, total, own) in chunk:
+            span.add_event("importguard.folded_module", attributes={
+                ATTR_MODULE: name, "importguard.count": count,
+                "importguard.total_ms": total / 1e6, ATTR_SELF_MS: own / 1e6,
+            })
+        span.end()
 
 
 def _root_ended() -> bool:

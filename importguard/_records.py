@@ -404,12 +404,70 @@ def settle_at_exit() -> None:
     settle_toplevel(getattr(sys, "last_exc", None) or getattr(sys, "last_value", None))
 
 
+#: Successful imports folded out of the buffer: {module: [count, total_ns, self_ns]}, for reports.
+folded: "dict[str, list[int]]" = {}
+#: The same, since the last time they were sent as spans (the OpenTelemetry bridge clears it).
+folded_unsent: "dict[str, list[int]]" = {}
+folded_records = 0
+
+
+def fold(keep: int) -> int:
+    """Bound memory in a long-running process: fold the oldest successful,
+    finished records into per-module totals until about *keep* records remain.
+
+    Failures, records with export violations and imports still in progress
+    (or whose spans are still open) are never folded. Returns how many were.
+    """
+    global folded_records
+    pinned: set[int] = set()
+    for name in ("importguard._exports", "importguard._otel"):
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        for v in getattr(module, "violations", ()):
+            pinned.add(id(v["_record"]))
+        for rec, _span in getattr(module, "_spans", {}).values():
+            pinned.add(id(rec))
+        for rec in getattr(module, "_undecided", ()):
+            pinned.add(id(rec))
+    nested: dict[int, int] = {}
+    for rec in buffer:
+        parent = rec[PARENT]
+        if parent is not None and rec[T1]:
+            nested[id(parent)] = nested.get(id(parent), 0) + rec[T1] - rec[T0]
+    excess = len(buffer) - keep
+    kept = []
+    count = 0
+    for rec in buffer:
+        if (
+            count < excess
+            and rec[T1]
+            and rec[STATUS] == "ok"
+            and id(rec) not in pinned
+        ):
+            total = rec[T1] - rec[T0]
+            own = total - nested.get(id(rec), 0)
+            for table in (folded, folded_unsent):
+                entry = table.setdefault(rec[NAME], [0, 0, 0])
+                entry[0] += 1
+                entry[1] += total
+                entry[2] += own
+            count += 1
+        else:
+            kept.append(rec)
+    buffer[:] = kept
+    folded_records += count
+    return count
+
+
 def reset_after_fork() -> None:
     """In a forked child: its records are its own; the parent reports the parent's."""
     # Other threads do not exist in the child, and neither do their
     # thread-locals; the forking thread keeps its stack (fork inside an import).
     buffer[:] = list(thread_state()[STACK])
     loaded.clear()
+    folded.clear()
+    folded_unsent.clear()
     del toplevel_failures[:]
     del internal_errors[:]
 

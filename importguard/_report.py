@@ -50,6 +50,11 @@ def build(settings: "dict[str, Any] | None" = None) -> "dict[str, Any]":
         "imports": imports,
         "violations": _exports.to_dicts(ids, records=records),
         "unverified_exports": _exports.to_dicts(ids, _exports.unverified),
+        "folded_records": _records.folded_records,
+        "folded": [
+            {"name": name, "count": c, "total_ns": t, "self_ns": own}
+            for name, (c, t, own) in sorted(_records.folded.items())
+        ],
         "internal_errors": [
             {"where": where, "type": typ, "message": message} for where, typ, message in _records.internal_errors
         ],

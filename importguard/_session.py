@@ -55,6 +55,7 @@ def start(new_settings: "dict[str, Any]") -> bool:
     from importguard import _exports
 
     _hook.exports_on, _hook.check_every_module = _exports.configure(new_settings)
+    _hook.max_records = int(new_settings.get("max_records") or 20_000)
     if new_settings.get("otel", True):
         _hook.otel_on = True
         trace_module = sys.modules.get("opentelemetry.trace")

@@ -107,6 +107,9 @@ def render(settings: "dict[str, Any]", report_path: "str | None", top: int = 10)
             at = f" (imported at {where['file']}:{where['line']})" if where else ""
             note = f" [accepted: {v['accepted']}]" if v["accepted"] else f" [{v['mode']}]"
             lines.append(f"    {v['module']} lacks {', '.join(v['missing'])} (declared by {v['source']}){note}{at}")
+    if _records.folded_records:
+        lines.append(f"  {dim}{_records.folded_records} earlier successful imports folded into per-module totals "
+                     f"(IMPORTGUARD_MAX_RECORDS); they are in the report's 'folded' list{off}")
     if _records.internal_errors:
         lines.append(f"  {red}importguard internal errors: {len(_records.internal_errors)}{off} (see the report)")
     return "\n".join(lines) + "\n"

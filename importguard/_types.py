@@ -123,6 +123,9 @@ class Config:
             ``importguard run --otlp``): if the program set no TracerProvider
             of its own, one is configured at exit to send the import spans
             there (needs the ``sdk`` extra).
+        max_records: records kept in memory (``IMPORTGUARD_MAX_RECORDS``);
+            past it the oldest successful ones are folded into per-module
+            totals (still reported and sent); failures and violations never are.
         exports: ``[tool.importguard.exports]``: module (or glob) to the names
             it must provide.
         accept: ``[tool.importguard.accept]``: known violations, module to
@@ -147,6 +150,7 @@ class Config:
     otel: bool = True
     min_ms: float = 0.0
     otlp: str | None = None
+    max_records: int = 20_000
     exports: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     accept: dict[str, tuple[tuple[str, ...] | None, str]] = attrs.field(factory=dict)
     modes: dict[str, str] = attrs.field(factory=dict)
