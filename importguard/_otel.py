@@ -227,9 +227,12 @@ def emit(final: bool = False) -> int:
             _cursor = len(buffer)
             min_ns = _min_ns()
             still = []
+            keep = _selector()
             for rec in _undecided:  # in start order: parents before children
+                if keep is not None and not keep(rec[_records.NAME]):
+                    continue  # IMPORTGUARD_INCLUDE/EXCLUDE: children go under the nearest kept ancestor
                 if min_ns <= 0:
-                    _start(rec, tracer)
+                    _start(rec, tracer, parent=_nearest_started(rec))
                 elif _root_of(rec)[_records.T1] == 0 and not final:
                     still.append(rec)  # decided when the whole tree has finished
                 elif _qualifies(rec, min_ns):
@@ -252,6 +255,12 @@ def emit(final: bool = False) -> int:
     except Exception as exc:
         _records.internal_error("OpenTelemetry export", exc, "import spans may be missing.", once="otel")
         return 0
+
+
+def _selector() -> Any:
+    from importguard import _report, _session
+
+    return _report.selector(_session.settings or {})
 
 
 def _min_ns() -> int:

@@ -164,3 +164,12 @@ def test_min_ms_keeps_slow_imports_and_every_failure(tmp_path: Path) -> None:
     for name, (_id, _parent, duration, status) in spans.items():
         if name.startswith("import "):
             assert status == "ERROR" or duration >= 30_000_000, (name, duration)
+
+
+def test_include_exclude_select_spans_too(tmp_path: Path) -> None:
+    data = run(tmp_path, IMPORTGUARD_EXCLUDE="apppkg.helpers,opentelemetry*")
+    names = {s["name"] for s in data["spans"]}
+    assert "import apppkg.helpers" not in names and not any(n.startswith("import opentelemetry") for n in names)
+    by_name = {s["name"]: s for s in data["spans"]}
+    # the probe inside the excluded module hangs under its nearest kept ancestor
+    assert by_name["import optional_accel_xyz"]["parent"] == by_name["import apppkg"]["id"]
