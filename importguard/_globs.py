@@ -49,11 +49,6 @@ def _wildcard(pattern: str, name: str) -> bool:
     return p == len(pattern)
 
 
-def glob_match(pattern: str, name: str) -> bool:
-    """Whether module *name* matches *pattern* (``fnmatch`` semantics for ``*`` and ``?``)."""
-    return _wildcard(pattern, name)
-
-
 def compile_globs(patterns: "Iterable[str]") -> "Callable[[str], bool]":
     """Return a predicate that is true for names matching any of *patterns*.
 
