@@ -157,23 +157,39 @@ def at_exit() -> None:
 
 def _send_otlp(endpoint: str) -> None:
     """``importguard run --otlp``: at exit, send the spans with an SDK of our own,
-    unless the program set a TracerProvider itself (then its exporter has them)."""
+    unless the program set a TracerProvider itself (then its exporter has them).
+
+    No thread may start at interpreter shutdown from 3.12 on, so no
+    BatchSpanProcessor and no ``Resource.create()`` (both use threads): the
+    spans are collected and exported in batches from this thread, and the
+    resource comes from ``OTEL_SERVICE_NAME``/``OTEL_RESOURCE_ATTRIBUTES``.
+    """
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
     from importguard import _otel
 
     if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         return
-    traces = endpoint.rstrip("/") + ("" if endpoint.rstrip("/").endswith("/v1/traces") else "/v1/traces")
-    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=traces, timeout=5)))
+    base = endpoint.rstrip("/")
+    exporter = OTLPSpanExporter(endpoint=base if base.endswith("/v1/traces") else base + "/v1/traces", timeout=5)
+    ended: "list[Any]" = []
+
+    class Collect(SpanProcessor):
+        def on_end(self, span: "Any") -> None:
+            ended.append(span)
+
+    # Not Resource.create(): it runs the resource detectors in a thread pool.
+    resource = Resource({"service.name": "unknown_service"}).merge(OTELResourceDetector().detect())
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_span_processor(Collect())
     trace.set_tracer_provider(provider)
     _otel.emit(final=True)
-    provider.shutdown()
+    for first in range(0, len(ended), 512):
+        exporter.export(ended[first:first + 512])
+    exporter.shutdown()  # type: ignore[no-untyped-call]
 
 
 def _finish() -> None:
@@ -184,9 +200,11 @@ def _finish() -> None:
             with _hook.quiet():
                 _records.settle_at_exit()
                 _send_otlp(settings["otlp"])
-        except Exception as exc:
+        except ImportError as exc:
             _records.internal_error("sending spans to " + settings["otlp"], exc,
                                     "install the sdk extra: pip install 'importguard[sdk]'.", once="otlp")
+        except Exception as exc:
+            _records.internal_error("sending spans to " + settings["otlp"], exc, "no spans were sent.", once="otlp")
     with _hook.quiet():
         try:
             _records.settle_at_exit()

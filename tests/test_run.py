@@ -53,7 +53,10 @@ def test_run_otlp_sends_the_spans(tmp_path: Path) -> None:
     write_tree(tmp_path, PROGRAM)
     with otlp_receiver() as receiver:
         base = receiver.url.rsplit("/v1/traces", 1)[0]
-        proc = ig(tmp_path, "--no-summary", "--otlp", base, "-m", "tool")
+        proc = ig(tmp_path, "--no-summary", "--otlp", base, "-m", "tool", OTEL_SERVICE_NAME="cli-app")
     assert proc.returncode == 4, proc.stderr
     names = {s["name"] for s in receiver.spans}
     assert {"python startup", "import tool", "import json", "import nope_xyz"} <= names
+    assert {s["resource"]["service.name"] for s in receiver.spans} == {"cli-app"}
+    # sent at exit, from the exiting thread: no thread may start then (3.12+)
+    assert proc.stderr == ""
