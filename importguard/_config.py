@@ -46,6 +46,7 @@ SETTINGS: "dict[str, tuple[str, str, Any]]" = {
     "min_ms": ("IMPORTGUARD_MIN_MS", "ms", 0.0),
     "otlp": ("IMPORTGUARD_OTLP", "url", None),
     "max_records": ("IMPORTGUARD_MAX_RECORDS", "count", 20_000),
+    "redact": ("IMPORTGUARD_REDACT", "bool", False),
     # Tables: [tool.importguard.exports] and [tool.importguard.accept]; no variable.
     "exports": ("", "contracts", {}),
     "accept": ("", "accept", {}),

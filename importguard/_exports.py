@@ -349,7 +349,8 @@ def _related(rec: "list[Any]") -> "list[dict[str, str]]":
     out = []
     for kid in rec[_records.FAILED_KIDS] or ():
         err = kid[_records.ERROR]
-        out.append({"name": kid[_records.NAME], "error": f"{_records.qualname_of(err[0])}: {err[1]}" if err else "?"})
+        out.append({"name": kid[_records.NAME],
+                    "error": f"{_records.qualname_of(err[0])}: {_records.shown(err[1])}" if err else "?"})
     return out
 
 

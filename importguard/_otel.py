@@ -152,6 +152,7 @@ def _end(rec: list[Any]) -> None:
     if error is not None:
         cls, message, frames, _importer, via_fromlist, _cause = error
         qualname = _records.qualname_of(cls)
+        message = _records.shown(message)
         swallowed = rec[_records.SWALLOWED]
         attrs[ATTR_ERROR_TYPE] = qualname
         attrs[ATTR_FROMLIST] = bool(via_fromlist)

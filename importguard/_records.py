@@ -514,19 +514,31 @@ def _file(spec: "Any") -> str | None:
     return None
 
 
+#: IMPORTGUARD_REDACT: exception messages leave the process (reports, spans) as this.
+redact = False
+REDACTED = "<redacted>"
+
+
+def shown(message: str) -> str:
+    """*message* as reports and spans may carry it (exception messages can hold secrets)."""
+    return REDACTED if redact else message
+
+
 def qualname_of(cls: type) -> str:
     """How a traceback names an exception class."""
     return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _format_traceback(frames: "list[tuple[Any, int]]", qualname: str, message: str) -> str:
+    """The traceback text, as Python prints it; with IMPORTGUARD_REDACT, without
+    source lines (the line that raised often spells the secret out)."""
     import linecache
 
     lines = ["Traceback (most recent call last):\n"]
     for code, lasti in frames:
         filename, lineno, func = code.co_filename, line_of(code, lasti) or 0, code.co_name
         lines.append(f'  File "{filename}", line {lineno}, in {func}\n')
-        source = linecache.getline(filename, lineno).strip()
+        source = "" if redact else linecache.getline(filename, lineno).strip()
         if source:
             lines.append(f"    {source}\n")
     lines.append(f"{qualname}: {message}\n" if message else f"{qualname}\n")
@@ -575,8 +587,8 @@ def to_dicts(
             where = location(raw_importer)
             error = {
                 "type": qualname,
-                "message": message,
-                "traceback": _format_traceback(frames, qualname, message),
+                "message": shown(message),
+                "traceback": _format_traceback(frames, qualname, shown(message)),
                 "caused_by": ref(cause),
             }
             if where is not None:

@@ -56,7 +56,8 @@ def build(settings: "dict[str, Any] | None" = None) -> "dict[str, Any]":
             for name, (c, t, own) in sorted(_records.folded.items())
         ],
         "internal_errors": [
-            {"where": where, "type": typ, "message": message} for where, typ, message in _records.internal_errors
+            {"where": where, "type": typ, "message": _records.shown(message)}
+            for where, typ, message in _records.internal_errors
         ],
     }
 

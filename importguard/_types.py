@@ -126,6 +126,8 @@ class Config:
         max_records: records kept in memory (``IMPORTGUARD_MAX_RECORDS``);
             past it the oldest successful ones are folded into per-module
             totals (still reported and sent); failures and violations never are.
+        redact: exception messages are replaced by ``<redacted>`` in reports
+            and spans (``IMPORTGUARD_REDACT``): they can hold secrets.
         exports: ``[tool.importguard.exports]``: module (or glob) to the names
             it must provide.
         accept: ``[tool.importguard.accept]``: known violations, module to
@@ -151,6 +153,7 @@ class Config:
     min_ms: float = 0.0
     otlp: str | None = None
     max_records: int = 20_000
+    redact: bool = False
     exports: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     accept: dict[str, tuple[tuple[str, ...] | None, str]] = attrs.field(factory=dict)
     modes: dict[str, str] = attrs.field(factory=dict)
