@@ -96,3 +96,19 @@ def test_redaction_keeps_secrets_out_of_reports_and_spans(tmp_path: Path) -> Non
     assert span["status"] == "ValueError: <redacted>"
     (leaky,) = [r for r in json.loads(report.read_text())["imports"] if r["name"] == "leaky"]
     assert leaky["error"]["message"] == "<redacted>" and 'leaky.py", line 1' in leaky["error"]["traceback"]
+
+
+def test_reports_never_carry_environment_or_arguments(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    proc = run_python("import sys, json, csv\n", cwd=tmp_path, args=[],
+                      env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_REPORT=str(report),
+                                    API_TOKEN="s3cr3t-env-value"))
+    assert proc.returncode == 0
+    import subprocess
+    import sys as _sys
+
+    subprocess.run([_sys.executable, "-c", "import csv", "--token=s3cr3t-arg-value"], cwd=tmp_path, check=True,
+                   env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_REPORT=str(tmp_path / "a.json")))
+    for path in (report, tmp_path / "a.json"):
+        text = path.read_text()
+        assert "s3cr3t" not in text and "API_TOKEN" not in text
