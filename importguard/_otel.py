@@ -258,10 +258,17 @@ def emit(final: bool = False) -> int:
         return 0
 
 
+_selector_for: tuple[Any, Any] = (None, None)  # (settings, predicate): compiled once per session
+
+
 def _selector() -> Any:
+    global _selector_for
     from importguard import _report, _session
 
-    return _report.selector(_session.settings or {})
+    settings = _session.settings or {}
+    if _selector_for[0] is not settings:
+        _selector_for = (settings, _report.selector(settings))
+    return _selector_for[1]
 
 
 def _min_ns() -> int:

@@ -28,8 +28,23 @@ def _failed(exc: BaseException) -> None:
     _records.settle_toplevel(exc)
 
 
+_names_seen: set[str] = set()
+_names_upto = 0
+
+
 def _attempted(name: str) -> bool:
-    return any(rec[_records.NAME] == name for rec in _records.buffer)
+    """Whether *name* was already imported or tried in this process (one record each).
+
+    Kept incrementally: a scan of the whole buffer per module would make a walk
+    of a large package quadratic.
+    """
+    global _names_upto
+    buffer = _records.buffer
+    # (the buffer only grows here; if folding shrank it, start over: names are only ever added)
+    start = _names_upto if _names_upto <= len(buffer) else 0
+    _names_seen.update(rec[_records.NAME] for rec in buffer[start:])
+    _names_upto = len(buffer)
+    return name in _names_seen
 
 
 def walk(packages: list[str]) -> list[str]:
