@@ -177,6 +177,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from importguard import _formats
+
+    try:
+        fmt = _formats.format_for(args.output)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    reports = [_formats.load(path) for path in args.inputs]
+    _formats.write(args.output, _formats.merge(reports) if len(reports) > 1 else reports[0], fmt)
+    return EXIT_OK
+
+
 class UsageError(RuntimeError):
     """A command line that cannot be carried out: exit 2 with this message."""
 
@@ -215,6 +227,41 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m does")
     run.add_argument("program", nargs=argparse.REMAINDER, help="the command, or script.py and its arguments")
     run.set_defaults(func=cmd_run)
+
+    bench = sub.add_parser("bench", help="measure import cost over repeated fresh processes",
+                           description="Import each TARGET (a module name, or a shell command given with --command) "
+                                       "in N fresh processes with the hook on, alternating targets, and report per "
+                                       "module the median and spread of self and cumulative time.")
+    from importguard import _bench
+
+    _bench.add_arguments(bench)
+    bench.set_defaults(func=_bench.main)
+
+    compare = sub.add_parser("compare", help="compare two bench results; exit 1 on a regression",
+                             description="Compare two `importguard bench --json` results. A module counts as "
+                                         "slower only when the change exceeds the absolute and the relative "
+                                         "allowance and the spread of the runs. Exit 1 on a regression.")
+    from importguard import _compare
+
+    _compare.add_arguments(compare)
+    compare.set_defaults(func=_compare.main)
+
+    report = sub.add_parser("report", help="merge or convert reports",
+                            description="Merge per-process JSON reports of one program, or convert a report to "
+                                        "another format (chosen by the output's suffix: .json, .txt, "
+                                        ".speedscope.json, .trace.json, .html).")
+    rsub = report.add_subparsers(dest="report_command", required=True, metavar="ACTION")
+    merge = rsub.add_parser("merge", help="merge per-process reports into one",
+                            description="Merge the per-process JSON reports of one program (a pre-fork server, "
+                                        "multiprocessing) into one file; every format shows the processes side by side.")
+    merge.add_argument("inputs", nargs="+", metavar="REPORT.json")
+    merge.add_argument("-o", "--output", required=True, metavar="OUT", help="file to write; its suffix picks the format")
+    merge.set_defaults(func=cmd_report)
+    convert = rsub.add_parser("convert", help="convert a report to another format",
+                              description="Convert a JSON report to the format named by OUT's suffix.")
+    convert.add_argument("inputs", nargs=1, metavar="REPORT.json")
+    convert.add_argument("-o", "--output", required=True, metavar="OUT", help="file to write; its suffix picks the format")
+    convert.set_defaults(func=cmd_report)
     return parser
 
 
