@@ -52,9 +52,18 @@ SETTINGS: "dict[str, tuple[str, str, Any]]" = {
     "accept": ("", "accept", {}),
     "modes": ("", "modes", {}),
 }
+#: Tables read by commands (``bench``, ``check``), never by the hook: validated
+#: here at startup like every other key, so a typo is reported wherever
+#: importguard runs, but kept out of ``SETTINGS`` because the hook has no use
+#: for them and :class:`importguard.Config` has no field for them.
+COMMAND_SETTINGS: "dict[str, tuple[str, str, Any]]" = {
+    "budgets": ("", "budgets", {}),
+}
 #: Export-check modes, weakest first.
 MODES = ("off", "record", "warn", "error")
 ENV_ONLY = ("enabled", "config")
+#: Units a budget may be written in, as nanoseconds per unit.
+_UNITS = {"ms": 1_000_000, "s": 1_000_000_000, "us": 1_000, "\u00b5s": 1_000}
 
 _ACCEPTS = {
     "bool": _BOOL_HELP,
@@ -70,6 +79,7 @@ _ACCEPTS = {
     "contracts": 'a table of module (or glob) = ["Name", ...], e.g. "app.monitoring" = ["MetricsCollector"]',
     "accept": 'a table of module = "reason", or module = {names = ["Name"], reason = "..."}',
     "modes": 'a table of module (or glob) = "off", "record", "warn" or "error"',
+    "budgets": 'a table of module = time with a unit (ms, s or us), e.g. "myapp" = "150ms", "myapp.cli" = "40ms"',
 }
 
 
@@ -168,12 +178,61 @@ def _accepts(
     return out
 
 
+def parse_duration_ns(value: "Any") -> "tuple[int | None, str]":
+    """A budget such as ``"150ms"``, ``"0.2s"`` or ``"500us"``, as nanoseconds.
+
+    Returns ``(ns, "")``, or ``(None, why)`` when *value* is not a positive
+    time with a unit. A bare number is refused: whether ``150`` means
+    milliseconds or seconds is exactly the mistake a budget must not hide.
+    """
+    if isinstance(value, bool) or not isinstance(value, str):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return None, "a number without a unit"
+        return None, f"a {type(value).__name__}"
+    text = value.strip().lower().replace(" ", "")
+    for unit in ("ms", "us", "\u00b5s", "s"):  # "s" last: it ends the others too
+        if text.endswith(unit):
+            number_text = text[: -len(unit)]
+            break
+    else:
+        return None, "no unit"
+    try:
+        number = float(number_text)
+    except ValueError:
+        return None, "not a number followed by a unit"
+    if not number > 0 or number == float("inf"):
+        return None, "not a positive time"
+    return int(round(number * _UNITS[unit])), ""
+
+
+def budget_entries(value: "Any") -> "tuple[dict[str, int], list[tuple[str, Any, str]]]":
+    """Validate a ``[tool.importguard.budgets]`` table.
+
+    Returns ``({module: budget_ns}, [(module, raw value, why it is wrong)])``.
+    ``bench`` and ``check`` use this directly: for them a bad budget is an
+    error, not something to skip, since a gate that silently drops a budget
+    passes what it should fail.
+    """
+    good: dict[str, int] = {}
+    bad: list[tuple[str, Any, str]] = []
+    for module, raw in value.items():
+        why = _name_problem(module)
+        ns = None
+        if why is None:
+            ns, why = parse_duration_ns(raw)
+        if ns is None:
+            bad.append((module, raw, why or "not valid"))
+        else:
+            good[module] = ns
+    return good, bad
+
+
 def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]") -> "Any":
     """Validate one value (a str from the environment, or a TOML value) for *key*.
 
     Returns the validated value, or the default after appending a problem.
     """
-    _env, kind, default = SETTINGS[key]
+    _env, kind, default = SETTINGS[key] if key in SETTINGS else COMMAND_SETTINGS[key]
     fallback = "importguard stays off" if key == "enabled" else f"Using the default ({default!r})"
 
     def bad(why: str) -> "Any":
@@ -243,6 +302,14 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
                 problems.append(ConfigProblem("modes", where, f"{where}: {module!r} = {mode!r} is not valid; that "
                                               f"entry is ignored. Expected {_ACCEPTS['modes']}."))
         return modes
+    if kind == "budgets":
+        if not isinstance(value, dict):
+            return bad(f"a {type(value).__name__}")
+        budgets, wrong = budget_entries(value)
+        for module, raw, why in wrong:
+            problems.append(ConfigProblem("budgets", where, f"{where}: {module!r} = {raw!r} is not valid ({why}); "
+                                          f"that entry is ignored. Expected {_ACCEPTS['budgets']}."))
+        return budgets
     # globs, hooks and names: a comma-separated string in the environment, a list in TOML.
     if isinstance(value, str):
         items = _split(value)
@@ -345,7 +412,7 @@ def read_table(path: str, explicit: bool, problems: "list[ConfigProblem]") -> "d
 def from_table(table: "Mapping[str, Any]", path: str, problems: "list[ConfigProblem]") -> "dict[str, Any]":
     """Validate a ``[tool.importguard]`` table; unknown keys are reported, never fatal."""
     out: dict[str, Any] = {}
-    known = [k for k in SETTINGS if k not in ENV_ONLY]
+    known = [k for k in SETTINGS if k not in ENV_ONLY] + list(COMMAND_SETTINGS)
     for key, value in table.items():
         norm = key.replace("-", "_")
         if norm not in known:
