@@ -122,11 +122,15 @@ def recorder() -> Callable[[], list[ImportRecord]]:
 
 
 def write_report(path: str) -> str:
-    """Write the JSON report of this process so far to *path* (atomically); return the path."""
-    from importguard import _report
+    """Write the report of this process so far to *path* (atomically); return the path.
+
+    The suffix picks the format: ``.json``, ``.txt`` (``-X importtime`` lines),
+    ``.speedscope.json``, ``.trace.json`` or ``.html``; any other suffix gets JSON.
+    """
+    from importguard import _formats, _report
 
     with _hook.quiet():
-        return _report.write_json(path, _report.build(_session.settings or {}))
+        return _formats.write_report(path, _report.build(_session.settings or {}))
 
 
 def flush(timeout_ms: int = 5000) -> int:

@@ -78,19 +78,203 @@ def write(path: str, data: dict[str, Any], fmt: str | None = None) -> str:
     return _report.write_text(path, render(data, fmt or format_for(path)))
 
 
+def write_report(path: str, data: dict[str, Any]) -> str:
+    """Write a report to *path* in the format its suffix names, JSON for any other
+    suffix (``IMPORTGUARD_REPORT=/dev/stdout`` or ``imports.log`` keep working)."""
+    try:
+        fmt = format_for(path)
+    except ValueError:
+        fmt = "json"
+    return write(path, data, fmt)
+
+
 def _html_render(procs: list[dict[str, Any]]) -> str:
     from importguard import _html
 
     return _html.render(procs)
 
 
+def _us(ns: int | None) -> int:
+    # -X importtime rounds up (_PyTime_ROUND_CEILING); so do we, so equal times print equal.
+    return -(-(ns or 0) // 1000)
+
+
+def _threads(imports: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Records grouped by thread, the thread that imported first (the main one) first."""
+    by_thread: dict[int, list[dict[str, Any]]] = {}
+    for rec in imports:
+        by_thread.setdefault(rec["thread"], []).append(rec)
+    return list(by_thread.values())
+
+
+def _children(imports: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
+    """(top-level records, parent id -> child records), each in start order."""
+    ids = {rec["id"] for rec in imports}
+    roots: list[dict[str, Any]] = []
+    kids: dict[int, list[dict[str, Any]]] = {}
+    for rec in imports:
+        parent = rec.get("parent_id")
+        if parent is None or parent not in ids:  # a parent left out by include/exclude
+            roots.append(rec)
+        else:
+            kids.setdefault(parent, []).append(rec)
+    return roots, kids
+
+
+def _failure_line(rec: dict[str, Any]) -> str:
+    err = rec.get("error") or {}
+    swallowed = rec.get("swallowed")
+    fate = " [swallowed]" if swallowed is True else " [escaped]" if swallowed is False else ""
+    message = " ".join(str(err.get("message", "")).split())  # one line, whatever the message holds
+    return f"importguard: failed: {rec['name']}: {err.get('type')}: {message}{fate}"
+
+
 def to_importtime(procs: list[dict[str, Any]]) -> str:
-    raise NotImplementedError
+    """The ``python -X importtime`` line format, which tuna and importtime tools read.
+
+    ``import time: self [us] | cumulative | imported package``, children before
+    their parent, two spaces of indentation per nesting level, microseconds
+    rounded up as CPython does. Unlike ``-X importtime``, each thread's imports
+    form their own block (CPython nests another thread's import under whatever
+    the main thread is importing at that moment). Failures, thread and process
+    boundaries are extra lines starting ``importguard:``, which those tools
+    skip because they do not start with ``import time:``.
+    """
+    out = ["import time: self [us] | cumulative | imported package"]
+    for proc in procs:
+        if len(procs) > 1:
+            out.append(f"importguard: process {proc.get('pid')} (Python {proc.get('python', '?')})")
+        threads = _threads(proc["imports"])
+        for recs in threads:
+            if len(threads) > 1:
+                first = recs[0]
+                out.append(f"importguard: thread {first.get('thread_name') or ''} ({first['thread']})")
+            roots, kids = _children(recs)
+
+            def emit(rec: dict[str, Any], depth: int) -> None:
+                for kid in kids.get(rec["id"], ()):
+                    emit(kid, depth + 1)
+                if rec["duration_ns"] is None:
+                    out.append(f"importguard: incomplete: {rec['name']} (still importing when the report was written)")
+                    return
+                out.append(f"import time: {_us(rec['self_ns']):9d} | {_us(rec['duration_ns']):10d} | "
+                           f"{'  ' * depth}{rec['name']}")
+                if rec["status"] in ("not_found", "error"):
+                    out.append(_failure_line(rec))
+
+            for root in roots:
+                emit(root, 0)
+        for fold in proc.get("folded") or ():
+            out.append(f"importguard: folded: {fold['name']}: {fold['count']} imports, "
+                       f"{_us(fold['total_ns'])} us cumulative, {_us(fold['self_ns'])} us self")
+    return "\n".join(out) + "\n"
+
+
+def _origin(procs: list[dict[str, Any]]) -> int:
+    return min((rec["start_ns"] for proc in procs for rec in proc["imports"]), default=0)
+
+
+def _end(rec: dict[str, Any], fallback: int) -> int:
+    return fallback if rec["duration_ns"] is None else int(rec["start_ns"] + rec["duration_ns"])
 
 
 def to_speedscope(procs: list[dict[str, Any]]) -> str:
-    raise NotImplementedError
+    """speedscope's evented format: one profile per thread of each process.
+
+    Times are nanoseconds from the first import of the first process, so
+    profiles of several processes line up. An incomplete import (the report
+    was written while it ran) is closed at the profile's end; a child that
+    outlived its parent by clock skew is clamped, because speedscope rejects
+    events that do not nest.
+    """
+    origin = _origin(procs)
+    frames: list[dict[str, Any]] = []
+    frame_ids: dict[tuple[str, str | None], int] = {}
+    profiles = []
+    for proc in procs:
+        for recs in _threads(proc["imports"]):
+            last = max((_end(r, r["start_ns"]) for r in recs), default=origin)
+            roots, kids = _children(recs)
+            events: list[dict[str, Any]] = []
+
+            def walk(rec: dict[str, Any], floor: int, ceiling: int) -> None:
+                key = (rec["name"], rec.get("file"))
+                frame = frame_ids.get(key)
+                if frame is None:
+                    frame = frame_ids[key] = len(frames)
+                    entry: dict[str, Any] = {"name": rec["name"]}
+                    if rec.get("file"):
+                        entry["file"] = rec["file"]
+                    frames.append(entry)
+                start = min(max(rec["start_ns"] - origin, floor), ceiling)
+                end = min(max(_end(rec, last) - origin, start), ceiling)
+                events.append({"type": "O", "frame": frame, "at": start})
+                for kid in kids.get(rec["id"], ()):
+                    walk(kid, start, end)
+                    start = events[-1]["at"]  # siblings do not overlap either
+                events.append({"type": "C", "frame": frame, "at": end})
+
+            floor = 0
+            for root in roots:
+                walk(root, floor, 1 << 62)
+                floor = events[-1]["at"]
+            first = recs[0]
+            name = f"pid {proc.get('pid')} {first.get('thread_name') or 'thread'} ({first['thread']})"
+            profiles.append({
+                "type": "evented", "name": name, "unit": "nanoseconds",
+                "startValue": events[0]["at"] if events else 0,
+                "endValue": events[-1]["at"] if events else 0,
+                "events": events,
+            })
+    doc = {
+        "$schema": "https://www.speedscope.app/file-format-schema.json",
+        "shared": {"frames": frames},
+        "profiles": profiles,
+        "name": "importguard imports",
+        "activeProfileIndex": 0,
+        "exporter": "importguard",
+    }
+    return json.dumps(doc, ensure_ascii=True) + "\n"
 
 
 def to_trace(procs: list[dict[str, Any]]) -> str:
-    raise NotImplementedError
+    """Chrome's trace event format (opens in Perfetto and chrome://tracing).
+
+    One complete ("X") event per import, microseconds from the first import,
+    one track per thread of each process. Thread ids are renumbered 1, 2, ...
+    per process (the real ``threading.get_ident()`` values exceed what the
+    viewers handle well) and named by metadata events that keep the real id.
+    Failures carry the error in ``args`` and a red colour.
+    """
+    origin = _origin(procs)
+    events: list[dict[str, Any]] = []
+    for n, proc in enumerate(procs):
+        pid = proc.get("pid") or n + 1
+        events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
+                       "args": {"name": f"python {proc.get('python', '')} (pid {proc.get('pid')})"}})
+        tids: dict[int, int] = {}
+        for rec in proc["imports"]:
+            tid = tids.get(rec["thread"])
+            if tid is None:
+                tid = tids[rec["thread"]] = len(tids) + 1
+                events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
+                               "args": {"name": f"{rec.get('thread_name') or 'thread'} ({rec['thread']})"}})
+            args: dict[str, Any] = {"self_us": (rec["self_ns"] or 0) / 1000, "status": rec["status"]}
+            for key in ("file", "loader", "parent"):
+                if rec.get(key) is not None:
+                    args[key] = rec[key]
+            event: dict[str, Any] = {"name": rec["name"], "cat": "import", "ph": "X", "pid": pid, "tid": tid,
+                                     "ts": (rec["start_ns"] - origin) / 1000}
+            if rec["duration_ns"] is None:
+                args["incomplete"] = True
+                event["ph"] = "B"  # begun, never ended: viewers draw it to the end of the trace
+            else:
+                event["dur"] = rec["duration_ns"] / 1000
+            if rec["status"] in ("not_found", "error"):
+                err = rec.get("error") or {}
+                args["error"] = f"{err.get('type')}: {err.get('message')}"
+                args["swallowed"] = rec.get("swallowed")
+                event["cname"] = "terrible"
+            event["args"] = args
+            events.append(event)
+    return json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}, ensure_ascii=True) + "\n"

@@ -104,8 +104,12 @@ def report_path(path: str) -> str:
     if "{pid}" in path:
         return path.replace("{pid}", str(pid))
     if os.environ.get(_ROOT_PID, str(pid)) != str(pid):
-        root, ext = os.path.splitext(path)
-        return f"{root}.{pid}{ext}"
+        # Before the whole format suffix: x.speedscope.json -> x.<pid>.speedscope.json.
+        low = path.lower()
+        for ext in (".speedscope.json", ".trace.json", os.path.splitext(path)[1]):
+            if ext and low.endswith(ext):
+                return f"{path[:-len(ext)]}.{pid}{path[-len(ext):]}"
+        return f"{path}.{pid}"
     return path
 
 
@@ -213,19 +217,22 @@ def _finish() -> None:
             _records.internal_error("settling failures at exit", exc)
         path = settings.get("report")
         written = None
+        data = None
         if path:
             try:
-                from importguard import _report
+                from importguard import _formats, _report
 
-                written = _report.write_json(report_path(path), _report.build(settings))
+                data = _report.build(settings)
+                written = _formats.write_report(report_path(path), data)
             except Exception as exc:
+                data = None  # the summary must count this error too
                 _records.internal_error(
                     "writing the report", exc, f"no report was written to {path}.", once="report"
                 )
         if _want_summary(settings.get("summary", "auto")):
             try:
-                from importguard import _summary
+                from importguard import _report, _summary
 
-                sys.stderr.write(_summary.render(settings, written))
+                sys.stderr.write(_summary.render_report(data or _report.build(settings), written))
             except Exception as exc:
                 _records.internal_error("printing the summary", exc, "no summary printed.")

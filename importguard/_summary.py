@@ -73,13 +73,21 @@ def describe_failure(r: "dict[str, Any]", root: "dict[str, Any]") -> str:
 
 
 def render(settings: "dict[str, Any]", report_path: "str | None", top: int = 10) -> str:
-    """The summary text: totals, the slowest imports, and every failure that matters."""
-    records = _records.to_dicts(keep=selector(settings))
+    """The summary of this process so far (see ``render_report``)."""
+    from importguard import _report
+
+    return render_report(_report.build(settings), report_path, top)
+
+
+def render_report(data: "dict[str, Any]", report_path: "str | None" = None, top: int = 10) -> str:
+    """The summary text of one process's report: totals, the slowest imports,
+    and every failure and export violation that matters."""
+    records = data["imports"]
     colour = _colour()
     red, dim, bold, off = ("\x1b[31m", "\x1b[2m", "\x1b[1m", "\x1b[0m") if colour else ("", "", "", "")
     roots = [r for r in records if r["parent_id"] is None and r["duration_ns"] is not None]
     total = sum(r["duration_ns"] for r in roots)
-    lines = [f"{bold}importguard{off}: {len(records)} imports, {total / 1e6:.1f} ms (pid {os.getpid()})"]
+    lines = [f"{bold}importguard{off}: {len(records)} imports, {total / 1e6:.1f} ms (pid {data.get('pid')})"]
     if report_path:
         lines[0] += f"; report: {report_path}"
     done = [r for r in records if r["duration_ns"] is not None and r["status"] == "ok"]
@@ -97,9 +105,9 @@ def render(settings: "dict[str, Any]", report_path: "str | None", top: int = 10)
         names = ", ".join(sorted({r["name"] for r in probes})[:top])
         more = f" and {len(probes) - top} more" if len(probes) > top else ""
         lines.append(f"  {dim}optional imports not found (caught by the importer): {names}{more}{off}")
-    from importguard import _exports
-
-    violations = [_exports.resolved(v) for v in _exports.violations if v["missing"]]
+    # A fromlist miss (`from pkg import Name` that failed) is the importer's
+    # own ImportError, already visible to it; the report keeps it, the summary does not.
+    violations = [v for v in data["violations"] if v["missing"] and v["source"] != "fromlist"]
     if violations:
         lines.append(f"  {red}export violations:{off}")
         for v in violations:
@@ -107,9 +115,26 @@ def render(settings: "dict[str, Any]", report_path: "str | None", top: int = 10)
             at = f" (imported at {where['file']}:{where['line']})" if where else ""
             note = f" [accepted: {v['accepted']}]" if v["accepted"] else f" [{v['mode']}]"
             lines.append(f"    {v['module']} lacks {', '.join(v['missing'])} (declared by {v['source']}){note}{at}")
-    if _records.folded_records:
-        lines.append(f"  {dim}{_records.folded_records} earlier successful imports folded into per-module totals "
+    folded = data.get("folded_records") or 0
+    if folded:
+        lines.append(f"  {dim}{folded} earlier successful imports folded into per-module totals "
                      f"(IMPORTGUARD_MAX_RECORDS); they are in the report's 'folded' list{off}")
-    if _records.internal_errors:
-        lines.append(f"  {red}importguard internal errors: {len(_records.internal_errors)}{off} (see the report)")
+    errors = data.get("internal_errors") or ()
+    if errors:
+        lines.append(f"  {red}importguard internal errors: {len(errors)}{off} (see the report)")
     return "\n".join(lines) + "\n"
+
+
+def render_processes(procs: "list[dict[str, Any]]", top: int = 10) -> str:
+    """The summary of a program's processes: the first in full, one line for each other."""
+    if not procs:
+        return ""
+    text = render_report(procs[0], None, top)
+    for data in procs[1:]:
+        records = data["imports"]
+        heads, _ = failed_statements(records)
+        total = sum(r["duration_ns"] for r in records if r["parent_id"] is None and r["duration_ns"] is not None)
+        bad = sum(1 for v in data["violations"] if v["missing"] and v["source"] != "fromlist")
+        text += (f"  also pid {data.get('pid')}: {len(records)} imports, {total / 1e6:.1f} ms, "
+                 f"{len(heads)} failed imports, {bad} export violations\n")
+    return text

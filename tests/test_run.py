@@ -43,8 +43,8 @@ def test_run_a_script_and_a_command(tmp_path: Path) -> None:
 
 def test_run_usage_errors(tmp_path: Path) -> None:
     assert ig(tmp_path).returncode == 2
-    proc = ig(tmp_path, "--report", "x.html", "script.py")
-    assert proc.returncode == 2 and "only .json reports" in proc.stderr
+    proc = ig(tmp_path, "--report", "x.pdf", "script.py")
+    assert proc.returncode == 2 and "x.pdf: unknown report format" in proc.stderr
     proc = ig(tmp_path, "--", str(tmp_path / "missing-binary"))
     assert proc.returncode == 2 and "cannot run" in proc.stderr
 
