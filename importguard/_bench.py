@@ -1,15 +1,582 @@
-"""``importguard bench``: import cost over repeated fresh processes."""
+"""``importguard bench``: import cost over repeated fresh processes.
+
+How it measures
+===============
+
+Each TARGET is either a module name (the child runs ``python -c "import
+TARGET"``, so the working directory is on ``sys.path`` exactly as with
+``python -c``) or a shell command line given with ``--command``. Every round
+runs each target once with the hook on (``IMPORTGUARD=1``) and once plainly,
+in a fresh process each time; the order within a round alternates so that no
+target and no variant always runs first (a cold cache, a CPU ramping up)::
+
+    round 0: A hooked, A plain, B hooked, B plain
+    round 1: B plain, B hooked, A plain, A hooked
+    round 2: as round 0, ...
+
+The first ``--warmup`` rounds are discarded. The hooked run's JSON report
+gives each module's self and cumulative time; the plain run gives the wall
+time importguard is measured against. Its overhead, hooked minus plain, is
+mostly fixed: the hook's start (~3 ms) and the JSON report written at exit
+(importing ``json`` if the program did not); what it adds inside the measured
+import times is the hook's cost per import (~2 us, README "Performance"), so
+a module's cumulative time is inflated by about that much per module under it.
+
+The children inherit the environment (virtualenv, ``PYTHONPATH``...) minus any
+``IMPORTGUARD*`` variable, and get settings that make the measurement
+reproducible whatever the project's ``[tool.importguard]`` says: every module
+reported (no include/exclude), no export checks, no OpenTelemetry, no user
+hooks, no folding of old records. ``--python`` is run as given: a venv's
+``bin/python`` must not be resolved to its base interpreter, or the venv's
+packages (and importguard's ``.pth``) would not be seen. The interpreter must
+have importguard installed (the ``.pth`` is what switches the hook on); if it
+has not, bench says so and exits 2 rather than guess at a fallback: injecting
+this importguard into another interpreter could be a different version, or
+change what is imported.
+
+A module target is measured in the process that imports it (subprocesses it
+starts are not counted). A command can start several Python processes (each
+writes its own report, ``{pid}`` in the report path): a module's time in a
+run is the sum over them, its count is counted once.
+
+A module's time is taken from its one real load in the process: failed
+imports and the outer record of a circular package import (``duplicate_of``)
+are not counted as modules; ``total`` is the cumulative time of every
+top-level import (parent null, in any thread), failures included.
+
+Budgets
+=======
+
+``[tool.importguard.budgets]`` in the nearest ``pyproject.toml`` (or the file
+``IMPORTGUARD_CONFIG`` names) maps a module to a time: ``"myapp" = "150ms"``
+(units ms, s, us). bench compares the median cumulative time of the module,
+in each target that imports it, against its budget and exits 1 if one is
+exceeded; a bad value is an error (exit 2), never skipped.
+
+The JSON written by ``--json`` (schema ``importguard.bench/1``)
+===============================================================
+
+::
+
+    {
+      "schema": "importguard.bench/1",
+      "importguard": "0.1.0",            # version that ran the bench
+      "python": "3.11.7",                # version(s) the reports name, ", "-joined if several
+      "runs": 10, "warmup": 1, "isolated": false,
+      "targets": [
+        {
+          "kind": "module" | "command",
+          "target": "json",              # the module name or the command line, as given
+          "python": "3.11.7",
+          "samples": [                   # one per measured round, in order
+            {"round": 1,                 # round number, warmup rounds included
+             "wall_ns": 31000000,        # hooked process, start to exit, seen from bench
+             "plain_wall_ns": 25000000,  # the same target without the hook, same round
+             "total_ns": 5400000,        # sum of top-level imports' cumulative time
+             "module_count": 12,
+             "modules": {"json": {"self_ns": 400000, "cumulative_ns": 3100000}, ...}}
+          ],
+          "statistics": {
+            "modules": {
+              "json": {"runs": 10,       # measured runs that loaded it
+                       "parent": null,   # importer in the first measured run
+                       "thread": "MainThread",
+                       "self_ms": STATS, "cumulative_ms": STATS}, ...},
+            "total_ms": STATS,
+            "module_count": STATS        # (a count, not ms)
+          },
+          "overhead": {"hooked_wall_ms": STATS, "plain_wall_ms": STATS,
+                       "difference_ms": 4.1,      # median hooked - median plain
+                       "difference_pct": 19.5}    # of median plain
+        }
+      ],
+      "budgets": [{"module": "json", "budget_ms": 150.0, "target": "json",
+                   "median_cumulative_ms": 3.1, "exceeded": false}]
+    }
+
+``STATS`` is ``{"median", "p25", "p75", "min", "max"}`` (quartiles by linear
+interpolation between order statistics). Raw samples are integer nanoseconds
+as the hook measured them; statistics are milliseconds. Nothing else from the
+command line or the environment is written: no paths, no variables.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from importguard import __version__, _config
+from importguard._cli import EXIT_FOUND, EXIT_OK, UsageError
+
+SCHEMA = "importguard.bench/1"
+
+# The children's settings: environment variables win over [tool.importguard], so
+# these pin everything that would change what is recorded or add work to it.
+_HOOKED_SETTINGS = {
+    "IMPORTGUARD": "1",
+    "IMPORTGUARD_SUMMARY": "0",
+    "IMPORTGUARD_INCLUDE": "",
+    "IMPORTGUARD_EXCLUDE": "",
+    "IMPORTGUARD_HOOKS": "",
+    "IMPORTGUARD_ENTRY_POINTS": "0",
+    "IMPORTGUARD_EXPORTS": "off",
+    "IMPORTGUARD_STUBS": "0",
+    "IMPORTGUARD_OTEL": "0",
+    "IMPORTGUARD_MAX_RECORDS": str(10**9),
+}
+
+_PROBE = (
+    "import sys\n"
+    "hook = sys.modules.get('importguard._hook')\n"
+    "print(sys.version.split()[0], bool(hook is not None and hook.installed()))\n"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``bench``'s options on *parser*."""
-    parser.add_argument("targets", nargs="*", metavar="TARGET")
+    parser.add_argument("targets", nargs="*", metavar="TARGET", help="module to import (python -c 'import TARGET')")
+    parser.add_argument("--command", dest="commands", action="append", default=[], metavar="CMD",
+                        help="a shell command line to measure instead of a module (repeatable)")
+    parser.add_argument("--runs", type=int, default=10, metavar="N", help="measured runs per target (default 10)")
+    parser.add_argument("--warmup", type=int, default=1, metavar="K",
+                        help="rounds run first and discarded (default 1)")
+    parser.add_argument("--python", default=sys.executable, metavar="PATH",
+                        help="interpreter to run module targets with, used as given (default: this one)")
+    parser.add_argument("--isolated", action="store_true",
+                        help="run module targets with python -I (no working directory or user site on the path)")
+    parser.add_argument("--json", dest="json_out", metavar="OUT", help="write every sample and the statistics here")
+    parser.add_argument("--top", type=int, default=20, metavar="N",
+                        help="modules shown per target, by median cumulative time (default 20)")
+
+
+# -- statistics ---------------------------------------------------------------
+
+
+def quantile(ordered: Sequence[float], q: float) -> float:
+    """The *q* quantile of sorted *ordered*, by linear interpolation between order statistics."""
+    if not ordered:
+        raise ValueError("no samples")
+    pos = (len(ordered) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (pos - low))
+
+
+def summarize(samples: Iterable[float], scale: float = 1e-6) -> dict[str, float]:
+    """Median, quartiles and range of *samples* multiplied by *scale* (ns to ms by default)."""
+    ordered = sorted(samples)
+    return {
+        "median": round(quantile(ordered, 0.5) * scale, 4),
+        "p25": round(quantile(ordered, 0.25) * scale, 4),
+        "p75": round(quantile(ordered, 0.75) * scale, 4),
+        "min": round(ordered[0] * scale, 4),
+        "max": round(ordered[-1] * scale, 4),
+    }
+
+
+# -- targets and children -----------------------------------------------------
+
+
+class Target:
+    """One thing to measure: a module name or a shell command line."""
+
+    __slots__ = ("kind", "text")
+
+    def __init__(self, kind: str, text: str) -> None:
+        self.kind = kind
+        self.text = text
+
+    def describe(self) -> dict[str, str]:
+        """The target as it appears in the JSON: kind and text, nothing else."""
+        return {"kind": self.kind, "target": self.text}
+
+
+def child_env(hooked: bool, report: str | None = None) -> dict[str, str]:
+    """The environment of a child: the user's, minus importguard's own variables, plus the bench settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPORTGUARD", "_IMPORTGUARD"))}
+    if hooked:
+        env.update(_HOOKED_SETTINGS)
+        if report is not None:
+            env["IMPORTGUARD_REPORT"] = report
+    return env
+
+
+def run_child(target: Target, python: str, isolated: bool, env: dict[str, str]) -> tuple[int, int, str]:
+    """Run *target* once; return (wall ns, exit status, stderr)."""
+    argv: str | list[str]
+    if target.kind == "module":
+        argv = [python, *(["-I"] if isolated else []), "-c", f"import {target.text}"]
+    else:
+        argv = target.text
+    start = time.perf_counter_ns()
+    try:
+        proc = subprocess.run(argv, shell=target.kind == "command", env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+    except OSError as exc:
+        raise UsageError(f"cannot run {python}: {exc.strerror or exc}") from None
+    return time.perf_counter_ns() - start, proc.returncode, proc.stderr
+
+
+def probe(python: str, isolated: bool) -> str:
+    """Check that *python* runs and that ``IMPORTGUARD=1`` switches the hook on in it; return its version."""
+    try:
+        proc = subprocess.run([python, *(["-I"] if isolated else []), "-c", _PROBE], env=child_env(True),
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
+    except OSError as exc:
+        raise UsageError(f"cannot run {python}: {exc.strerror or exc}") from None
+    words = proc.stdout.split()
+    if proc.returncode != 0 or len(words) != 2:
+        raise UsageError(f"{python} failed to start (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
+    if words[1] != "True":
+        raise UsageError(
+            f"importguard is not installed for {python} (Python {words[0]}): IMPORTGUARD=1 did not switch the "
+            f"hook on there, so there is nothing to measure with. Install it into that environment "
+            f"({python} -m pip install importguard) or pass --python an interpreter that has it."
+        )
+    return words[0]
+
+
+# -- reading a run ------------------------------------------------------------
+
+
+def sample_from_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One run's numbers from the JSON reports of its processes (one for a module target).
+
+    Only real loads count as modules: a failed import is not a module, and the
+    outer record of a circular package import (``duplicate_of``) repeats one.
+    """
+    modules: dict[str, dict[str, int]] = {}
+    structure: dict[str, tuple[str | None, str]] = {}
+    total = 0
+    for report in reports:
+        for rec in report["imports"]:
+            duration = rec["duration_ns"]
+            if duration is None:
+                continue
+            if rec["parent_id"] is None:
+                total += duration
+            if rec["status"] != "ok" or rec["duplicate_of"] is not None:
+                continue
+            entry = modules.setdefault(rec["name"], {"self_ns": 0, "cumulative_ns": 0})
+            entry["self_ns"] += rec["self_ns"]
+            entry["cumulative_ns"] += duration
+            structure.setdefault(rec["name"], (rec["parent"], rec["thread_name"]))
+    versions = sorted({str(r.get("python")) for r in reports})
+    return {"total_ns": total, "module_count": len(modules), "modules": modules,
+            "structure": structure, "python": ", ".join(versions)}
+
+
+def _load_reports(paths: Iterable[str]) -> list[dict[str, Any]]:
+    out = []
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        os.unlink(path)
+        if not str(data.get("schema", "")).startswith("importguard.report/"):
+            raise RuntimeError(f"{path} is not an importguard report")
+        out.append(data)
+    return out
+
+
+def measure_once(target: Target, python: str, isolated: bool, workdir: str, tag: str) -> tuple[int, dict[str, Any]]:
+    """One hooked run of *target*: (wall ns, sample). Raises RuntimeError if it fails or writes no report."""
+    if target.kind == "module":
+        report = os.path.join(workdir, f"{tag}.json")
+    else:
+        # Every Python process of the command writes its own file, siblings included
+        # (a child's .<pid> suffix only separates children from their parent).
+        report = os.path.join(workdir, f"{tag}-{{pid}}.json")
+    wall, status, stderr = run_child(target, python, isolated, child_env(True, report))
+    if status != 0:
+        raise RuntimeError(f"{target.text} failed with the hook on (exit {status}):\n{stderr.strip()[-2000:]}")
+    if target.kind == "module":
+        paths = [report] if os.path.exists(report) else []
+    else:
+        prefix = f"{tag}-"
+        paths = sorted(os.path.join(workdir, f) for f in os.listdir(workdir) if f.startswith(prefix))
+    if not paths:
+        where = python if target.kind == "module" else "any Python the command ran"
+        raise RuntimeError(f"{target.text} wrote no import report: is importguard installed for {where}?")
+    return wall, sample_from_reports(_load_reports(paths))
+
+
+def measure_plain(target: Target, python: str, isolated: bool) -> int:
+    """One run of *target* without the hook: its wall time in ns."""
+    wall, status, stderr = run_child(target, python, isolated, child_env(False))
+    if status != 0:
+        raise RuntimeError(f"{target.text} failed without the hook (exit {status}):\n{stderr.strip()[-2000:]}")
+    return wall
+
+
+def schedule(targets: Sequence[Target], rounds: int) -> list[tuple[int, int, bool]]:
+    """The order of the children: (round, target index, hooked), alternating round by round."""
+    order: list[tuple[int, int, bool]] = []
+    for rnd in range(rounds):
+        one = [(rnd, i, hooked) for i in range(len(targets)) for hooked in (True, False)]
+        order.extend(reversed(one) if rnd % 2 else one)
+    return order
+
+
+# -- the whole bench ------------------------------------------------------------
+
+
+def bench(targets: Sequence[Target], runs: int, warmup: int, python: str, isolated: bool,
+          progress: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Run the bench and return its result, shaped as the ``importguard.bench/1`` JSON (budgets aside)."""
+    workdir = tempfile.mkdtemp(prefix="importguard-bench-")
+    per_target: list[dict[int, dict[str, Any]]] = [{} for _ in targets]
+    try:
+        for rnd, index, hooked in schedule(targets, warmup + runs):
+            target = targets[index]
+            rounds = per_target[index]
+            if hooked:
+                wall, sample = measure_once(target, python, isolated, workdir, f"t{index}-r{rnd}")
+                sample["wall_ns"] = wall
+                rounds.setdefault(rnd, {}).update(sample)
+            else:
+                rounds.setdefault(rnd, {})["plain_wall_ns"] = measure_plain(target, python, isolated)
+            progress()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    results = []
+    versions: set[str] = set()
+    for target, rounds in zip(targets, per_target):
+        measured = [rounds[r] for r in range(warmup, warmup + runs)]
+        versions.update(v for s in measured for v in s["python"].split(", "))
+        results.append(_target_result(target, measured, warmup))
+    return {
+        "schema": SCHEMA,
+        "importguard": __version__,
+        "python": ", ".join(sorted(versions)),
+        "runs": runs,
+        "warmup": warmup,
+        "isolated": isolated,
+        "targets": results,
+    }
+
+
+def _target_result(target: Target, measured: list[dict[str, Any]], warmup: int) -> dict[str, Any]:
+    structure: dict[str, tuple[str | None, str]] = {}
+    for sample in measured:
+        for name, where in sample["structure"].items():
+            structure.setdefault(name, where)
+    names = sorted(structure)
+    modules = {}
+    for name in names:
+        present = [s["modules"][name] for s in measured if name in s["modules"]]
+        parent, thread = structure[name]
+        modules[name] = {
+            "runs": len(present),
+            "parent": parent,
+            "thread": thread,
+            "self_ms": summarize(p["self_ns"] for p in present),
+            "cumulative_ms": summarize(p["cumulative_ns"] for p in present),
+        }
+    hooked = summarize(s["wall_ns"] for s in measured)
+    plain = summarize(s["plain_wall_ns"] for s in measured)
+    count = summarize((s["module_count"] for s in measured), scale=1)
+    difference = round(hooked["median"] - plain["median"], 4)
+    return {
+        **target.describe(),
+        "python": ", ".join(sorted({s["python"] for s in measured})),
+        "samples": [
+            {"round": warmup + i, "wall_ns": s["wall_ns"], "plain_wall_ns": s["plain_wall_ns"],
+             "total_ns": s["total_ns"], "module_count": s["module_count"], "modules": s["modules"]}
+            for i, s in enumerate(measured)
+        ],
+        "statistics": {
+            "modules": modules,
+            "total_ms": summarize(s["total_ns"] for s in measured),
+            "module_count": count,
+        },
+        "overhead": {
+            "hooked_wall_ms": hooked,
+            "plain_wall_ms": plain,
+            "difference_ms": difference,
+            "difference_pct": round(100 * difference / plain["median"], 1) if plain["median"] else None,
+        },
+    }
+
+
+# -- budgets --------------------------------------------------------------------
+
+
+def load_budgets(cwd: str) -> tuple[dict[str, int], str | None]:
+    """``[tool.importguard.budgets]`` of the project at *cwd*: ({module: ns}, the file), or ({}, None).
+
+    Raises :class:`UsageError` for a bad entry: a budget check that skipped a
+    budget it could not read would pass what it should fail.
+    """
+    explicit = os.environ.get("IMPORTGUARD_CONFIG")
+    path = os.path.join(cwd, explicit) if explicit else _config.find_pyproject(cwd)
+    if path is None:
+        return {}, None
+    problems: list[_config.ConfigProblem] = []
+    table = _config.read_table(path, explicit is not None, problems)
+    for problem in problems:
+        sys.stderr.write(f"{problem} (budgets are not checked)\n")
+    raw = table.get("budgets") if table else None
+    if raw is None:
+        return {}, path
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: [tool.importguard] budgets must be a table; expected "
+                         f"{_config._ACCEPTS['budgets']}.")
+    budgets, wrong = _config.budget_entries(raw)
+    if wrong:
+        lines = [f"{path}: [tool.importguard.budgets] {module!r} = {value!r} is not valid ({why})"
+                 for module, value, why in wrong]
+        raise UsageError("; ".join(lines) + f"; expected {_config._ACCEPTS['budgets']}.")
+    return budgets, path
+
+
+def check_budgets(budgets: dict[str, int], results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each budget against the median cumulative time of its module, in every target that imports it."""
+    out = []
+    for module, budget_ns in sorted(budgets.items()):
+        budget_ms = budget_ns / 1e6
+        for result in results:
+            stats = result["statistics"]["modules"].get(module)
+            if stats is None:
+                continue
+            median = stats["cumulative_ms"]["median"]
+            out.append({"module": module, "budget_ms": budget_ms, "target": result["target"],
+                        "median_cumulative_ms": median, "exceeded": median > budget_ms})
+    return out
+
+
+def budgets_in_one_run(budgets: dict[str, int], imports: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each budget against the cumulative time of its module in one report (``importguard check``).
+
+    ``cumulative_ms`` is None for a module the run did not load.
+    """
+    measured: dict[str, int] = {}
+    for rec in imports:
+        if rec["status"] == "ok" and rec["duplicate_of"] is None and rec["duration_ns"] is not None:
+            measured[rec["name"]] = measured.get(rec["name"], 0) + rec["duration_ns"]
+    out = []
+    for module, budget_ns in sorted(budgets.items()):
+        took = measured.get(module)
+        out.append({"module": module, "budget_ms": budget_ns / 1e6,
+                    "cumulative_ms": None if took is None else round(took / 1e6, 4),
+                    "exceeded": took is not None and took > budget_ns})
+    return out
+
+
+def format_ms(ms: float) -> str:
+    """A duration in ms, to 0.1 ms, or 0.01 ms under 10 ms."""
+    return f"{ms:.2f}" if ms < 10 else f"{ms:.1f}"
+
+
+# -- output -----------------------------------------------------------------------
+
+
+def _spread(stats: dict[str, float]) -> str:
+    return f"{format_ms(stats['median'])} ±{format_ms((stats['p75'] - stats['p25']) / 2)}"
+
+
+def render(data: dict[str, Any], top: int) -> str:
+    """The table bench prints: per target, the slowest modules and the totals."""
+    lines = [f"importguard bench: {data['runs']} runs per target after {data['warmup']} warmup, "
+             f"Python {data['python']}; times are medians ± half the interquartile range, in ms"]
+    for result in data["targets"]:
+        stats = result["statistics"]
+        count = stats["module_count"]
+        counted = f"{count['median']:g}" if count["min"] == count["max"] else \
+            f"{count['median']:g} (from {count['min']:g} to {count['max']:g})"
+        label = result["target"] if result["kind"] == "module" else f"command: {result['target']}"
+        lines.append("")
+        lines.append(f"{label}: {counted} modules, total import time {_spread(stats['total_ms'])} ms")
+        lines.append(f"  {'cumulative':>16}  {'self':>14}  {'runs':>4}  module")
+        ranked = sorted(stats["modules"].items(), key=lambda kv: (-kv[1]["cumulative_ms"]["median"], kv[0]))
+        for name, mod in ranked[:top]:
+            lines.append(f"  {_spread(mod['cumulative_ms']):>16}  {_spread(mod['self_ms']):>14}  "
+                         f"{mod['runs']:>4}  {name}")
+        if len(ranked) > top:
+            lines.append(f"  ... {len(ranked) - top} more (--top N to show them, --json for everything)")
+        over = result["overhead"]
+        pct = f" ({over['difference_pct']:+.0f}%)" if over["difference_pct"] is not None else ""
+        lines.append(f"  wall time: {_spread(over['hooked_wall_ms'])} ms hooked, {_spread(over['plain_wall_ms'])} "
+                     f"ms plain: importguard's overhead {over['difference_ms']:+.1f} ms{pct}, most of it the "
+                     f"hook's start and the report written at exit")
+    return "\n".join(lines) + "\n"
+
+
+def render_budgets(checked: Sequence[dict[str, Any]], runs: int) -> str:
+    """The budget table: every checked budget, exceeded ones marked."""
+    if not checked:
+        return ""
+    lines = ["", f"budgets (median cumulative time over {runs} runs):"]
+    for b in checked:
+        verdict = "EXCEEDED" if b["exceeded"] else "ok"
+        lines.append(f"  {b['module']}: {format_ms(b['median_cumulative_ms'])} ms, budget {b['budget_ms']:g} ms "
+                     f"(target {b['target']}): {verdict}")
+    return "\n".join(lines) + "\n"
 
 
 def main(args: argparse.Namespace) -> int:
     """Run ``importguard bench``; return the exit status."""
-    raise RuntimeError("bench is not implemented yet")
+    targets = [Target("module", t) for t in args.targets] + [Target("command", c) for c in args.commands]
+    if not targets:
+        raise UsageError("nothing to measure: give a module name, or --command 'a shell command'")
+    for t in targets:
+        if t.kind == "module" and not all(part.isidentifier() for part in t.text.split(".")):
+            raise UsageError(f"{t.text!r} is not a module name (use --command for a command line)")
+        if t.kind == "command" and not t.text.strip():
+            raise UsageError("--command needs a command line")
+    if args.runs < 1 or args.warmup < 0:
+        raise UsageError("--runs must be 1 or more and --warmup 0 or more")
+    budgets, _file = load_budgets(os.getcwd())
+    if any(t.kind == "module" for t in targets):
+        probe(args.python, args.isolated)
+
+    total = (args.runs + args.warmup) * len(targets) * 2
+    bar: Any = None
+    if _isatty(sys.stderr):
+        import importlib
+
+        # Only on a terminal: a bar in a pipe or a CI log is noise. The size is
+        # shutil's, which falls back to 80x24 where a terminal reports 0x0 (a
+        # fresh pty, some CI consoles): tqdm draws nothing at all on zero rows.
+        size = shutil.get_terminal_size()
+        bar = importlib.import_module("tqdm").tqdm(total=total, desc="importguard bench", unit="run",
+                                                   file=sys.stderr, leave=False, ncols=size.columns,
+                                                   nrows=size.lines)
+    try:
+        data = bench(targets, args.runs, args.warmup, args.python, args.isolated,
+                     progress=bar.update if bar is not None else (lambda: None))
+    finally:
+        if bar is not None:
+            bar.close()
+    checked = check_budgets(budgets, data["targets"])
+    data["budgets"] = checked
+    if args.json_out:
+        from importguard._report import write_text
+
+        write_text(args.json_out, json.dumps(data, indent=1, sort_keys=False) + "\n")
+    sys.stdout.write(render(data, args.top))
+    sys.stdout.write(render_budgets(checked, args.runs))
+    unchecked = sorted(set(budgets) - {b["module"] for b in checked})
+    if unchecked:
+        sys.stdout.write(f"budgets not checked (no target imports them): {', '.join(unchecked)}\n")
+    exceeded = [b for b in checked if b["exceeded"]]
+    if exceeded:
+        sys.stdout.write(f"importguard bench: {len(exceeded)} budget{'s' if len(exceeded) > 1 else ''} exceeded: "
+                         + ", ".join(f"{b['module']} ({format_ms(b['median_cumulative_ms'])} ms > "
+                                     f"{b['budget_ms']:g} ms)" for b in exceeded) + "\n")
+        return EXIT_FOUND
+    return EXIT_OK
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except Exception:
+        return False

@@ -66,7 +66,7 @@ def _problems(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str
 
 
 def _text(failures: list[dict[str, Any]], violations: list[dict[str, Any]], packages: list[str],
-          data: dict[str, Any]) -> str:
+          data: dict[str, Any], budgets: list[dict[str, Any]] | None = None) -> str:
     from importguard._summary import describe_failure
 
     by_name = {r["name"]: r for r in data["imports"]}
@@ -79,12 +79,24 @@ def _text(failures: list[dict[str, Any]], violations: list[dict[str, Any]], pack
                      f"(declared by {v['source']} in {v['declared_in']})")
         for rel in v.get("related_failures", []):
             lines.append(f"    related: {rel['name']}: {rel['error']}")
+    for b in budgets or []:
+        if b["exceeded"]:
+            lines.append(f"budget exceeded: {b['module']} took {b['cumulative_ms']:.1f} ms cumulative, budget "
+                         f"{b['budget_ms']:g} ms")
+        elif b["cumulative_ms"] is None:
+            lines.append(f"budget not checked: {b['module']} was not imported")
     summary = f"importguard check {' '.join(packages)}: {len(failures)} failed imports, {len(violations)} export violations"
+    if budgets:
+        # One import of each module, in the walk's order: a module another one
+        # imported first costs nothing here. bench gives medians of fresh processes.
+        summary += (f", {sum(b['exceeded'] for b in budgets)} of {len(budgets)} budgets exceeded (one run; "
+                    f"importguard bench measures medians)")
     lines.append(summary)
     return "\n".join(lines) + "\n"
 
 
-def _github(failures: list[dict[str, Any]], violations: list[dict[str, Any]]) -> str:
+def _github(failures: list[dict[str, Any]], violations: list[dict[str, Any]],
+            budgets: list[dict[str, Any]] | None = None) -> str:
     def esc(s: str) -> str:
         return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -99,10 +111,15 @@ def _github(failures: list[dict[str, Any]], violations: list[dict[str, Any]]) ->
         place = f"file={loc['file']},line={loc['line']}," if loc else ""
         out.append(f"::error {place}title=export violation: {v['module']}::"
                    f"{esc(v['module'] + ' lacks ' + ', '.join(v['missing']) + ' (declared by ' + v['source'] + ')')}")
+    for b in budgets or []:
+        if b["exceeded"]:
+            out.append(f"::error title=import budget exceeded: {b['module']}::{b['module']} took "
+                       f"{b['cumulative_ms']:.1f} ms cumulative (one run), budget {b['budget_ms']:g} ms")
     return "\n".join(out) + ("\n" if out else "")
 
 
-def _junit(failures: list[dict[str, Any]], violations: list[dict[str, Any]], data: dict[str, Any]) -> str:
+def _junit(failures: list[dict[str, Any]], violations: list[dict[str, Any]], data: dict[str, Any],
+           budgets: list[dict[str, Any]] | None = None) -> str:
     modules = sorted({r["name"] for r in data["imports"]} | {v["module"] for v in violations})
     bad: dict[str, list[str]] = {}
     for r in failures:
@@ -110,6 +127,10 @@ def _junit(failures: list[dict[str, Any]], violations: list[dict[str, Any]], dat
         bad.setdefault(r["name"], []).append(f"{err.get('type')}: {err.get('message')}\n{err.get('traceback', '')}")
     for v in violations:
         bad.setdefault(v["module"], []).append(f"lacks {', '.join(v['missing'])} (declared by {v['source']})")
+    for b in budgets or []:
+        if b["exceeded"]:
+            bad.setdefault(b["module"], []).append(f"over its import budget: {b['cumulative_ms']:.1f} ms "
+                                                   f"cumulative (one run), budget {b['budget_ms']:g} ms")
     cases = []
     for name in modules:
         if name in bad:
@@ -123,17 +144,24 @@ def _junit(failures: list[dict[str, Any]], violations: list[dict[str, Any]], dat
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from importguard import _bench
+
+    # Read before the walk: a bad budget is a usage error, reported before any work.
+    budget_table, _file = _bench.load_budgets(os.getcwd())
     data = _run_walker(args.packages, "check", args.python)
     failures, violations = _problems(data)
+    budgets = _bench.budgets_in_one_run(budget_table, data["imports"])
     if args.format == "json":
-        sys.stdout.write(json.dumps({"failures": failures, "violations": violations}, indent=1) + "\n")
+        checked = [{**b, "runs": 1} for b in budgets]
+        sys.stdout.write(json.dumps({"failures": failures, "violations": violations, "budgets": checked},
+                                    indent=1) + "\n")
     elif args.format == "github":
-        sys.stdout.write(_github(failures, violations))
+        sys.stdout.write(_github(failures, violations, budgets))
     elif args.format == "junit":
-        sys.stdout.write(_junit(failures, violations, data))
+        sys.stdout.write(_junit(failures, violations, data, budgets))
     else:
-        sys.stdout.write(_text(failures, violations, args.packages, data))
-    return EXIT_FOUND if failures or violations else EXIT_OK
+        sys.stdout.write(_text(failures, violations, args.packages, data, budgets))
+    return EXIT_FOUND if failures or violations or any(b["exceeded"] for b in budgets) else EXIT_OK
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:

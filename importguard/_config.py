@@ -306,8 +306,8 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
         if not isinstance(value, dict):
             return bad(f"a {type(value).__name__}")
         budgets, wrong = budget_entries(value)
-        for module, raw, why in wrong:
-            problems.append(ConfigProblem("budgets", where, f"{where}: {module!r} = {raw!r} is not valid ({why}); "
+        for module, raw, reason in wrong:
+            problems.append(ConfigProblem("budgets", where, f"{where}: {module!r} = {raw!r} is not valid ({reason}); "
                                           f"that entry is ignored. Expected {_ACCEPTS['budgets']}."))
         return budgets
     # globs, hooks and names: a comma-separated string in the environment, a list in TOML.
