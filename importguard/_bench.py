@@ -135,8 +135,12 @@ _HOOKED_SETTINGS = {
 
 _PROBE = (
     "import sys\n"
-    "hook = sys.modules.get('importguard._hook')\n"
-    "print(sys.version.split()[0], bool(hook is not None and hook.installed()))\n"
+    "try:\n"
+    "    import importguard\n"
+    "    on = importguard.is_installed()\n"
+    "except Exception:\n"
+    "    on = False\n"
+    "print(sys.version.split()[0], bool(on))\n"
 )
 
 
@@ -236,6 +240,9 @@ def probe(python: str, isolated: bool) -> str:
     if proc.returncode != 0 or len(words) != 2:
         raise UsageError(f"{python} failed to start (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
     if words[1] != "True":
+        said = proc.stderr.strip().splitlines()
+        if said:  # installed, but its start failed: that message is the one to show
+            raise UsageError(f"IMPORTGUARD=1 did not switch the hook on in {python} (Python {words[0]}): {said[0]}")
         raise UsageError(
             f"importguard is not installed for {python} (Python {words[0]}): IMPORTGUARD=1 did not switch the "
             f"hook on there, so there is nothing to measure with. Install it into that environment "
