@@ -145,7 +145,32 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                 _records.make_room(-room)
             if not stack or stack.pop() is not rec:
                 _records.unwind(stack, rec)
-            _records.failed(rec, exc)
+            probe = False
+            if type(exc) is ModuleNotFoundError and "." in name and rec[10] is None and exc.name == name:
+                # `from pkg import name` where pkg has no attribute `name`:
+                # _handle_fromlist, two frames up, probes for a submodule and
+                # swallows the miss itself (unless sys.modules[name] is None).
+                # As common as optional imports, and the plain miss is cheap
+                # (one directory searched), so it is settled right here: no
+                # walk, nothing held, no traceback trimming (nobody sees it).
+                try:
+                    handler = sys._getframe(3)  # <- _find_and_load <- _call_with_frames_removed
+                except ValueError:
+                    handler = None
+                if handler is not None and handler.f_code is _FROMLIST_CODE and _modules.get(name, rec) is not None:
+                    tb = exc.__traceback__.tb_next  # type: ignore[union-attr]
+                    importer = handler.f_back
+                    # raised by importlib's lookup itself (no spec), from the program's code
+                    if tb is not None and tb.tb_next is None and importer is not None:
+                        code = importer.f_code
+                        if not code.co_filename.startswith(_OWN_DIR):
+                            rec[5] = "not_found"
+                            rec[8] = (ModuleNotFoundError, exc.msg, (), (code, importer.f_lasti), True, None)
+                            rec[9] = probe = True
+                    tb = importer = None
+                handler = None
+            if not probe:
+                _records.failed(rec, exc)
             if _on_error:
                 _callbacks.run(_on_error, "error", rec, None, exc)
             if not stack and toplevel_done is not None:
@@ -156,9 +181,11 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
             # _find_and_load_unlocked. A bare raise re-raises with
             # exc.__traceback__ on 3.11+; 3.10 re-raises the traceback saved when
             # the exception was caught, so there the frame stays (documented).
-            tb = exc.__traceback__
-            if _RERAISE_READS_TB and tb is not None and tb.tb_frame.f_code is _CODE:
-                exc.__traceback__ = tb.tb_next
+            if not probe:
+                tb = exc.__traceback__
+                if _RERAISE_READS_TB and tb is not None and tb.tb_frame.f_code is _CODE:
+                    exc.__traceback__ = tb.tb_next
+                tb = None  # it refers to this frame: a reference cycle once the frame exits
         except Exception as bug:
             _records.internal_error("import hook (failure)", bug, "the import's own error was re-raised.")
         raise
@@ -215,6 +242,8 @@ _find_and_load_unlocked.__code__ = _CODE = _find_and_load_unlocked.__code__.repl
     co_filename="<frozen importlib._bootstrap>"
 )
 _RERAISE_READS_TB = sys.version_info >= (3, 11)
+_FROMLIST_CODE = getattr(getattr(_bootstrap, "_handle_fromlist", None), "__code__", None)
+_OWN_DIR = _records.OWN_DIR
 
 
 def installed() -> bool:

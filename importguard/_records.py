@@ -216,7 +216,7 @@ def location(raw: "tuple[Any, int] | None") -> "tuple[str, int | None] | None":
     return raw[0].co_filename, line_of(raw[0], raw[1])
 
 
-_OWN_DIR = __file__[: -len("_records.py")]  # the importguard package directory, separator included
+OWN_DIR = _OWN_DIR = __file__[: -len("_records.py")]  # the importguard package directory, separator included
 
 
 def _is_machinery(code: "Any") -> bool:
