@@ -6,6 +6,7 @@ Run it with the Python of a virtualenv that has importguard installed (the
     .venv/bin/python benchmarks/run.py --quick
     .venv/bin/python benchmarks/run.py --json out.json --markdown out.md
     .venv/bin/python benchmarks/run.py --big              # adds a 10,000-module tree
+    .venv-bench/bin/python benchmarks/run.py --suite full # the comparison suite (suite.py)
 
 Every measurement runs in a fresh subprocess of that Python, and every round
 runs every variant once, in a new random order each round, so drift on a shared
@@ -63,6 +64,7 @@ LABELS = {
     "baseline": "not installed",
     "plain": "installed, off",
     "importguard": "IMPORTGUARD=1",
+    "noexports": "IMPORTGUARD=1, EXPORTS=off",
     "importtime": "-X importtime",
     "report": "IMPORTGUARD=1 +report",
     "wrapper": "ref: bare wrapper",
@@ -141,6 +143,8 @@ class Runner:
                 IMPORTGUARD_SUMMARY="0",
                 IMPORTGUARD_REPORT=os.path.join(self.workdir, "report.json"),
             )
+        elif variant == "noexports":
+            env.update(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_EXPORTS="off")
         elif variant == "importtime":
             args = ["-X", "importtime"]
         if code != "pass":
@@ -731,6 +735,11 @@ def render(res: dict[str, Any], markdown: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if any(a == "--suite" or a.startswith("--suite=") for a in (sys.argv[1:] if argv is None else argv)):
+        # the comparison suite (workloads x variants, peers, plot): benchmarks/suite.py
+        import suite
+
+        return suite.main(argv)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer rounds, one callgrind run each (about two minutes)")
     ap.add_argument("--big", action="store_true", help="add a 10,000-module tree")

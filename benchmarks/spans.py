@@ -36,6 +36,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modules", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--json", metavar="PATH", help="also write the numbers as JSON ('-': a last line on stdout)")
     args = parser.parse_args()
 
     from importguard import _hook, _otel, _records
@@ -108,6 +109,20 @@ def main() -> int:
     print(f"  importguard emit: {statistics.median(ours) / 1000:7.1f} us/span")
     print(f"  ratio importguard / SDK: median {statistics.median(ratios):.3f} "
           f"[{q(ratios, n=4)[0]:.3f}, {q(ratios, n=4)[2]:.3f}]")
+    if args.json:
+        import json
+
+        data = json.dumps({
+            "python": sys.version.split()[0], "spans": len(records), "rounds": args.rounds,
+            "sdk_us": statistics.median(sdk) / 1000, "importguard_us": statistics.median(ours) / 1000,
+            "ratio": {"median": statistics.median(ratios), "p25": q(ratios, n=4)[0], "p75": q(ratios, n=4)[2],
+                      "min": min(ratios), "max": max(ratios), "samples": ratios},
+        })
+        if args.json == "-":
+            print(data)
+        else:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                fh.write(data + "\n")
     return 0
 
 
