@@ -225,7 +225,7 @@ def run_child(target: Target, python: str, isolated: bool, env: dict[str, str]) 
         proc = subprocess.run(argv, shell=target.kind == "command", env=env, stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
     except OSError as exc:
-        raise UsageError(f"cannot run {python}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot run {argv if isinstance(argv, str) else argv[0]}: {exc.strerror or exc}") from None
     return time.perf_counter_ns() - start, proc.returncode, proc.stderr
 
 
