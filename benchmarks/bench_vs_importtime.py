@@ -72,6 +72,7 @@ def stats(values: list[float]) -> tuple[float, float, float]:
 
 
 def main() -> int:
+    """Alternate the two kinds of run, then print the side-by-side table; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="rounds (each: one hooked run, one -X importtime run)")
     parser.add_argument("--warmup", type=int, default=2)
