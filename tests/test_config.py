@@ -98,8 +98,10 @@ def test_any_environment_gives_valid_settings(env: dict[str, str]) -> None:
     assert isinstance(config.enabled, bool) and isinstance(config.inherit, bool)
     assert config.summary in (True, False, "auto")
     assert all(isinstance(p.message, str) and p.message for p in problems)
-    for key, (name, _kind, default) in _config.SETTINGS.items():
-        if any(p.setting == key for p in problems) and name in env and key not in ("include", "exclude", "hooks"):
+    # List settings keep their valid entries and report the others; every
+    # other kind falls back to its default as a whole.
+    for key, (name, kind, default) in _config.SETTINGS.items():
+        if any(p.setting == key for p in problems) and name in env and kind not in ("globs", "hooks", "names"):
             assert settings[key] == default
 
 
