@@ -95,6 +95,11 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
     # flush); its imports are not the app's.
     if not _active or state[2]:
         return _real(name, import_)  # type: ignore[misc]
+    # A signal handler runs wherever a call returns and may raise there, in the
+    # middle of this bookkeeping too: each except below first takes the record
+    # off this thread's stack (no call before the pop), then lets
+    # _records.interrupted finish it and decide whose exception it is.
+    stack = rec = None
     try:
         stack = state[0]
         ident = state[1]
@@ -132,15 +137,18 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                     _records.make_room(-room)
                 return sys.modules[name]
         rec[3] = t0 = perf_counter_ns()
-    except Exception as exc:
-        _records.internal_error("import hook (start)", exc, "recording paused for this import.")
+    except BaseException as exc:
+        if stack and stack[-1] is rec:
+            stack.pop()
+        if _records.interrupted(state, rec, exc, "start"):
+            raise
         return _real(name, import_)  # type: ignore[misc]
     strict = None
     try:
         module = _real(name, import_)  # type: ignore[misc]
     except BaseException as exc:
-        rec[4] = perf_counter_ns()
         try:
+            rec[4] = perf_counter_ns()
             if room:
                 _records.make_room(-room)
             if not stack or stack.pop() is not rec:
@@ -186,11 +194,14 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                 if _RERAISE_READS_TB and tb is not None and tb.tb_frame.f_code is _CODE:
                     exc.__traceback__ = tb.tb_next
                 tb = None  # it refers to this frame: a reference cycle once the frame exits
-        except Exception as bug:
-            _records.internal_error("import hook (failure)", bug, "the import's own error was re-raised.")
+        except BaseException as bug:
+            if stack and stack[-1] is rec:
+                stack.pop()
+            if _records.interrupted(state, rec, bug, "failure"):
+                raise
         raise
-    rec[4] = perf_counter_ns()
     try:
+        rec[4] = perf_counter_ns()
         if room:
             _records.make_room(-room)
         # Self time is derived from the children's spans when records are read:
@@ -229,8 +240,11 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                 toplevel_done()
             if len(_records.buffer) > max_records:
                 _records.fold(max_records // 2)
-    except Exception as bug:
-        _records.internal_error("import hook (success)", bug, "the module was imported normally.")
+    except BaseException as bug:
+        if stack and stack[-1] is rec:
+            stack.pop()
+        if _records.interrupted(state, rec, bug, "success"):
+            raise
     if strict is not None:
         _records.fail_strict(rec, module, strict)
         raise strict

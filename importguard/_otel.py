@@ -21,6 +21,7 @@ a failure when its importer finished and swallowed-or-not is known.
 from __future__ import annotations
 
 import os
+from _thread import allocate_lock
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -56,6 +57,21 @@ _root: Any = None
 _root_end = 0
 _live = False
 _exit_registered = False
+#: Held while a thread turns records into spans. With a SimpleSpanProcessor,
+#: span.end() exports in the calling thread; if the exporter hangs, only that
+#: thread waits: the others, and the exit, skip emitting instead of queueing behind it.
+_emit_lock = allocate_lock()
+
+
+def _new_lock_in_child() -> None:
+    """A forked child has one thread: a lock held by another thread at fork time
+    would be held for ever there."""
+    global _emit_lock
+    _emit_lock = allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def disabled() -> bool:
@@ -210,50 +226,74 @@ def _nearest_started(rec: list[Any]) -> Any:
 def emit(final: bool = False) -> int:
     """Turn what the buffer holds into spans, if a real provider is set; return how many ended.
 
-    Safe to call any time, from any thread; never raises into the caller.
+    Safe to call any time, from any thread; never raises into the caller, but
+    for the program's own exception from a signal handler that ran in the middle.
     """
-    global _cursor
     if disabled():
         return 0
+    if _emit_lock.locked():
+        # Another thread is emitting (or is stuck in a synchronous exporter): the
+        # records stay in the buffer for the next emission. Also a re-entry.
+        return 0
+    # `with`, not acquire(False): a signal handler can raise where a call returns,
+    # and right after acquire() returned the lock would be held for ever.
+    with _emit_lock:
+        # As _hook.quiet(), but restored inline: a signal handler raising at the
+        # start of a Python __exit__ would leave this thread's imports unrecorded
+        # for good. Restored here rather than in _emit_locked: CPython 3.13.0
+        # skips the finally of a frame whose loop a signal handler raised in
+        # (tests/reliability/test_rel_signals.py found it); this try has no loop.
+        state = _records.thread_state()
+        quiet = state[_records.QUIET]
+        try:
+            return _emit_locked(final, state, quiet)
+        finally:
+            state[_records.QUIET] = quiet
+
+
+def _emit_locked(final: bool, state: list[Any], quiet: int) -> int:
+    global _cursor
     try:
         provider = _provider()
         if provider is None:
             return 0
-        with _hook.quiet():
-            tracer = provider.get_tracer("importguard", __version__)
-            buffer = _records.buffer
-            if _cursor > len(buffer):  # a forked child: its buffer started over
-                _reset()
-            _undecided.extend(buffer[_cursor:])
-            _cursor = len(buffer)
-            min_ns = _min_ns()
-            still = []
-            keep = _selector()
-            for rec in _undecided:  # in start order: parents before children
-                if keep is not None and not keep(rec[_records.NAME]):
-                    continue  # IMPORTGUARD_INCLUDE/EXCLUDE: children go under the nearest kept ancestor
-                if min_ns <= 0:
-                    _start(rec, tracer, parent=_nearest_started(rec))
-                elif _root_of(rec)[_records.T1] == 0 and not final:
-                    still.append(rec)  # decided when the whole tree has finished
-                elif _qualifies(rec, min_ns):
-                    _start(rec, tracer, parent=_nearest_started(rec))
-            _undecided[:] = still
-            _violations_of.clear()
-            for v in _exports.violations:
-                _violations_of.setdefault(id(v["_record"]), []).append(v)
-            done = 0
-            for rec, _span in list(_spans.values()):
-                if _settled(rec, final):
-                    _end(rec)
-                    done += 1
-            if _records.folded_unsent:
-                _send_folded(tracer)
-            if _root is not None and not _root_ended():
-                _root.end(end_time=_root_end or None)
-            _go_live()
-            return done
+        state[_records.QUIET] = quiet + 1
+        tracer = provider.get_tracer("importguard", __version__)
+        buffer = _records.buffer
+        if _cursor > len(buffer):  # a forked child: its buffer started over
+            _reset()
+        _undecided.extend(buffer[_cursor:])
+        _cursor = len(buffer)
+        min_ns = _min_ns()
+        still = []
+        keep = _selector()
+        for rec in _undecided:  # in start order: parents before children
+            if keep is not None and not keep(rec[_records.NAME]):
+                continue  # IMPORTGUARD_INCLUDE/EXCLUDE: children go under the nearest kept ancestor
+            if min_ns <= 0:
+                _start(rec, tracer, parent=_nearest_started(rec))
+            elif _root_of(rec)[_records.T1] == 0 and not final:
+                still.append(rec)  # decided when the whole tree has finished
+            elif _qualifies(rec, min_ns):
+                _start(rec, tracer, parent=_nearest_started(rec))
+        _undecided[:] = still
+        _violations_of.clear()
+        for v in _exports.violations:
+            _violations_of.setdefault(id(v["_record"]), []).append(v)
+        done = 0
+        for rec, _span in list(_spans.values()):
+            if _settled(rec, final):
+                _end(rec)
+                done += 1
+        if _records.folded_unsent:
+            _send_folded(tracer)
+        if _root is not None and not _root_ended():
+            _root.end(end_time=_root_end or None)
+        _go_live()
+        return done
     except Exception as exc:
+        if _records.raised_by_signal_handler(exc):
+            raise  # the program's own exception, delivered while spans were being made
         _records.internal_error("OpenTelemetry export", exc, "import spans may be missing.", once="otel")
         return 0
 
@@ -338,15 +378,18 @@ def _on_toplevel_done() -> None:
 
 
 def _at_exit() -> None:
+    """End the spans still open, before the SDK's own exit handler shuts it down.
+
+    No force_flush here: the SDK's handler (registered when the provider was
+    made, so it runs after this one) exports what this queued, within its own
+    bounds. A flush of ours would have none: BatchSpanProcessor.force_flush
+    ignores its timeout (SDK 1.45) and waits for the export in progress, for
+    ever if the exporter hangs, where the plain program exits. With
+    ``shutdown_on_exit=False`` the program chose not to export at exit; the
+    import spans still queued then go the way of its own.
+    """
     _records.settle_at_exit()
     emit(final=True)
-    provider = _provider()
-    flush = getattr(provider, "force_flush", None)
-    if flush is not None:
-        try:
-            flush(5000)  # bounded: an exporter that hangs must not hang the exit
-        except Exception as exc:
-            _records.internal_error("OpenTelemetry flush at exit", exc, "import spans may be missing.", once="otel")
 
 
 def flush(timeout_ms: int = 5000) -> int:

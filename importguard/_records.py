@@ -11,7 +11,7 @@ A record is a list; its slots (the layout is private, read it through
 """
 
 import sys
-from _thread import _local, allocate_lock, get_ident
+from _thread import RLock, _local, get_ident
 from time import perf_counter_ns, time_ns
 
 TYPE_CHECKING = False
@@ -39,12 +39,13 @@ SIZE = 13
 
 #: Every record of this process, in start order (parents before children).
 buffer: "list[Record]" = []
-#: Per-thread state, ``threads.state = [import stack, ident, quiet depth]``. A
+#: Per-thread state, ``threads.state = [import stack, ident, quiet depth, room]``
+#: (room: how far this thread has raised the recursion limit, see make_room). A
 #: thread-local rather than a dict keyed by ident: it is read on every import
 #: (half the cost of ``dict.get(get_ident())``) and goes away with its thread,
 #: so a server that starts a thread per request does not grow it.
 threads = _local()
-STACK, IDENT, QUIET = 0, 1, 2
+STACK, IDENT, QUIET, ROOM = 0, 1, 2, 3
 #: Thread names, captured when a thread first imports (threads may be gone by report time).
 thread_names: "dict[int, str]" = {}
 #: The record that last loaded each module name (finds circular-package duplicates).
@@ -62,13 +63,13 @@ _IMPORTLIB_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstr
 
 
 def thread_state() -> "list[Any]":
-    """This thread's ``[stack, ident, quiet depth]``, created the first time it is needed."""
+    """This thread's ``[stack, ident, quiet depth, room]``, created the first time it is needed."""
     try:
         return threads.state  # type: ignore[no-any-return]
     except AttributeError:
         pass
     ident = get_ident()
-    state = [[], ident, 0]
+    state = [[], ident, 0, 0]
     threads.state = state
     name = None
     threading = sys.modules.get("threading")
@@ -86,7 +87,9 @@ def thread_state() -> "list[Any]":
     return state
 
 
-_limit_lock = allocate_lock()
+# Reentrant: a signal handler that imports can run inside make_room (where a
+# call returns) and, 16 imports deep, call it again in the same thread.
+_limit_lock = RLock()
 
 
 def make_room(frames: int) -> None:
@@ -96,12 +99,20 @@ def make_room(frames: int) -> None:
     everywhere else. Under a lock: threads importing at once must not lose an
     update. A program that changes the limit itself inside a deep chain gets
     its value minus what importguard added when the chain unwinds.
+
+    The thread's ``room`` counts what it added. It is updated with no call
+    between it and the change (a signal handler may raise where any call
+    returns), so :func:`interrupted` can always give back exactly what an
+    interrupted import left.
     """
+    state = thread_state()
     with _limit_lock:
+        limit = sys.getrecursionlimit()
+        state[ROOM] += frames
         try:
-            sys.setrecursionlimit(sys.getrecursionlimit() + frames)
+            sys.setrecursionlimit(limit + frames)
         except (RecursionError, ValueError):
-            pass  # lowering while this deep: leave the room, rather than fail the import
+            state[ROOM] -= frames  # lowering while this deep: the room stays (and stays counted)
 
 
 def unwind(stack: "list[Record]", rec: "Record") -> None:
@@ -273,8 +284,11 @@ def importer_location(depth: int = 3) -> "tuple[tuple[Any, int] | None, bool]":
     return None, via_fromlist
 
 
-def failed(rec: "Record", exc: BaseException) -> None:
-    """Fill in a failed record (called from the hook's ``except``; off the success path)."""
+def failed(rec: "Record", exc: BaseException, depth: int = 3) -> None:
+    """Fill in a failed record (called from the hook's ``except``; off the success path).
+
+    *depth*: frames from :func:`importer_location` up to the hook's own frame.
+    """
     name = rec[NAME]
     tb = exc.__traceback__
     # The hook catches the exception one frame above importlib's own
@@ -298,7 +312,7 @@ def failed(rec: "Record", exc: BaseException) -> None:
             message = str(exc)
         except Exception:
             message = f"<unprintable {type(exc).__name__}>"
-    importer, via_fromlist = importer_location(depth=3)  # failed <- the hook
+    importer, via_fromlist = importer_location(depth=depth)  # failed <- the hook
     kids = rec[FAILED_KIDS]
     cause = None
     if kids is not None:
@@ -310,6 +324,105 @@ def failed(rec: "Record", exc: BaseException) -> None:
         rec[SPEC] = frames[0][0].co_filename
     rec[ERROR] = (type(exc), message, frames, importer, via_fromlist, cause)
     _hold(rec, exc, frames)
+
+
+def _handler_codes() -> "set[Any]":
+    """The code objects of the Python signal handlers installed now."""
+    codes: set[Any] = set()
+    signal_module = sys.modules.get("_signal")  # no handler can be installed without it
+    if signal_module is None:
+        return codes
+    for signum in signal_module.valid_signals():
+        handler = signal_module.getsignal(signum)
+        # A function, a bound method, a functools.partial or an object with __call__.
+        for _ in range(4):
+            code = getattr(handler, "__code__", None)
+            if code is not None:
+                codes.add(code)
+                break
+            handler = (getattr(handler, "__func__", None) or getattr(handler, "func", None)
+                       or getattr(type(handler), "__call__", None))
+            if handler is None:
+                break
+    return codes
+
+
+def raised_by_signal_handler(exc: BaseException) -> bool:
+    """Whether *exc* was raised in (or under) a Python signal handler.
+
+    Python runs a pending handler wherever a call returns, so one that raises
+    (a timeout, SIGTERM turned into an exception) can raise in the middle of
+    importguard's own bookkeeping. That exception is the program's and must
+    propagate, not be reported and swallowed as an importguard bug. The
+    handler's frame is on the traceback.
+    """
+    try:
+        codes = _handler_codes()
+        tb = exc.__traceback__
+        while tb is not None and codes:
+            if tb.tb_frame.f_code in codes:
+                return True
+            tb = tb.tb_next
+    except Exception:
+        pass
+    return False
+
+
+_STAGES = {
+    "start": ("import hook (start)", "recording paused for this import."),
+    "failure": ("import hook (failure)", "the import's own error was re-raised."),
+    "success": ("import hook (success)", "the module was imported normally."),
+}
+
+
+def interrupted(state: "list[Any]", rec: "Record | None", exc: BaseException, stage: str) -> bool:
+    """An exception escaped importguard's bookkeeping around the import *rec*
+    at *stage* (``start``, ``failure``, ``success``); the hook has already
+    taken *rec* off the top of this thread's stack, if it was there.
+
+    Either importguard has a bug, or the exception is the program's: raised by
+    a signal handler (which runs wherever a call returns, so also in the
+    middle of this bookkeeping), or a BaseException such as KeyboardInterrupt.
+    The program's propagates, as it would have from importlib's code: returns
+    True, with *rec* finished (failed with *exc*, or ``ok`` if the module had
+    loaded) and the recursion room given back, so the next import finds a
+    consistent state. A bug is reported once and False returned: the hook
+    carries on as before (for ``start``, the import runs unrecorded).
+    """
+    app = True
+    try:
+        app = not isinstance(exc, Exception) or raised_by_signal_handler(exc)
+        stack = state[STACK]
+        if rec is not None:
+            unwind(stack, rec)
+            if rec[STATUS] is None:
+                now = perf_counter_ns()
+                rec[T0] = rec[T0] or now
+                rec[T1] = rec[T1] or now
+                if stage == "success":
+                    rec[STATUS] = "ok"  # the module loaded; the statement was interrupted after that
+                elif app:
+                    failed(rec, exc, depth=4)  # failed <- interrupted <- the hook
+                elif stage == "start":
+                    # The import is about to run unrecorded: the record would say nothing true.
+                    for i in range(len(buffer) - 1, -1, -1):
+                        if buffer[i] is rec:
+                            del buffer[i]
+                            break
+                else:
+                    rec[STATUS] = "error"
+        # The hook's room adds up to the depth itself from _DEEP (16) nested imports on.
+        hook = sys.modules.get("importguard._hook")
+        deep = getattr(hook, "_DEEP", 16)
+        expected = len(stack) if len(stack) >= deep else 0
+        if state[ROOM] != expected:
+            make_room(expected - state[ROOM])
+    except Exception:
+        pass
+    if not app:
+        where, consequence = _STAGES[stage]
+        internal_error(where, exc, consequence)
+    return app
 
 
 def _hold(rec: "Record", exc: BaseException, frames: "list[tuple[Any, int]]") -> None:
