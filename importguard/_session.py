@@ -173,6 +173,7 @@ def _send_otlp(endpoint: str) -> None:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import OTELResourceDetector, Resource
     from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExportResult
 
     from importguard import _otel
 
@@ -193,7 +194,13 @@ def _send_otlp(endpoint: str) -> None:
     trace.set_tracer_provider(provider)
     _otel.emit(final=True)
     for first in range(0, len(ended), 512):
-        exporter.export(ended[first:first + 512])
+        # The first batch that fails (collector down, or silent for the exporter's
+        # 5 s timeout) ends it: the exit waits one timeout, not one per batch.
+        if exporter.export(ended[first:first + 512]) is not SpanExportResult.SUCCESS:
+            lost = f"{len(ended) - first} of {len(ended)} spans were not sent"
+            _records.internal_errors.append(("sending spans to " + endpoint, "ExportFailed", lost))
+            sys.stderr.write(f"importguard: sending spans to {endpoint} failed; {lost}.\n")
+            break
     exporter.shutdown()  # type: ignore[no-untyped-call]
 
 
