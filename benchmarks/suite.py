@@ -897,7 +897,7 @@ def plot(res: dict[str, Any], out_dir: str) -> list[str]:
     if not trees:
         return []
     xs = [n for n, _ in trees]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 5.6))
     style = {"on": "-", "on_noexports": "-", "on_sdk": "-", "on_sdk_min1": "-", "off": "-",
              "importtime": "--", "plain_sdk": "--", "wrapt": ":", "ddtrace": ":"}
     for v in res["variants"]:
@@ -922,11 +922,12 @@ def plot(res: dict[str, Any], out_dir: str) -> list[str]:
     a1.set_title("cost per module (median, IQR band); symlog y")
     a2.set_ylabel("ms CPU over plain (whole process)")
     a2.set_title("total overhead (median); symlog y")
-    a2.legend(fontsize=7, loc="upper left")
+    handles, labels = a2.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
     m = res["machine"]
     fig.suptitle(f"importguard overhead, Python {res['python_version']}, {m['cpus']} shared CPUs, "
                  f"{res['rounds']} rounds, {m['date'][:10]}", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     paths = []
     for ext in ("svg", "png"):
         p = os.path.join(out_dir, f"overhead.{ext}")
