@@ -190,19 +190,67 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv = [sys.executable, *argv]
     if not argv:
         raise UsageError("nothing to run: give a command after --, a script.py, or -m module")
+    from importguard import _formats
+
+    reports = list(args.report)
+    if not reports and os.environ.get("IMPORTGUARD_REPORT"):
+        reports.append(os.environ["IMPORTGUARD_REPORT"])
+    outputs = []
+    for report in reports:
+        try:
+            outputs.append((os.path.abspath(report), _formats.format_for(report)))
+        except ValueError as exc:
+            raise UsageError(f"--report {exc}") from None
     env = dict(os.environ)
     env["IMPORTGUARD"] = "1"
-    env["IMPORTGUARD_SUMMARY"] = "1" if args.summary else "0"
-    for report in args.report:
-        if not report.endswith(".json"):
-            raise UsageError(f"--report {report}: only .json reports are written so far")
-        env["IMPORTGUARD_REPORT"] = os.path.abspath(report)
+    # The program's processes print no summary of their own: run prints one for
+    # them all, from their reports, after the program has exited.
+    env["IMPORTGUARD_SUMMARY"] = "0"
     if args.otlp:
         env["IMPORTGUARD_OTLP"] = args.otlp
-    try:
-        return subprocess.call(argv, env=env)
-    except OSError as exc:
-        raise UsageError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+    # Every process of the program (children, forks, multiprocessing workers)
+    # writes its own JSON into a private directory; afterwards they are merged
+    # and written in each format asked for, so one --report shows them all.
+    with tempfile.TemporaryDirectory(prefix="importguard-run-") as tmp:
+        env["IMPORTGUARD_REPORT"] = os.path.join(tmp, "report.json")
+        try:
+            code = subprocess.call(argv, env=env)
+        except OSError as exc:
+            raise UsageError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+        procs = _collect_reports(tmp)
+    if not procs:
+        sys.stderr.write("importguard run: the program wrote no report (is importguard installed for the "
+                         "Python it runs?)\n")
+        return code
+    data = _formats.merge(procs) if len(procs) > 1 else procs[0]
+    written = []
+    for (path, fmt), shown in zip(outputs, reports):
+        try:
+            _formats.write(path, data, fmt)
+            written.append(shown)
+        except OSError as exc:
+            sys.stderr.write(f"importguard run: cannot write {path}: {exc.strerror or exc}\n")
+    if args.summary:
+        from importguard import _summary
+
+        sys.stderr.write(_summary.render_processes(_formats.processes(data)))
+        if written:
+            sys.stderr.write(f"  reports: {', '.join(written)}\n")
+    return code
+
+
+def _collect_reports(tmp: str) -> list[dict[str, Any]]:
+    """The JSON reports the program's processes left in *tmp*, the first process first."""
+    from importguard import _formats
+
+    procs = []
+    for name in os.listdir(tmp):
+        if name.startswith("report") and name.endswith(".json"):
+            try:
+                procs.extend(_formats.processes(_formats.load(os.path.join(tmp, name))))
+            except RuntimeError as exc:
+                sys.stderr.write(f"importguard run: {exc}\n")
+    return _formats.processes(_formats.merge(procs)) if procs else []
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -248,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run a program with the hook on (IMPORTGUARD=1) and print the summary at exit. "
                                      "The exit status is the program's. Forms: importguard run -- python app.py ARGS; "
                                      "importguard run script.py ARGS; importguard run -m package.module ARGS.")
-    run.add_argument("--report", action="append", default=[], metavar="PATH", help="write the JSON report to PATH")
+    run.add_argument("--report", action="append", default=[], metavar="PATH", help="write a report to PATH; its suffix picks the format (.json, .txt, "
+                          ".speedscope.json, .trace.json, .html); repeat for several")
     run.add_argument("--otlp", metavar="URL", help="send the import spans to this OTLP/HTTP endpoint at exit "
                                                    "(e.g. http://127.0.0.1:4318), unless the program sets up its own")
     run.add_argument("--no-summary", dest="summary", action="store_false", help="do not print the summary")
