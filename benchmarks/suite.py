@@ -1,7 +1,7 @@
 """The comparison suite: importguard beside plain Python, ``-X importtime`` and its peers.
 
     .venv-bench/bin/python benchmarks/run.py --suite full     # everything, ~10-15 minutes
-    .venv-bench/bin/python benchmarks/run.py --suite quick    # under a minute: 5 rounds, no sympy, no
+    .venv-bench/bin/python benchmarks/run.py --suite quick    # about a minute: 5 rounds, no sympy, no
                                                               # 10,000-module tree, no callgrind
 
 Run it with the Python of the benchmark venv (``benchmarks/requirements.txt``):
