@@ -6,8 +6,6 @@ Runs at exit or from the CLI, never on the import path.
 
 from __future__ import annotations
 
-import json
-
 from importguard import _report
 
 # This runs at exit, where importing `typing` would add ~3 ms to the program's
@@ -55,6 +53,8 @@ def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
 
 def load(path: str) -> dict[str, Any]:
     """Read a JSON report (single or merged); RuntimeError naming the file if it is not one."""
+    import json
+
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
@@ -74,23 +74,13 @@ def render(data: dict[str, Any], fmt: str) -> str:
         "html": _html_render,
     }
     if fmt == "json":
-        return json.dumps(data, indent=1, ensure_ascii=True) + "\n"
+        return _report.dumps(data) + "\n"
     return renderers[fmt](processes(data))
 
 
 def write(path: str, data: dict[str, Any], fmt: str | None = None) -> str:
     """Write *data* to *path* atomically in *fmt* (default: by suffix); return *path*."""
     return _report.write_text(path, render(data, fmt or format_for(path)))
-
-
-def write_report(path: str, data: dict[str, Any]) -> str:
-    """Write a report to *path* in the format its suffix names, JSON for any other
-    suffix (``IMPORTGUARD_REPORT=/dev/stdout`` or ``imports.log`` keep working)."""
-    try:
-        fmt = format_for(path)
-    except ValueError:
-        fmt = "json"
-    return write(path, data, fmt)
 
 
 def _html_render(procs: list[dict[str, Any]]) -> str:
@@ -239,6 +229,8 @@ def to_speedscope(procs: list[dict[str, Any]]) -> str:
         "activeProfileIndex": 0,
         "exporter": "importguard",
     }
+    import json
+
     return json.dumps(doc, ensure_ascii=True) + "\n"
 
 
@@ -282,4 +274,6 @@ def to_trace(procs: list[dict[str, Any]]) -> str:
                 event["cname"] = "terrible"
             event["args"] = args
             events.append(event)
+    import json
+
     return json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}, ensure_ascii=True) + "\n"

@@ -5,7 +5,6 @@ and ``tempfile``. The schema ships as ``importguard/report.schema.json`` and is
 documented in the README.
 """
 
-import json
 import os
 import stat
 import sys
@@ -62,11 +61,101 @@ def build(settings: "dict[str, Any] | None" = None) -> "dict[str, Any]":
     }
 
 
+def write_report(path: str, data: "dict[str, Any]") -> str:
+    """Write a report to *path* in the format its suffix names (see ``_formats``),
+    JSON for any other suffix (``/dev/stdout``, ``imports.log``); return *path*.
+
+    JSON, the common case at exit, is written without importing ``_formats``.
+    """
+    low = path.lower()
+    if low.endswith((".txt", ".html", ".htm", ".speedscope.json", ".trace.json")):
+        from importguard import _formats
+
+        return _formats.write(path, data)
+    return write_json(path, data)
+
+
 def write_json(path: str, data: "dict[str, Any]") -> str:
     """Write *data* as JSON to *path* atomically; return *path*."""
-    # ensure_ascii: module names, paths and messages may hold lone surrogates
-    # (undecodable file names); escaped, the file is always valid UTF-8 JSON.
-    return write_text(path, json.dumps(data, indent=1, ensure_ascii=True) + "\n")
+    return write_text(path, dumps(data) + "\n")
+
+
+def dumps(data: "Any") -> str:
+    """``json.dumps(data, indent=1, ensure_ascii=True)``, without importing ``json``.
+
+    The report is written at exit: a program that never imported ``json``
+    would pay ~10 ms for it there (``json`` imports ``re``, which imports
+    ``enum``...). The string escaping is ``json``'s own C function; a test
+    checks the output equals ``json.dumps``'s for any data the report holds.
+    ensure_ascii: module names, paths and messages may hold lone surrogates
+    (undecodable file names); escaped, the file is always valid UTF-8 JSON.
+    """
+    from _json import encode_basestring_ascii as quote
+
+    out: "list[str]" = []
+    add = out.append
+
+    def value(v: "Any", pad: str) -> None:
+        if isinstance(v, str):
+            add(quote(v))
+        elif v is None:
+            add("null")
+        elif v is True:
+            add("true")
+        elif v is False:
+            add("false")
+        elif isinstance(v, int):
+            add(int.__repr__(v))
+        elif isinstance(v, float):
+            if v != v:
+                add("NaN")
+            elif v in (float("inf"), float("-inf")):
+                add("Infinity" if v > 0 else "-Infinity")
+            else:
+                add(float.__repr__(v))
+        elif isinstance(v, dict):
+            if not v:
+                add("{}")
+                return
+            inner = pad + " "
+            add("{\n" + inner)
+            first = True
+            for k, item in v.items():
+                if not first:
+                    add(",\n" + inner)
+                first = False
+                add(quote(k if isinstance(k, str) else _key(k)) + ": ")
+                value(item, inner)
+            add("\n" + pad + "}")
+        elif isinstance(v, (list, tuple)):
+            if not v:
+                add("[]")
+                return
+            inner = pad + " "
+            add("[\n" + inner)
+            for i, item in enumerate(v):
+                if i:
+                    add(",\n" + inner)
+                value(item, inner)
+            add("\n" + pad + "]")
+        else:
+            raise TypeError(f"Object of type {type(v).__name__} is not JSON serializable")
+
+    value(data, "")
+    return "".join(out)
+
+
+def _key(k: "Any") -> str:
+    # json.dumps turns these key types into strings the same way.
+    if k is True:
+        return "true"
+    if k is False:
+        return "false"
+    if k is None:
+        return "null"
+    if isinstance(k, (int, float)):
+        return repr(k)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(k).__name__}")
 
 
 def write_text(path: str, text: str) -> str:
