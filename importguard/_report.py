@@ -90,7 +90,13 @@ def dumps(data: "Any") -> str:
     ensure_ascii: module names, paths and messages may hold lone surrogates
     (undecodable file names); escaped, the file is always valid UTF-8 JSON.
     """
-    from _json import encode_basestring_ascii as quote
+    try:
+        from _json import encode_basestring_ascii as quote
+    except ImportError:
+        # The program's import system may no longer load extension modules by
+        # then (a path hook of its own for .py files only): json's pure-Python
+        # twin, the same output.
+        from json.encoder import py_encode_basestring_ascii as quote
 
     out: "list[str]" = []
     add = out.append
