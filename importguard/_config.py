@@ -14,7 +14,7 @@ what importguard does instead; the program always runs.
 import os
 import sys
 
-from importguard._globs import glob_problem
+from importguard._globs import glob_problem, one_line, short_repr
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 _BOOL_HELP = "1, true, yes, on to enable; 0, false, no, off or empty to disable"
+#: Longer than any path an OS opens (Linux PATH_MAX): refused when read, with one
+#: message, instead of an unreadable error at exit.
+_MAX_PATH = 4096
+#: A list setting with more bad entries than this gets one message for all of them.
+_LIST_SHOWN = 3
 
 #: Every setting: key in [tool.importguard], environment variable, kind, default.
 #: ``enabled`` and ``config`` are environment-only: a file cannot switch the hook
@@ -94,7 +99,7 @@ class ConfigProblem:
         self.message = message
 
     def __str__(self) -> str:
-        return f"importguard: {self.message}"
+        return one_line(f"importguard: {self.message}")
 
 
 def defaults() -> "dict[str, Any]":
@@ -115,18 +120,47 @@ def _split(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def _q(value: "Any") -> str:
+    """A value as a message quotes it: short, and on one line whatever it holds."""
+    if isinstance(value, str):
+        return short_repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}... (a {type(value).__name__} of {len(text):,} characters)"
+
+
+def _short_path(path: str) -> str:
+    """A path as a message shows it: whole up to 200 characters (a path of
+    thousands would bury the message), then its start and its length."""
+    return path if len(path) <= 200 else f"{path[:200]}... ({len(path):,} characters)"
+
+
+def _entry_problems(key: str, where: str, whys: "list[str]", expected: str,
+                    problems: "list[ConfigProblem]") -> None:
+    """One message for all the bad entries of one list or table: a file or a
+    variable with thousands of them is still one setting to fix."""
+    if not whys:
+        return
+    if len(whys) == 1:
+        problems.append(ConfigProblem(key, where, f"{where}: {whys[0]}; that entry is ignored. Expected {expected}."))
+        return
+    shown = "; ".join(whys[:_LIST_SHOWN])
+    more = f"; and {len(whys) - _LIST_SHOWN:,} more" if len(whys) > _LIST_SHOWN else ""
+    problems.append(ConfigProblem(key, where, f"{where}: {len(whys):,} entries are not valid: {shown}{more}; "
+                                  f"those entries are ignored. Expected {expected}."))
+
+
 def _hook_problem(spec: str) -> str | None:
     module, _, obj = spec.partition(":")
     parts = module.split(".") + (obj.split(".") if obj else [])
     if not module or (_ and not obj) or not all(p.isidentifier() for p in parts):
-        return f"{spec!r} is not module or module:callable"
+        return f"{_q(spec)} is not module or module:callable"
     return None
 
 
 def _name_problem(name: str) -> str | None:
     if all(part.isidentifier() for part in name.split(".")):
         return None
-    return f"{name!r} is not a module name"
+    return f"{_q(name)} is not a module name"
 
 
 def _contracts(
@@ -135,19 +169,20 @@ def _contracts(
     if not isinstance(value, dict):
         return bad(f"a {type(value).__name__}")  # type: ignore[no-any-return]
     out: dict[str, tuple[str, ...]] = {}
+    whys: list[str] = []
     for module, names in value.items():
         why = glob_problem(module)
         if why is None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-            why = f"{module!r} must map to a list of names"
+            why = f"{_q(module)} must map to a list of names"
         if why is None:
             odd = [n for n in names if not n.isidentifier()]
             if odd:
-                why = f"{module!r} lists {odd[0]!r}, which is not a Python name"
+                why = f"{_q(module)} lists {_q(odd[0])}, which is not a Python name"
         if why is not None:
-            problems.append(ConfigProblem("exports", where, f"{where}: {why}; that entry is ignored. "
-                                          f"Expected {_ACCEPTS['contracts']}."))
+            whys.append(why)
             continue
         out[module] = tuple(names)
+    _entry_problems("exports", where, whys, _ACCEPTS["contracts"], problems)
     return out
 
 
@@ -159,6 +194,7 @@ def _accepts(
     if not isinstance(value, dict):
         return bad(f"a {type(value).__name__}")  # type: ignore[no-any-return]
     out: dict[str, tuple[tuple[str, ...] | None, str]] = {}
+    whys: list[str] = []
     for module, entry in value.items():
         names: tuple[str, ...] | None = None
         reason = entry
@@ -170,11 +206,10 @@ def _accepts(
             elif raw is not None:
                 reason = None
         if glob_problem(module) is not None or not isinstance(reason, str) or not reason.strip():
-            problems.append(ConfigProblem("accept", where, f"{where}: {module!r} needs a non-empty reason "
-                                          f"(and names, if given, as a list); that entry is ignored. "
-                                          f"Expected {_ACCEPTS['accept']}."))
+            whys.append(f"{_q(module)} needs a non-empty reason (and names, if given, as a list)")
             continue
         out[module] = (names, reason)
+    _entry_problems("accept", where, whys, _ACCEPTS["accept"], problems)
     return out
 
 
@@ -236,12 +271,11 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
     fallback = "importguard stays off" if key == "enabled" else f"Using the default ({default!r})"
 
     def bad(why: str) -> "Any":
-        shown = value if not isinstance(value, str) or len(value) <= 60 else value[:57] + "..."
         problems.append(
             ConfigProblem(
                 key,
                 where,
-                f"{where}={shown!r} is not valid ({why}); expected {_ACCEPTS[kind]}. {fallback}.",
+                f"{where}={_q(value)} is not valid ({why}); expected {_ACCEPTS[kind]}. {fallback}.",
             )
         )
         return default
@@ -261,6 +295,8 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
         if isinstance(value, str):
             if "\x00" in value:
                 return bad("it contains a NUL character")
+            if len(value) > _MAX_PATH:
+                return bad(f"longer than the {_MAX_PATH} characters a path can have")
             return value or None
         return bad(f"a {type(value).__name__}")
     if kind == "ms":
@@ -295,12 +331,13 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
         if not isinstance(value, dict):
             return bad(f"a {type(value).__name__}")
         modes: dict[str, str] = {}
+        whys: list[str] = []
         for module, mode in value.items():
             if glob_problem(module) is None and isinstance(mode, str) and mode.strip().lower() in MODES:
                 modes[module] = mode.strip().lower()
             else:
-                problems.append(ConfigProblem("modes", where, f"{where}: {module!r} = {mode!r} is not valid; that "
-                                              f"entry is ignored. Expected {_ACCEPTS['modes']}."))
+                whys.append(f"{_q(module)} = {_q(mode)} is not valid")
+        _entry_problems("modes", where, whys, _ACCEPTS["modes"], problems)
         return modes
     if kind == "budgets":
         if not isinstance(value, dict):
@@ -319,14 +356,14 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
         return bad(f"a {type(value).__name__}")
     check = {"globs": glob_problem, "hooks": _hook_problem, "names": _name_problem}[kind]
     good = []
+    whys = []
     for item in items:
         why = check(item)
         if why is None:
             good.append(item)
         else:
-            problems.append(
-                ConfigProblem(key, where, f"{where}: {why}; expected {_ACCEPTS[kind]}. Ignoring that entry.")
-            )
+            whys.append(why)
+    _entry_problems(key, where, whys, _ACCEPTS[kind], problems)
     return tuple(good)
 
 
@@ -377,7 +414,7 @@ def read_table(path: str, explicit: bool, problems: "list[ConfigProblem]") -> "d
                 ConfigProblem(
                     "config",
                     path,
-                    f"cannot read {path} ({exc.strerror or exc}); [tool.importguard] settings from it are "
+                    f"cannot read {_short_path(path)} ({exc.strerror or exc}); [tool.importguard] settings from it are "
                     "ignored. Fix the path or permissions (IMPORTGUARD_CONFIG names the file).",
                 )
             )
@@ -392,7 +429,7 @@ def read_table(path: str, explicit: bool, problems: "list[ConfigProblem]") -> "d
             ConfigProblem(
                 "config",
                 path,
-                f"{path} is not valid TOML ({exc}); its [tool.importguard] settings are ignored. "
+                f"{_short_path(path)} is not valid TOML ({exc}); its [tool.importguard] settings are ignored. "
                 "Fix the file, or point IMPORTGUARD_CONFIG at another one.",
             )
         )
@@ -403,7 +440,7 @@ def read_table(path: str, explicit: bool, problems: "list[ConfigProblem]") -> "d
         return None
     if not isinstance(table, dict):
         problems.append(
-            ConfigProblem("config", path, f"{path}: tool.importguard must be a table; it is ignored.")
+            ConfigProblem("config", path, f"{_short_path(path)}: tool.importguard must be a table; it is ignored.")
         )
         return None
     return table
@@ -420,7 +457,7 @@ def from_table(table: "Mapping[str, Any]", path: str, problems: "list[ConfigProb
                 ConfigProblem(
                     key,
                     path,
-                    f"{path}: unknown key {key!r} in [tool.importguard]; it is ignored. "
+                    f"{_short_path(path)}: unknown key {_q(key)} in [tool.importguard]; it is ignored. "
                     f"Known keys: {', '.join(known)}.",
                 )
             )

@@ -14,13 +14,31 @@ if TYPE_CHECKING:
 _ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.*?")
 
 
+# Every character str.splitlines() breaks a line at, escaped.
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(text: str) -> str:
+    """*text* with its line breaks escaped: one importguard message is one line on
+    stderr, whatever an exception message or a path quoted in it contains."""
+    return text.translate(_LINE_BREAKS)
+
+
+def short_repr(value: str, limit: int = 60) -> str:
+    """*value* as a message may quote it: repr'd (so a line separator in it cannot
+    split the message), and cut short, with its length, if it is long."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit - 3]!r}... ({len(value):,} characters)"
+
+
 def glob_problem(pattern: str) -> str | None:
     """Say what is wrong with *pattern* as a module glob, or ``None`` if it is fine."""
     if not pattern:
         return "an empty glob"
     for ch in pattern:
         if ch not in _ALLOWED and not ch.isidentifier():
-            return f"{pattern!r} has {ch!r}; a module glob uses names, dots, * and ?"
+            return f"{short_repr(pattern)} has {ch!r}; a module glob uses names, dots, * and ?"
     return None
 
 

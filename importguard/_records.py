@@ -14,6 +14,8 @@ import sys
 from _thread import RLock, _local, get_ident
 from time import perf_counter_ns, time_ns
 
+from importguard._globs import one_line
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -139,12 +141,18 @@ def spec_of(module: "Any") -> "Any":
 
 
 _printed: "set[object]" = set()
+#: Distinct lines internal_error prints before one last line says there are more
+#: (IMPORTGUARD_HOOKS naming thousands of missing modules is one setting, not a page).
+MAX_LINES = 20
 
 
 def internal_error(where: str, exc: BaseException, consequence: str = "importguard carried on.",
                    once: object = None) -> None:
     """Record a bug in importguard, a user callback or a hook spec, and report it
-    on stderr once per *once* key (default: per *where*); never raise."""
+    on stderr once per *once* key (default: per *where*); never raise.
+
+    The stderr line is one line (line breaks escaped), the exception's message
+    cut short there (the report keeps it whole)."""
     try:
         message = str(exc)
     except Exception:
@@ -153,8 +161,19 @@ def internal_error(where: str, exc: BaseException, consequence: str = "importgua
     key = where if once is None else once
     if key not in _printed:
         _printed.add(key)
+        if len(message) > 300:
+            message = f"{message[:300]}... ({len(message):,} characters)"
+        if len(where) > 300:  # it can quote a setting's value
+            where = f"{where[:300]}... ({len(where):,} characters)"
+        if len(_printed) <= MAX_LINES:
+            line = f"importguard: {where} raised {type(exc).__name__}: {message}; {consequence}"
+        elif len(_printed) == MAX_LINES + 1:
+            line = ("importguard: more errors of importguard's own followed; the report lists them all "
+                    "(internal_errors in IMPORTGUARD_REPORT).")
+        else:
+            return
         try:
-            sys.stderr.write(f"importguard: {where} raised {type(exc).__name__}: {message}; {consequence}\n")
+            sys.stderr.write(one_line(line) + "\n")
         except Exception:
             pass
 

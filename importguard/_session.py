@@ -20,6 +20,8 @@ settings: "dict[str, Any] | None" = None
 _exit_registered = False
 _fork_registered = False
 _ROOT_PID = "_IMPORTGUARD_ROOT_PID"
+#: Where include/exclude came from, for the message at exit if a pattern matched nothing.
+_glob_sources: "dict[str, str]" = {}
 
 
 def _private_atexit() -> "Any":
@@ -49,6 +51,9 @@ def start(new_settings: "dict[str, Any]") -> bool:
     """Install the hook for *new_settings*; returns False (with one message) if it cannot."""
     global settings, _exit_registered, _fork_registered
     settings = new_settings
+    for key, env in (("include", "IMPORTGUARD_INCLUDE"), ("exclude", "IMPORTGUARD_EXCLUDE")):
+        config = new_settings.get("config")
+        _glob_sources[key] = env if env in os.environ else f"[tool.importguard] {key} in {config}" if config else key
     if not new_settings.get("inherit", True):
         os.environ.pop("IMPORTGUARD", None)
     os.environ.setdefault(_ROOT_PID, str(os.getpid()))
@@ -233,13 +238,60 @@ def _finish() -> None:
                 written = _formats.write_report(report_path(path), data)
             except Exception as exc:
                 data = None  # the summary must count this error too
+                shown = path if len(path) <= 200 else path[:200] + "..."
                 _records.internal_error(
-                    "writing the report", exc, f"no report was written to {path}.", once="report"
+                    "writing the report", exc, f"no report was written to {shown}.", once="report"
                 )
-        if _want_summary(settings.get("summary", "auto")):
+        summary = _want_summary(settings.get("summary", "auto"))
+        if summary:
             try:
                 from importguard import _report, _summary
 
                 sys.stderr.write(_summary.render_report(data or _report.build(settings), written))
             except Exception as exc:
                 _records.internal_error("printing the summary", exc, "no summary printed.")
+        otel = sys.modules.get("importguard._otel")
+        # Only where the globs were used (a report, the summary, spans), and in the
+        # process that started the session: children inherit the settings, and
+        # tools compare a child's stderr byte for byte.
+        if (written or summary or getattr(otel, "_live", False)) and os.environ.get(_ROOT_PID) == str(os.getpid()):
+            try:
+                for line in unmatched_globs(settings):
+                    sys.stderr.write(line + "\n")
+            except Exception as exc:
+                _records.internal_error("checking include/exclude", exc)
+
+
+def unmatched_globs(settings: "dict[str, Any]") -> "list[str]":
+    """One line per include/exclude setting with patterns that matched none of
+    this process's recorded imports: a typo there silently selects nothing."""
+    from bisect import bisect_left
+
+    from importguard._globs import _wildcard, one_line, short_repr
+
+    names = sorted({rec[_records.NAME] for rec in _records.buffer} | set(_records.folded))
+    exact = set(names)
+
+    def matched(pattern: str) -> bool:
+        if "*" not in pattern and "?" not in pattern:
+            return pattern in exact
+        if pattern.endswith("*") and "*" not in pattern[:-1] and "?" not in pattern:
+            prefix = pattern[:-1]
+            at = bisect_left(names, prefix)
+            return at < len(names) and names[at].startswith(prefix)
+        return any(_wildcard(pattern, name) for name in names)
+
+    lines = []
+    for key in ("include", "exclude"):
+        missed = [p for p in settings.get(key) or () if not matched(p)]
+        if not missed:
+            continue
+        quoted = ", ".join(short_repr(p) for p in missed[:5])
+        if len(missed) > 5:
+            quoted += f" and {len(missed) - 5:,} more"
+        lines.append(one_line(
+            f"importguard: {_glob_sources.get(key, key)}: the pattern{'s' if len(missed) > 1 else ''} {quoted} "
+            f"matched no imported module (of the {len(names):,} this process recorded); check the spelling "
+            "(globs over dotted module names, e.g. 'myapp' or 'myapp.*'; 'myapp.*' leaves out the package itself)"
+        ))
+    return lines
