@@ -661,16 +661,50 @@ def qualname_of(cls: type) -> str:
     return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
+def source_line(filename: str, lineno: int) -> str:
+    """Line *lineno* of *filename*, stripped, as ``linecache.getline`` gives it.
+
+    Reports are built at exit, and ``linecache`` imports ``tokenize``, which
+    imports ``re``: ~5-10 ms added to the shutdown of a program that never
+    loaded them. So a UTF-8 file (the default source encoding) is read here
+    directly; a coding cookie, or a file that cannot be opened (zip imports,
+    ``<frozen ...>``), goes to ``linecache``, which knows loaders and encodings.
+    """
+    linecache = sys.modules.get("linecache")
+    if linecache is None and lineno > 0:
+        try:
+            with open(filename, "rb") as fh:
+                data = fh.read()
+        except (OSError, ValueError):
+            data = None
+        if data is not None:
+            rows = data.splitlines()  # \n, \r\n and \r, as the tokenizer counts lines
+            if b"coding" not in b"\n".join(rows[:2]):
+                if data.startswith(b"\xef\xbb\xbf"):
+                    rows[0] = rows[0][3:]
+                if lineno > len(rows):
+                    return ""
+                try:
+                    return rows[lineno - 1].decode("utf-8").strip()
+                except UnicodeDecodeError:
+                    pass  # not valid UTF-8: let linecache decide what Python would show
+        elif filename.startswith("<") and filename.endswith(">"):
+            return ""  # no file, and linecache has no source for it without the module's globals
+    if linecache is None:
+        import linecache as loaded
+
+        linecache = loaded
+    return str(linecache.getline(filename, lineno).strip())
+
+
 def _format_traceback(frames: "list[tuple[Any, int]]", qualname: str, message: str) -> str:
     """The traceback text, as Python prints it; with IMPORTGUARD_REDACT, without
     source lines (the line that raised often spells the secret out)."""
-    import linecache
-
     lines = ["Traceback (most recent call last):\n"]
     for code, lasti in frames:
         filename, lineno, func = code.co_filename, line_of(code, lasti) or 0, code.co_name
         lines.append(f'  File "{filename}", line {lineno}, in {func}\n')
-        source = "" if redact else linecache.getline(filename, lineno).strip()
+        source = "" if redact else source_line(filename, lineno)
         if source:
             lines.append(f"    {source}\n")
     lines.append(f"{qualname}: {message}\n" if message else f"{qualname}\n")

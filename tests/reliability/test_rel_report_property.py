@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -52,3 +53,43 @@ def test_report_round_trips_any_text(pairs: list[tuple[str, str]]) -> None:
         assert summary.startswith("importguard: ")
     finally:
         _records.buffer[:] = saved
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_report_encoder_writes_exactly_what_json_dumps_writes(value: object) -> None:
+    # The exit path writes JSON without importing json; it must not differ by a byte.
+    assert _report.dumps(value) == json.dumps(value, indent=1, ensure_ascii=True)
+
+
+def test_report_encoder_refuses_what_json_refuses() -> None:
+    import pytest
+
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        _report.dumps({"x": object()})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30), min_size=1, max_size=6),
+       st.sampled_from(["\n", "\r\n", "\r"]), st.booleans(), st.integers(min_value=0, max_value=8))
+def test_source_lines_read_at_exit_match_linecache(rows: list[str], newline: str, bom: bool, lineno: int) -> None:
+    # Reports read source lines without importing linecache; they must be the lines linecache gives.
+    import linecache
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.py"
+        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + newline.join(rows).encode("utf-8"))
+        linecache.clearcache()
+        expected = linecache.getline(str(path), lineno).strip()
+        saved = sys.modules.pop("linecache")
+        try:
+            assert _records.source_line(str(path), lineno) == expected
+        finally:
+            sys.modules["linecache"] = saved
