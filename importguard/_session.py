@@ -232,10 +232,10 @@ def _finish() -> None:
         data = None
         if path:
             try:
-                from importguard import _formats, _report
+                from importguard import _report
 
                 data = _report.build(settings)
-                written = _formats.write_report(report_path(path), data)
+                written = _report.write_report(report_path(path), data)
             except Exception as exc:
                 data = None  # the summary must count this error too
                 shown = path if len(path) <= 200 else path[:200] + "..."
