@@ -398,6 +398,25 @@ def _load_toml(text: str) -> "dict[str, Any]":
     return tomllib.loads(text)
 
 
+def _read_regular(path: str) -> bytes:
+    """The bytes of the regular file *path*; OSError for anything else.
+
+    A FIFO would block the program's start for ever, /dev/zero never ends and
+    /dev/stdin would eat the program's input: opened without blocking, then
+    checked on the open file (no race with a path swapped in between).
+    """
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
+
+
 def read_table(path: str, explicit: bool, problems: "list[ConfigProblem]") -> "dict[str, Any] | None":
     """Return the ``[tool.importguard]`` table of *path*, or ``None`` if there is none.
 
@@ -406,8 +425,7 @@ def read_table(path: str, explicit: bool, problems: "list[ConfigProblem]") -> "d
     missing file is a problem rather than a normal absence.
     """
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = _read_regular(path)
     except OSError as exc:
         if explicit or not isinstance(exc, FileNotFoundError):
             problems.append(
@@ -503,4 +521,11 @@ def load(
     for key in ("report", "snapshot"):
         if settings[key]:
             settings[key] = os.path.abspath(os.path.join(cwd, settings[key]))
+    snapshot = settings["snapshot"]
+    if snapshot and os.path.exists(snapshot) and not os.path.isfile(snapshot):
+        # Read at startup: a FIFO or a device there would hang or flood the program's start.
+        problems.append(ConfigProblem("snapshot", snapshot, f"the snapshot {_short_path(snapshot)} is not a "
+                                      "regular file; snapshot checks are off. Point it at the file written "
+                                      "by: importguard snapshot PKG... -o FILE"))
+        settings["snapshot"] = None
     return settings, problems

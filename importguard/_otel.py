@@ -63,15 +63,19 @@ _exit_registered = False
 _emit_lock = allocate_lock()
 
 
-def _new_lock_in_child() -> None:
-    """A forked child has one thread: a lock held by another thread at fork time
-    would be held for ever there."""
+def _after_fork_in_child() -> None:
+    """A forked child starts over: its buffer holds its own records only, and the
+    parent's spans are the parent's to end. (Telling by the buffer's length
+    missed a child whose first import loaded more modules than the parent had
+    emitted: it skipped that many of its own.) And it has one thread: a lock
+    held by another thread at fork time would be held for ever there."""
     global _emit_lock
     _emit_lock = allocate_lock()
+    _reset()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_lock_in_child)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def disabled() -> bool:

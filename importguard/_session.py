@@ -50,6 +50,13 @@ def _private_atexit() -> "Any":
 def start(new_settings: "dict[str, Any]") -> bool:
     """Install the hook for *new_settings*; returns False (with one message) if it cannot."""
     global settings, _exit_registered, _fork_registered
+    is_main = getattr(sys.modules.get("_thread"), "_is_main_interpreter", None)
+    if is_main is not None and not is_main():
+        # A subinterpreter (3.12+) runs site, so the .pth, again, in the same
+        # process: its session would write its report at its end to the main
+        # interpreter's path (same pid) and wrap a second os._exit. The session
+        # is the main interpreter's; subinterpreters are not recorded.
+        return False
     settings = new_settings
     for key, env in (("include", "IMPORTGUARD_INCLUDE"), ("exclude", "IMPORTGUARD_EXCLUDE")):
         config = new_settings.get("config")

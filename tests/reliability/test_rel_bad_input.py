@@ -287,3 +287,33 @@ def test_any_table_gives_settings_and_one_line_messages(table: dict[str, object]
     for problem in problems:
         text = str(problem)
         assert len(text.splitlines()) == 1 and len(text) < 2000, text[:300]
+
+
+@pytest.mark.parametrize("variable", ["IMPORTGUARD_CONFIG", "IMPORTGUARD_SNAPSHOT"])
+@pytest.mark.parametrize("target", ["a FIFO", "/dev/zero", "/dev/stdin", "a directory"])
+def test_config_or_snapshot_that_is_not_a_regular_file(tmp_path: Path, variable: str, target: str) -> None:
+    # Both are read at startup. A FIFO blocked the program's start for ever,
+    # /dev/zero was read for ever, and /dev/stdin ate the program's own input.
+    import subprocess
+
+    from rel_helpers import hooked_env, with_override
+
+    if target == "a FIFO":
+        path = str(tmp_path / "fifo")
+        os.mkfifo(path)
+    elif target == "a directory":
+        path = str(tmp_path / "adir")
+        os.mkdir(path)
+    else:
+        path = target
+    code = "import sys, json\nprint('read:', sys.stdin.read().strip())\nraise SystemExit(3)\n"
+    procs = []
+    for env in (with_override(clean_env()), with_override(hooked_env(tmp_path / "r.json", **{variable: path}))):
+        procs.append(subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, input="the program's input\n",
+                                    capture_output=True, text=True, timeout=60))
+    plain, hooked = procs
+    assert (plain.returncode, plain.stdout) == (3, "read: the program's input\n")
+    assert (hooked.returncode, hooked.stdout) == (plain.returncode, plain.stdout)
+    (line,) = importguard_lines(hooked.stderr)
+    assert "not a regular file" in line or "Is a directory" in line, line
+    assert json.loads((tmp_path / "r.json").read_text())["schema"] == "importguard.report/1"

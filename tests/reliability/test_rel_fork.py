@@ -157,3 +157,57 @@ def test_multiprocessing_child_imports_recorded_once_in_the_childs_report(tmp_pa
     if method == "fork":
         # The parent's records stay the parent's.
         assert "mp_work" not in _names(child)
+
+
+SPANS_FORK = """
+    import os, sys
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    class PerProcess(SpanExporter):
+        # Each process appends the spans it exports to its own file.
+        def export(self, spans):
+            with open(f"spans.{os.getpid()}.txt", "a") as f:
+                f.writelines(s.name + "\\n" for s in spans)
+            return SpanExportResult.SUCCESS
+
+        def shutdown(self):
+            pass
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(PerProcess()))
+    trace.set_tracer_provider(provider)
+    import parent_mod
+    pid = os.fork()
+    if pid == 0:
+        import bigpkg  # 301 modules in the child's first import: more than the parent had emitted
+        import child_mod
+        os._exit(0)
+    os.waitpid(pid, 0)
+    import after_fork_mod
+    print(os.getpid(), pid)
+"""
+
+
+def test_forked_child_with_live_spans_exports_its_own_imports_once(tmp_path: Path) -> None:
+    # The bridge used to tell a fork by the buffer's length: a child whose first import
+    # loaded more modules than the parent had emitted skipped that many of its own,
+    # and hung the rest under the parent's (ended) root span.
+    files = dict(FILES, **{"bigpkg/__init__.py": "".join(f"from . import m{i}\n" for i in range(300))})
+    files.update({f"bigpkg/m{i}.py": "" for i in range(300)})
+    write_tree(tmp_path, files)
+    proc = run(SPANS_FORK, tmp_path, hooked=True)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    parent_pid, child_pid = map(int, proc.stdout.split())
+
+    def spans(pid: int) -> list[str]:
+        return (tmp_path / f"spans.{pid}.txt").read_text().splitlines()
+
+    child, parent = spans(child_pid), spans(parent_pid)
+    big = [s for s in child if s == "import bigpkg" or s.startswith("import bigpkg.")]
+    assert len(big) == len(set(big)) == 301, f"{len(big)} of 301 bigpkg spans exported by the child"
+    assert child.count("import child_mod") == 1 and child.count("python startup") == 1
+    assert "import parent_mod" not in child and "import after_fork_mod" not in child
+    assert parent.count("import parent_mod") == 1 and parent.count("import after_fork_mod") == 1
+    assert not [s for s in parent if "bigpkg" in s or s == "import child_mod"]

@@ -13,16 +13,25 @@ from rel_helpers import plain_and_hooked
 pytestmark = pytest.mark.skipif(sys.version_info < (3, 12), reason="subinterpreter module is 3.12+")
 
 CODE = """
+    import os
     try:
         import _interpreters as interpreters
     except ImportError:
         import _xxsubinterpreters as interpreters
     import sub_main_mod
     run = getattr(interpreters, "run_string", None) or interpreters.exec
+    # The subinterpreter runs site, so importguard's .pth, again: importguard must stay
+    # off there (no hook, no session whose report would land on the main one's path).
+    SUB = (
+        "import sub_only_mod, json, _frozen_importlib as b\\n"
+        "print('in sub', sub_only_mod.V, json.dumps([1]), b._find_and_load_unlocked.__module__, flush=True)"
+    )
     for _ in range(2):
         interp = interpreters.create()
-        run(interp, "import sub_only_mod, json\\nprint('in sub', sub_only_mod.V, json.dumps([1]))")
+        run(interp, SUB)
         interpreters.destroy(interp)
+        print('report after destroy:', os.path.exists(os.environ.get('IMPORTGUARD_REPORT', '/nonexistent')),
+              flush=True)
     import after_sub_mod
     print('main ok')
 """
@@ -31,7 +40,8 @@ CODE = """
 def test_subinterpreter_imports(tmp_path: Path) -> None:
     write_tree(tmp_path, {"sub_only_mod.py": "V = 5\n", "sub_main_mod.py": "", "after_sub_mod.py": ""})
     plain, hooked = plain_and_hooked(CODE, tmp_path, PYTHONPATH=str(tmp_path))
-    assert plain.returncode == 0 and plain.stdout == "in sub 5 [1]\nin sub 5 [1]\nmain ok\n", plain.stderr
+    assert plain.returncode == 0 and plain.stdout == (
+        "in sub 5 [1] _frozen_importlib\nreport after destroy: False\n" * 2 + "main ok\n"), plain.stderr
     assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
     report = hooked.report
     assert report is not None and report["internal_errors"] == []

@@ -124,3 +124,49 @@ def test_module_body_starting_a_thread_that_imports_and_joining_it(tmp_path: Pat
     assert b["parent"] is None and b["thread"] != a["thread"] and b["thread_name"] == "loader"
     assert c["parent"] == "mod_b" and c["thread"] == b["thread"]
     assert a["status"] == b["status"] == c["status"] == "ok"
+
+
+LIVE_SPANS = f"""
+    import collections, importlib, json, sys, threading
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    import registry
+    sys.setswitchinterval(1e-6)  # switch threads as often as CPython will: emissions overlap
+    barrier = threading.Barrier({N_THREADS})
+
+    def worker(k):
+        barrier.wait()
+        for i in range({N_MODULES}):
+            importlib.import_module(f"m{{(i * 7 + k) % {N_MODULES}}}")
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range({N_THREADS})]
+    for t in threads: t.start()
+    for t in threads: t.join(60)
+    sys.setswitchinterval(0.005)
+    if "importguard" in sys.modules:
+        import importguard
+        importguard.flush()
+        counts = collections.Counter(s.name for s in exporter.get_finished_spans())
+        with open("spans.json", "w") as f:
+            json.dump({{name: n for name, n in counts.items() if name[:8] == "import m" and name[8:].isdigit()}}, f)
+    print("done")
+"""
+
+
+def test_threads_importing_at_once_with_live_spans_one_span_per_import(tmp_path: Path) -> None:
+    # Each thread's outermost import emits spans; two emitting at once ended the same
+    # span twice (KeyError, "OpenTelemetry export raised") and duplicated others.
+    write_tree(tmp_path, _module_tree())
+    plain, hooked = plain_and_hooked(LIVE_SPANS, tmp_path)
+    assert plain.returncode == 0 and plain.stdout == "done\n", plain.stderr
+    assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    spans = json.loads((tmp_path / "spans.json").read_text())
+    assert spans == {f"import m{i}": 1 for i in range(N_MODULES)}
+    assert hooked.report is not None and hooked.report["internal_errors"] == []
