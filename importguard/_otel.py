@@ -402,6 +402,10 @@ def flush(timeout_ms: int = 5000) -> int:
     Failures made outside any import so far count as swallowed (the caller
     went on past them). Returns the number of spans ended. Does nothing, and
     creates no span, while no TracerProvider is set.
+
+    *timeout_ms* bounds the wait only as far as the provider honours it: the
+    SDK's BatchSpanProcessor (1.45) ignores it and waits for an export in
+    progress, as it would for the program's own ``provider.force_flush()``.
     """
     _records.settle_toplevel(None)
     done = emit()
