@@ -116,12 +116,25 @@ def _children(imports: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict
     return roots, kids
 
 
+def _text_name(name: str) -> str:
+    """*name* as one field of an ``import time:`` line.
+
+    A real module name passes unchanged. One that a failed
+    ``importlib.import_module`` recorded as given may hold a line break (which
+    would split its line and could forge another), ``|`` (the field
+    separator) or spaces (read as nesting): it is written as its repr.
+    """
+    if name.isprintable() and " " not in name and "|" not in name:
+        return name
+    return repr(name)
+
+
 def _failure_line(rec: dict[str, Any]) -> str:
     err = rec.get("error") or {}
     swallowed = rec.get("swallowed")
     fate = " [swallowed]" if swallowed is True else " [escaped]" if swallowed is False else ""
     message = " ".join(str(err.get("message", "")).split())  # one line, whatever the message holds
-    return f"importguard: failed: {rec['name']}: {err.get('type')}: {message}{fate}"
+    return f"importguard: failed: {_text_name(rec['name'])}: {' '.join(str(err.get('type')).split())}: {message}{fate}"
 
 
 def to_importtime(procs: list[dict[str, Any]]) -> str:
@@ -138,29 +151,31 @@ def to_importtime(procs: list[dict[str, Any]]) -> str:
     out = ["import time: self [us] | cumulative | imported package"]
     for proc in procs:
         if len(procs) > 1:
-            out.append(f"importguard: process {proc.get('pid')} (Python {proc.get('python', '?')})")
+            out.append(f"importguard: process {proc.get('pid')} (Python {' '.join(str(proc.get('python', '?')).split())})")
         threads = _threads(proc["imports"])
         for recs in threads:
             if len(threads) > 1:
                 first = recs[0]
-                out.append(f"importguard: thread {first.get('thread_name') or ''} ({first['thread']})")
+                thread_name = " ".join(str(first.get("thread_name") or "").split())
+                out.append(f"importguard: thread {thread_name} ({first['thread']})")
             roots, kids = _children(recs)
 
             def emit(rec: dict[str, Any], depth: int) -> None:
                 for kid in kids.get(rec["id"], ()):
                     emit(kid, depth + 1)
                 if rec["duration_ns"] is None:
-                    out.append(f"importguard: incomplete: {rec['name']} (still importing when the report was written)")
+                    out.append(f"importguard: incomplete: {_text_name(rec['name'])} "
+                               "(still importing when the report was written)")
                     return
                 out.append(f"import time: {_us(rec['self_ns']):9d} | {_us(rec['duration_ns']):10d} | "
-                           f"{'  ' * depth}{rec['name']}")
+                           f"{'  ' * depth}{_text_name(rec['name'])}")
                 if rec["status"] in ("not_found", "error"):
                     out.append(_failure_line(rec))
 
             for root in roots:
                 emit(root, 0)
         for fold in proc.get("folded") or ():
-            out.append(f"importguard: folded: {fold['name']}: {fold['count']} imports, "
+            out.append(f"importguard: folded: {_text_name(fold['name'])}: {fold['count']} imports, "
                        f"{_us(fold['total_ns'])} us cumulative, {_us(fold['self_ns'])} us self")
     return "\n".join(out) + "\n"
 

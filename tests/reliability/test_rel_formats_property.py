@@ -84,11 +84,6 @@ def test_json_formats_are_valid_and_round_trip_names(data_rows: list[tuple[str, 
             assert sorted(e["name"] for e in doc["traceEvents"] if e["ph"] in ("X", "B")) == sorted(names)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_formats.to_importtime writes a record's name as it is: a name holding a line break "
-    "(importlib.import_module('x\\nimport time: ...') fails and is recorded under that name) "
-    "splits its line and can forge one; escaping it (_globs.one_line) fixes this. _formats.py is not "
-    "the reliability suite's to change."))
 @settings(max_examples=200, deadline=None)
 @given(rows)
 @example(FORGED)
