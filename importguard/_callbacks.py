@@ -143,30 +143,46 @@ def run(
     ident = rec[_records.THREAD]
     if ident in _running:
         return
-    name = rec[_records.NAME]
-    event = None
     _running.add(ident)
+    # The loop lives in its own frame: CPython 3.13.0 can skip the finally of
+    # a frame whose loop a signal handler raised in, which would leave this
+    # thread's callbacks off for good (see _otel.emit).
     try:
-        for match, fn in entries[:]:
-            try:
-                if not match(name):
-                    continue
-                if event is None:
-                    parent = rec[_records.PARENT]
-                    duration = rec[_records.T1] - rec[_records.T0] if rec[_records.T1] else None
-                    event = ImportEvent(
-                        name, when, module, error, parent[_records.NAME] if parent else None, ident, duration
-                    )
-                fn(event)
-            except Exception as exc:
-                _records.internal_error(
-                    f"callback {_describe(fn)} ({when} import of {name!r})",
-                    exc,
-                    "the import went on (reported once per callback).",
-                    once=fn,
-                )
+        _run_entries(entries, when, rec, module, error, ident)
     finally:
         _running.discard(ident)
+
+
+def _run_entries(
+    entries: "list[tuple[Callable[[str], bool], Callback]]",
+    when: str,
+    rec: "list[Any]",
+    module: "ModuleType | None",
+    error: "BaseException | None",
+    ident: int,
+) -> None:
+    name = rec[_records.NAME]
+    event = None
+    for match, fn in entries[:]:
+        try:
+            if not match(name):
+                continue
+            if event is None:
+                parent = rec[_records.PARENT]
+                duration = rec[_records.T1] - rec[_records.T0] if rec[_records.T1] else None
+                event = ImportEvent(
+                    name, when, module, error, parent[_records.NAME] if parent else None, ident, duration
+                )
+            fn(event)
+        except Exception as exc:
+            if _records.raised_by_signal_handler(exc):
+                raise  # the program's own exception (a timeout, SIGTERM as an exception), not the callback's fault
+            _records.internal_error(
+                f"callback {_describe(fn)} ({when} import of {name!r})",
+                exc,
+                "the import went on (reported once per callback).",
+                once=fn,
+            )
 
 
 def load_hook_specs(specs: "tuple[str, ...]", source: str) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, by_name, write_tree
+from conftest import ROOT, by_name, clean_env, run_python, write_tree
 from rel_helpers import importguard_lines, plain_and_hooked
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs setitimer")
@@ -284,3 +284,37 @@ def test_handler_importing_inside_a_module_body(tmp_path: Path) -> None:
     assert failed["status"] == "error" and failed["error"]["type"] == "__main__.Timeout"
     assert failed["swallowed"] is True
     assert by_name(report, "json")["parent"] is None
+
+
+def test_handler_raising_inside_a_callback_reaches_the_program(tmp_path: Path) -> None:
+    # A callback is importguard's to guard: its own exceptions are reported and
+    # the import goes on. A signal handler's exception raised while it runs is
+    # the program's, and must reach the program's try as it would anywhere else.
+    write_tree(tmp_path, {"target_mod.py": "x = 1\n"})
+    code = """
+        import os, signal
+        import importguard
+
+        class Timeout(Exception):
+            pass
+
+        def handler(signum, frame):
+            raise Timeout("deadline")
+
+        signal.signal(signal.SIGUSR1, handler)
+
+        @importguard.on_import("target_mod", when="before")
+        def slow_callback(event):
+            os.kill(os.getpid(), signal.SIGUSR1)  # the handler runs here, inside the callback
+
+        try:
+            import target_mod
+        except Timeout as exc:
+            print("program got", exc)
+        else:
+            print("import went on")
+    """
+    proc = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "program got deadline\n", proc.stdout + proc.stderr
+    assert proc.stderr == ""
