@@ -103,26 +103,31 @@ def configure(settings: "dict[str, Any]") -> "tuple[bool, bool]":
         _modes.append((compile_globs([module]), mode))
     _snapshot.clear()
     _snapshot_file = settings.get("snapshot")
+    setting = "IMPORTGUARD_SNAPSHOT (or snapshot in [tool.importguard])"
     if _snapshot_file is None and _project_root:
         default = os.path.join(_project_root, "importguard.lock")
         _snapshot_file = default if os.path.exists(default) else None
+        setting = "the default snapshot, importguard.lock next to pyproject.toml"
     if _snapshot_file and _mode != "off":
-        _load_snapshot(_snapshot_file)
+        _load_snapshot(_snapshot_file, setting)
     _stubs = bool(settings.get("stubs"))
     on = _mode != "off" or any(mode != "off" for _match, mode in _modes)
     return on, on and bool(_exact or _globbed or _snapshot or _stubs)
 
 
-def _load_snapshot(path: str) -> None:
+def _load_snapshot(path: str, setting: str) -> None:
     from importguard import _snapshot as snapshot_format
+    from importguard._config import _read_regular
+    from importguard._globs import one_line
 
     try:
-        with open(path, encoding="utf-8") as fh:
-            _snapshot.update(snapshot_format.loads(fh.read()))
+        # Read at startup: only a regular file (a FIFO or a device there would
+        # hang or flood the program's start, even as the default file name).
+        _snapshot.update(snapshot_format.loads(_read_regular(path).decode("utf-8")))
     except (OSError, UnicodeDecodeError, snapshot_format.SnapshotError) as exc:
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        sys.stderr.write(f"importguard: cannot use the snapshot {path} ({detail}); snapshot checks are off. "
-                         f"Regenerate it with: importguard snapshot PKG... -o {path}\n")
+        sys.stderr.write(one_line(f"importguard: {setting}: cannot use the snapshot {path} ({detail}); snapshot "
+                                  f"checks are off. Regenerate it with: importguard snapshot PKG... -o {path}") + "\n")
 
 
 def _stub_of(file: "str | None") -> "str | None":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -118,6 +119,16 @@ def test_corrupt_or_newer_snapshot_is_one_message(tmp_path: Path) -> None:
     (tmp_path / "importguard.lock").write_text("# importguard snapshot 1\n[m]\nnot a name\n")
     proc = run_python("print('ran')", cwd=tmp_path, env=env)
     assert proc.stdout == "ran\n" and "line 3: 'not a name' is not a Python name" in proc.stderr
+    assert proc.stderr.startswith("importguard: the default snapshot, importguard.lock next to pyproject.toml: ")
+    # The default file name is read only if it is a regular file: a FIFO there would block the start for ever.
+    (tmp_path / "importguard.lock").unlink()
+    os.mkfifo(tmp_path / "importguard.lock")
+    proc = run_python("print('ran')", cwd=tmp_path, env=env)
+    assert proc.stdout == "ran\n" and proc.stderr.count("\n") == 1 and "not a regular file" in proc.stderr
+    # A snapshot named by the setting is named in the message.
+    (tmp_path / "other.lock").write_text("garbage\n")
+    proc = run_python("print('ran')", cwd=tmp_path, env={**env, "IMPORTGUARD_SNAPSHOT": "other.lock"})
+    assert proc.stdout == "ran\n" and proc.stderr.startswith("importguard: IMPORTGUARD_SNAPSHOT")
 
 
 def test_stub_declared_names(tmp_path: Path) -> None:
