@@ -19,6 +19,12 @@ def boot() -> None:
     if _booted:
         return
     _booted = True
+    is_main = getattr(sys.modules.get("_thread"), "_is_main_interpreter", None)
+    if is_main is not None and not is_main():
+        # A subinterpreter (3.12+) runs site, so the .pth, again in the same
+        # process: the main interpreter's session is the one (see
+        # _session.start), and its configuration problems were said once there.
+        return
     try:
         from importguard import _config
 

@@ -49,3 +49,11 @@ def test_subinterpreter_imports(tmp_path: Path) -> None:
     assert by_name(report, "after_sub_mod")["status"] == "ok"
     # The main interpreter's report holds the main interpreter's imports only.
     assert "sub_only_mod" not in [r["name"] for r in report["imports"]]
+
+
+def test_configuration_problems_are_said_once_not_per_subinterpreter(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"sub_only_mod.py": "V = 5\n", "sub_main_mod.py": "", "after_sub_mod.py": ""})
+    _plain, hooked = plain_and_hooked(CODE, tmp_path, PYTHONPATH=str(tmp_path), IMPORTGUARD_MIN_MS="soon")
+    assert hooked.returncode == 0 and hooked.stdout.endswith("main ok\n")
+    lines = hooked.stderr.splitlines()
+    assert len(lines) == 1 and "IMPORTGUARD_MIN_MS" in lines[0], hooked.stderr
