@@ -184,48 +184,55 @@ def _has_lazy_getattr(obj: "Any", namespace: "dict[str, Any] | None") -> bool:
     return any("__getattr__" in vars(cls) for cls in type(obj).__mro__ if cls is not object)
 
 
-def _submodule(package: str, paths: "Any", name: str) -> "bool | None":
-    """Whether *package* has a submodule *name*: True, False, or None if it cannot tell.
+_MODULE_SUFFIXES = ("py", "pyc", "so", "pyd")
 
-    Looks at ``sys.modules`` and lists the package's directories; never imports.
-    """
-    if f"{package}.{name}" in sys.modules:
-        return True
-    if paths is None:
-        return False
+
+def _submodule_names(paths: "Any") -> "tuple[set[str], bool]":
+    """(names of the modules and packages in a package's directories, whether
+    some directory could not be listed). Lists each directory once: a package
+    whose ``__all__`` names dozens of submodules not yet imported is common."""
+    names: set[str] = set()
+    unknown = False
     try:
         entries = list(paths)
     except Exception:
-        return None
-    unknown = False
+        return names, True
     for entry in entries:
         try:
             listing = os.listdir(entry)
-        except OSError:
+        except (OSError, TypeError, ValueError):
             unknown = True  # a zip file, a custom path hook: cannot tell without importing
             continue
         for item in listing:
-            if item == name:
-                return True  # a package or a namespace package directory
-            if item.startswith(name + ".") and item.rpartition(".")[2] in ("py", "pyc", "so", "pyd"):
-                return True
-    return None if unknown else False
+            names.add(item)  # a package or a namespace package directory
+            stem, dot, rest = item.partition(".")
+            if dot and rest.rpartition(".")[2] in _MODULE_SUFFIXES:
+                names.add(stem)  # m.py, m.cpython-312-x86_64-linux-gnu.so
+    return names, unknown
 
 
 def _unresolved(obj: "Any", namespace: "dict[str, Any] | None", module: str, names: "Any") -> "tuple[list[str], list[str]]":
-    """(missing, lazy) among *names* for the module *obj*."""
+    """(missing, lazy) among *names* for the module *obj*.
+
+    A name that is not bound but is a submodule (in ``sys.modules`` or on disk;
+    never imported to find out) is not missing: ``from pkg import *`` imports it.
+    """
     missing: list[str] = []
     lazy: list[str] = []
     paths = namespace.get("__path__") if namespace is not None else None
     lazy_ok = _has_lazy_getattr(obj, namespace)
+    on_disk: "tuple[set[str], bool] | None" = None
     for entry in names:
         if not isinstance(entry, str):
             missing.append(repr(entry))
             continue
-        if _has(obj, namespace, entry):
+        if _has(obj, namespace, entry) or f"{module}.{entry}" in sys.modules:
             continue
-        if _submodule(module, paths, entry) is not False:
-            continue
+        if paths is not None:
+            if on_disk is None:
+                on_disk = _submodule_names(paths)
+            if entry in on_disk[0] or on_disk[1]:
+                continue
         if lazy_ok:
             lazy.append(entry)
         else:

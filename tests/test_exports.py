@@ -266,3 +266,28 @@ def test_per_module_modes(tmp_path: Path) -> None:
     proc, report = run(tmp_path, "import app.api\nimport thirdparty\n", PYTHONPATH=str(tmp_path / "vendor"))
     assert proc.returncode == 1 and "importguard.ExportError: thirdparty does not provide" in proc.stderr
     assert {v["mode"] for v in report["violations"] if v["module"] == "app.monitoring"} == {"record"}
+
+
+def test_submodules_named_by_all_are_found_with_one_listing_per_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A package whose __all__ names its submodules (for `from pkg import *`) is
+    # clean while they are on disk; each directory is listed once, not once per name.
+    import os
+
+    from importguard import _exports
+
+    names = [f"sub{i}" for i in range(30)]
+    write_tree(tmp_path, {"many/__init__.py": "", **{f"many/{n}.py": "" for n in names[:-1]},
+                          f"many/{names[-1]}/__init__.py": "", "many/data.txt": ""})
+    listed: list[str] = []
+    real_listdir = os.listdir
+
+    def counting_listdir(path: str) -> list[str]:
+        listed.append(path)
+        return real_listdir(path)
+
+    monkeypatch.setattr(_exports.os, "listdir", counting_listdir)
+    namespace = {"__path__": [str(tmp_path / "many")], "bound": 1}
+    missing, lazy = _exports._unresolved(None, namespace, "many_not_imported", [*names, "bound", "data", "gone"])
+    assert (missing, lazy) == (["data", "gone"], [])  # data.txt is not a module
+    assert listed == [str(tmp_path / "many")]
