@@ -49,6 +49,7 @@ import time
 from typing import Any, Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import cpu_model  # noqa: E402
 import synthetic  # noqa: E402
 
 # ---------------------------------------------------------------- targets (from the issue)
@@ -454,18 +455,10 @@ def describe(r: Runner) -> dict[str, Any]:
         "implementation": probe(r.python, "import platform; print(platform.python_implementation())"),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
-        "cpu_model": None,
+        "cpu_model": cpu_model(),
         "loadavg_start": os.getloadavg(),
         "pth_files": probe(r.python, PTH_PROBE),
     }
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    info["cpu_model"] = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
     where = probe(r.python, "import importguard, os; print(importguard.__version__, os.path.dirname(importguard.__file__))")
     version, path = where.split(" ", 1)
     info["importguard_version"] = version

@@ -48,6 +48,7 @@ from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from machine import cpu_model  # noqa: E402
 import synthetic  # noqa: E402
 
 # ---------------------------------------------------------------- targets (issue #6)
@@ -604,15 +605,7 @@ def callgrind(bench: str, plain: str, workdir: str, trees: dict[int, str], misse
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {"platform": platform.platform(), "cpus": os.cpu_count(), "loadavg": os.getloadavg(),
                             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "python": sys.version.split()[0],
-                            "cpu_model": None}
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    info["cpu_model"] = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+                            "cpu_model": cpu_model()}
     try:
         rev = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                              check=True).stdout.strip()
