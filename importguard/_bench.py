@@ -282,14 +282,14 @@ def sample_from_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _load_reports(paths: Iterable[str]) -> list[dict[str, Any]]:
+    from importguard import _formats
+
     out = []
     for path in paths:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-        os.unlink(path)
-        if not str(data.get("schema", "")).startswith("importguard.report/"):
-            raise RuntimeError(f"{path} is not an importguard report")
-        out.append(data)
+        try:
+            out.extend(_formats.processes(_formats.load(path)))
+        finally:
+            os.unlink(path)
     return out
 
 
