@@ -16,25 +16,13 @@ if TYPE_CHECKING:
 
 MERGED_SCHEMA = "importguard.merged/1"
 
-# Longest suffix first: ".speedscope.json" and ".trace.json" before ".json".
-SUFFIXES = (
-    (".speedscope.json", "speedscope"),
-    (".trace.json", "trace"),
-    (".json", "json"),
-    (".txt", "txt"),
-    (".html", "html"),
-    (".htm", "html"),
-)
-
-
 def format_for(path: str) -> str:
     """The format a report path asks for, by suffix; ValueError if none."""
-    low = path.lower()
-    for suffix, fmt in SUFFIXES:
-        if low.endswith(suffix):
-            return fmt
-    raise ValueError(f"{path}: unknown report format; use a path ending in "
-                     + ", ".join(s for s, _ in SUFFIXES))
+    found = _report.suffix_of(path)
+    if found is None:
+        raise ValueError(f"{path}: unknown report format; use a path ending in "
+                         + ", ".join(s for s, _ in _report.SUFFIXES))
+    return found[1]
 
 
 def processes(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -61,17 +61,37 @@ def build(settings: "dict[str, Any] | None" = None) -> "dict[str, Any]":
     }
 
 
+#: Report formats by file suffix, longest first (".speedscope.json" before ".json").
+SUFFIXES = (
+    (".speedscope.json", "speedscope"),
+    (".trace.json", "trace"),
+    (".json", "json"),
+    (".txt", "txt"),
+    (".html", "html"),
+    (".htm", "html"),
+)
+
+
+def suffix_of(path: str) -> "tuple[str, str] | None":
+    """(the suffix of *path* that names a report format, that format), or None."""
+    low = path.lower()
+    for suffix, fmt in SUFFIXES:
+        if low.endswith(suffix):
+            return path[-len(suffix):], fmt
+    return None
+
+
 def write_report(path: str, data: "dict[str, Any]") -> str:
     """Write a report to *path* in the format its suffix names (see ``_formats``),
     JSON for any other suffix (``/dev/stdout``, ``imports.log``); return *path*.
 
     JSON, the common case at exit, is written without importing ``_formats``.
     """
-    low = path.lower()
-    if low.endswith((".txt", ".html", ".htm", ".speedscope.json", ".trace.json")):
+    found = suffix_of(path)
+    if found is not None and found[1] != "json":
         from importguard import _formats
 
-        return _formats.write(path, data)
+        return _formats.write(path, data, found[1])
     return write_json(path, data)
 
 

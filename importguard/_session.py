@@ -116,12 +116,12 @@ def report_path(path: str) -> str:
     if "{pid}" in path:
         return path.replace("{pid}", str(pid))
     if os.environ.get(_ROOT_PID, str(pid)) != str(pid):
+        from importguard._report import suffix_of
+
         # Before the whole format suffix: x.speedscope.json -> x.<pid>.speedscope.json.
-        low = path.lower()
-        for ext in (".speedscope.json", ".trace.json", os.path.splitext(path)[1]):
-            if ext and low.endswith(ext):
-                return f"{path[:-len(ext)]}.{pid}{path[-len(ext):]}"
-        return f"{path}.{pid}"
+        found = suffix_of(path)
+        ext = found[0] if found is not None else os.path.splitext(path)[1]
+        return f"{path[:len(path) - len(ext)]}.{pid}{ext}"
     return path
 
 
