@@ -3,8 +3,6 @@
 import os
 import sys
 
-from importguard import _records
-from importguard._report import selector
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -70,13 +68,6 @@ def describe_failure(r: "dict[str, Any]", root: "dict[str, Any]") -> str:
     fate = "swallowed" if r["swallowed"] else ("raised" if r["swallowed"] is False else "unsettled")
     because = f" because {root['name']} failed:" if root is not r else ""
     return f"{r['name']}:{because} {err.get('type')}: {err.get('message')} [{fate}]{at}"
-
-
-def render(settings: "dict[str, Any]", report_path: "str | None", top: int = 10) -> str:
-    """The summary of this process so far (see ``render_report``)."""
-    from importguard import _report
-
-    return render_report(_report.build(settings), report_path, top)
 
 
 def render_report(data: "dict[str, Any]", report_path: "str | None" = None, top: int = 10) -> str:

@@ -49,7 +49,7 @@ def test_report_round_trips_any_text(pairs: list[tuple[str, str]]) -> None:
         assert names == [name for name, _ in pairs]
         assert [r["error"]["message"] for r in back["imports"]] == [m for _, m in pairs]
         assert [r["parent_id"] for r in back["imports"]] == [None] + list(range(len(pairs) - 1))
-        summary = _summary.render({}, None)
+        summary = _summary.render_report(data)
         assert summary.startswith("importguard: ")
     finally:
         _records.buffer[:] = saved
