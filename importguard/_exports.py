@@ -59,6 +59,13 @@ violations: "list[dict[str, Any]]" = []
 #: (same shape, ``missing`` empty): unverified at import time, resolved by ``check``.
 unverified: "list[dict[str, Any]]" = []
 
+#: Declarations with names missing when their module finished, waiting for the
+#: judgment: [record, module object, its namespace, found, raw importer]. A
+#: package ``__init__`` may bind names on a submodule after it ran
+#: (``core.Engine = Engine``), so a name is judged when the program could first
+#: observe it: when the outermost import of that thread returns (see :func:`judge`).
+pending: "list[list[Any]]" = []
+
 _mode = "off"
 _project_root: "str | None" = None
 _packages: "tuple[str, ...]" = ()
@@ -69,6 +76,10 @@ _modes: "list[tuple[Callable[[str], bool], str]]" = []  # per-module modes, most
 _contract_file: "str | None" = None
 _snapshot: "dict[str, tuple[str, ...]]" = {}
 _snapshot_file: "str | None" = None
+#: Why the configured snapshot could not be used (``check`` exits 2 with it), or None.
+snapshot_problem: "str | None" = None
+#: Public submodules the snapshot lists, per package: a module that disappeared is a violation.
+_snapshot_children: "dict[str, tuple[str, ...]]" = {}
 _stubs = False
 _listings: "dict[str, frozenset[str]]" = {}  # directory -> its .pyi files (stubs on)
 _VENDORED = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
@@ -81,7 +92,7 @@ def configure(settings: "dict[str, Any]") -> "tuple[bool, bool]":
     for modules with ``__all__``, and for every module when contracts, a
     snapshot or stubs are in play.
     """
-    global _mode, _project_root, _packages, _contract_file, _snapshot_file, _stubs
+    global _mode, _project_root, _packages, _contract_file, _snapshot_file, _stubs, snapshot_problem
     _mode = str(settings.get("exports_mode", "warn"))
     _project_root = settings.get("project_root")
     _packages = tuple(settings.get("packages") or ())
@@ -102,6 +113,8 @@ def configure(settings: "dict[str, Any]") -> "tuple[bool, bool]":
                                key=lambda item: ("*" in item[0] or "?" in item[0], -len(item[0]))):
         _modes.append((compile_globs([module]), mode))
     _snapshot.clear()
+    _snapshot_children.clear()
+    snapshot_problem = None
     _snapshot_file = settings.get("snapshot")
     setting = "IMPORTGUARD_SNAPSHOT (or snapshot in [tool.importguard])"
     if _snapshot_file is None and _project_root:
@@ -110,12 +123,19 @@ def configure(settings: "dict[str, Any]") -> "tuple[bool, bool]":
         setting = "the default snapshot, importguard.lock next to pyproject.toml"
     if _snapshot_file and _mode != "off":
         _load_snapshot(_snapshot_file, setting)
+        children: "dict[str, list[str]]" = {}
+        for module in _snapshot:
+            parent, _, leaf = module.rpartition(".")
+            if parent and not leaf.startswith("_"):
+                children.setdefault(parent, []).append(leaf)
+        _snapshot_children.update((parent, tuple(leaves)) for parent, leaves in children.items())
     _stubs = bool(settings.get("stubs"))
     on = _mode != "off" or any(mode != "off" for _match, mode in _modes)
     return on, on and bool(_exact or _globbed or _snapshot or _stubs)
 
 
 def _load_snapshot(path: str, setting: str) -> None:
+    global snapshot_problem
     from importguard import _snapshot as snapshot_format
     from importguard._config import _read_regular
     from importguard._globs import one_line
@@ -126,6 +146,7 @@ def _load_snapshot(path: str, setting: str) -> None:
         _snapshot.update(snapshot_format.loads(_read_regular(path).decode("utf-8")))
     except (OSError, UnicodeDecodeError, snapshot_format.SnapshotError) as exc:
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        snapshot_problem = f"{setting}: cannot use the snapshot {path} ({detail})"
         sys.stderr.write(one_line(f"importguard: {setting}: cannot use the snapshot {path} ({detail}); snapshot "
                                   f"checks are off. Regenerate it with: importguard snapshot PKG... -o {path}") + "\n")
 
@@ -211,11 +232,44 @@ def _submodule_names(paths: "Any") -> "tuple[set[str], bool]":
     return names, unknown
 
 
-def _unresolved(obj: "Any", namespace: "dict[str, Any] | None", module: str, names: "Any") -> "tuple[list[str], list[str]]":
+#: Names of modules whose import failed, from the records scanned so far
+#: (:func:`_failure_of`); the scan goes on from ``_scanned`` each time.
+_failed_names: "dict[str, list[Any]]" = {}
+_scanned = 0
+_in_progress: "list[list[Any]]" = []
+
+
+def _failure_of(module: str) -> "list[Any] | None":
+    """The record of a failed import of *module*, if this process made one.
+
+    Only asked about a submodule that is on disk but not loaded, which the
+    ``__all__`` (or snapshot) of its package names. The records are scanned
+    once, incrementally; those still in progress are looked at again later.
+    """
+    global _scanned
+    buffer = _records.buffer
+    if _scanned > len(buffer):  # folding shrank it: start over
+        _scanned = 0
+        del _in_progress[:]
+    fresh = _in_progress[:] + buffer[_scanned:]
+    _scanned = len(buffer)
+    del _in_progress[:]
+    for rec in fresh:
+        if not rec[_records.T1]:
+            _in_progress.append(rec)
+        elif rec[_records.ERROR] is not None:
+            _failed_names[rec[_records.NAME]] = rec
+    return _failed_names.get(module)
+
+
+def _unresolved(obj: "Any", namespace: "dict[str, Any] | None", module: str, names: "Any",
+                failures: "list[dict[str, str]] | None" = None) -> "tuple[list[str], list[str]]":
     """(missing, lazy) among *names* for the module *obj*.
 
     A name that is not bound but is a submodule (in ``sys.modules`` or on disk;
-    never imported to find out) is not missing: ``from pkg import *`` imports it.
+    never imported to find out) is not missing: ``from pkg import *`` imports
+    it. Unless its import failed in this process (and was swallowed): then
+    ``from pkg import *`` fails too, and that failure goes to *failures*.
     """
     missing: list[str] = []
     lazy: list[str] = []
@@ -231,7 +285,17 @@ def _unresolved(obj: "Any", namespace: "dict[str, Any] | None", module: str, nam
         if paths is not None:
             if on_disk is None:
                 on_disk = _submodule_names(paths)
-            if entry in on_disk[0] or on_disk[1]:
+            if entry in on_disk[0]:
+                failed = _failure_of(f"{module}.{entry}")
+                if failed is None:
+                    continue
+                missing.append(entry)
+                if failures is not None:
+                    err = failed[_records.ERROR]
+                    failures.append({"name": failed[_records.NAME],
+                                     "error": f"{_records.qualname_of(err[0])}: {_records.shown(err[1])}"})
+                continue
+            if on_disk[1]:
                 continue
         if lazy_ok:
             lazy.append(entry)
@@ -240,14 +304,17 @@ def _unresolved(obj: "Any", namespace: "dict[str, Any] | None", module: str, nam
     return missing, lazy
 
 
-def check(rec: "list[Any]", obj: "Any", namespace: "dict[str, Any] | None") -> "Exception | None":
-    """Check the module of import record *rec*; return an error to raise (mode ``error``) or None.
+def check(rec: "list[Any]", obj: "Any", namespace: "dict[str, Any] | None") -> None:
+    """Check the module of import record *rec* as it finishes; judge later.
 
     *namespace* is the module's ``__dict__`` (None for an object that replaced
-    itself in ``sys.modules``: it is then looked up statically).
+    itself in ``sys.modules``: it is then looked up statically). Names found
+    missing wait in :data:`pending` for :func:`judge`, when the outermost
+    import of this thread returns: a package may still bind them.
     """
     name = rec[_records.NAME]
     found: list[dict[str, Any]] = []
+    failures: list[dict[str, str]] = []
     declared = namespace.get("__all__") if namespace is not None else _static_get(obj, "__all__")
     file = _records.file_of(rec)
     if declared is not None:
@@ -262,7 +329,7 @@ def check(rec: "list[Any]", obj: "Any", namespace: "dict[str, Any] | None") -> "
             except TypeError:
                 clean = False
             if not clean:
-                missing, lazy = _unresolved(obj, namespace, name, entries)
+                missing, lazy = _unresolved(obj, namespace, name, entries, failures)
                 if missing or lazy:
                     found.append(_violation(rec, missing, lazy, "__all__", file))
     stub = _stub_of(file) if _stubs and _is_project(name, file) else None
@@ -272,30 +339,94 @@ def check(rec: "list[Any]", obj: "Any", namespace: "dict[str, Any] | None") -> "
 
         with _hook.quiet():  # ast and its friends are importguard's imports
             stub_declared = stub_names(stub)
-        missing, lazy = _unresolved(obj, namespace, name, stub_declared)
+        missing, lazy = _unresolved(obj, namespace, name, stub_declared, failures)
         if missing or lazy:
             found.append(_violation(rec, missing, lazy, "stub", stub))
-    snapshot = _snapshot.get(name)
-    if snapshot:
-        missing, lazy = _unresolved(obj, namespace, name, snapshot)
-        if missing or lazy:
-            found.append(_violation(rec, missing, lazy, "snapshot", _snapshot_file))
+    if _snapshot:
+        snapshot = _snapshot.get(name)
+        if snapshot:
+            missing, lazy = _unresolved(obj, namespace, name, snapshot, failures)
+            if missing or lazy:
+                found.append(_violation(rec, missing, lazy, "snapshot", _snapshot_file))
+        children = _snapshot_children.get(name)
+        if children and namespace is not None and "__path__" in namespace:
+            # Submodules the snapshot lists must still exist (bound, loaded or on disk).
+            gone = [leaf for leaf in children if not (
+                f"{name}.{leaf}" in sys.modules or leaf in _submodule_names(namespace["__path__"])[0])]
+            if gone:
+                found.append(_violation(rec, gone, [], "snapshot", _snapshot_file))
+                found[-1]["kind"] = "modules"
     contract = _exact.get(name)
     contract_names = list(contract) if contract else []
     for match, _pattern, names in _globbed:
         if match(name):
             contract_names.extend(names)
     if contract_names:
-        missing, lazy = _unresolved(obj, namespace, name, dict.fromkeys(contract_names))
+        missing, lazy = _unresolved(obj, namespace, name, dict.fromkeys(contract_names), failures)
         if missing or lazy:
             found.append(_violation(rec, missing, lazy, "pyproject", _contract_file))
-    real = [v for v in found if v["missing"]]
+    if not found:
+        return
     for v in found:
-        # Only names left to __getattr__: nothing is known to be wrong yet.
-        (violations if v["missing"] else unverified).append(v)
-    if not real:
-        return None
-    return _act(rec, name, file, real)
+        v["related_failures"].extend(f for f in failures if f not in v["related_failures"])
+    real = [v for v in found if v["missing"]]
+    unverified.extend(v for v in found if not v["missing"])  # only names left to __getattr__
+    if real:
+        raw, _ = _records.importer_location(depth=3)  # check <- the hook
+        pending.append([rec, obj, namespace, real, raw])
+
+
+def judge(ident: int, act: bool = True) -> "Exception | None":
+    """The outermost import of thread *ident* returned: judge its pending names.
+
+    A name still missing now is a violation; one bound since (by a package
+    ``__init__`` after its submodule ran) never was. With *act* (the outermost
+    import succeeded), the mode applies: a warning, or the error to raise from
+    the outermost import statement (the modules between it and the one at fault
+    are taken out of ``sys.modules``, as the error passing through them would have).
+    """
+    mine = [p for p in pending if p[0][_records.THREAD] == ident]
+    pending[:] = [p for p in pending if p[0][_records.THREAD] != ident]
+    raise_first: "Exception | None" = None
+    for rec, obj, namespace, found, raw in mine:
+        name = rec[_records.NAME]
+        real = []
+        for v in found:
+            if v["kind"] == "modules":
+                still = [leaf for leaf in v["missing"] if f"{name}.{leaf}" not in sys.modules]
+            else:
+                still, _lazy = _unresolved(obj, namespace, name, v["missing"])
+            v["missing"] = still
+            if still:
+                real.append(v)
+            elif v["lazy"]:
+                unverified.append(v)
+        if not real:
+            continue
+        violations.extend(real)
+        error = _act(rec, name, _records.file_of(rec), real, raw, act)
+        if error is not None:
+            _undo(rec, obj, error)
+            raise_first = raise_first or error
+    return raise_first
+
+
+def _undo(rec: "list[Any]", obj: "Any", error: Exception) -> None:
+    """Mode ``error``, judged late: the import at fault fails, and so do the
+    modules its error would have passed through on the way out."""
+    _records.fail_strict(rec, obj, error)
+    parent = rec[_records.PARENT]
+    while parent is not None:
+        if parent[_records.STATUS] == "ok":
+            sys.modules.pop(parent[_records.NAME], None)
+            _records.loaded.pop(parent[_records.NAME], None)
+        parent = parent[_records.PARENT]
+
+
+def flush_pending() -> None:
+    """Judge every pending name now (a report is being built: it is as late as it gets)."""
+    for ident in {p[0][_records.THREAD] for p in pending}:
+        judge(ident, act=False)
 
 
 def fromlist_misses(records: "list[list[Any]]") -> "list[dict[str, Any]]":
@@ -317,6 +448,7 @@ def fromlist_misses(records: "list[list[Any]]") -> "list[dict[str, Any]]":
         out.append({
             "module": package,
             "missing": [missing],
+            "kind": "names",
             "lazy": [],
             "source": "fromlist",
             "declared_in": None,  # the importing file, from _importer: see resolved()
@@ -336,6 +468,7 @@ def _violation(rec: "list[Any]", missing: "list[str]", lazy: "list[str]", source
     return {
         "module": rec[_records.NAME],
         "missing": missing,
+        "kind": "names",
         "lazy": lazy,
         "source": source,
         "declared_in": declared_in,
@@ -378,16 +511,16 @@ def _effective_mode(name: str, file: "str | None", missing: "list[str]") -> "tup
     return mode, None
 
 
-def _act(rec: "list[Any]", name: str, file: "str | None", found: "list[dict[str, Any]]") -> "Exception | None":
+def _act(rec: "list[Any]", name: str, file: "str | None", found: "list[dict[str, Any]]",
+         raw: "tuple[Any, int] | None", act: bool = True) -> "Exception | None":
     missing = [n for v in found for n in v["missing"]]
     mode, accepted = _effective_mode(name, file, missing)
-    raw, _ = _records.importer_location(depth=4)  # _act <- check <- the hook
     importer = _records.location(raw)
     for v in found:
         v["mode"] = mode
         v["accepted"] = accepted
         v["importer"] = {"file": importer[0], "line": importer[1]} if importer else None
-    if mode in ("off", "record"):
+    if mode in ("off", "record") or not act:
         return None
     message = explain(name, file, found, importer)
     if mode == "warn":
@@ -421,7 +554,8 @@ def explain(name: str, file: "str | None", found: "list[dict[str, Any]]",
             "snapshot": f"the snapshot {v['declared_in']} (an API regression; regenerate it if intended)",
             "stub": f"the stub {v['declared_in']}",
         }.get(v["source"], v["source"])
-        lines.append(f"  {', '.join(v['missing'])}  (declared by {where})")
+        what = "modules " if v.get("kind") == "modules" else ""
+        lines.append(f"  {what}{', '.join(v['missing'])}  (declared by {where})")
     related = found[0]["related_failures"]
     for failure in related:
         lines.append(f"  note: importing {failure['name']} failed inside {name} and was swallowed "
@@ -452,6 +586,8 @@ def to_dicts(ids: "dict[int, int]", entries: "list[dict[str, Any]] | None" = Non
              records: "list[list[Any]] | None" = None) -> "list[dict[str, Any]]":
     """Violations (or *entries*) for the report, each with the id of its import
     record; with *records*, the ``fromlist`` misses among them too."""
+    if pending:
+        flush_pending()
     out = []
     chosen = violations if entries is None else entries
     if records is not None:

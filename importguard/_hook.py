@@ -78,6 +78,7 @@ exports_on = False
 check_every_module = False
 
 _buffer_append = _records.buffer.append
+_pending = _exports.pending
 _threads = _records.threads
 _thread_state = _records.thread_state
 _loaded = _records.loaded
@@ -181,8 +182,11 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                 _records.failed(rec, exc)
             if _on_error:
                 _callbacks.run(_on_error, "error", rec, None, exc)
-            if not stack and toplevel_done is not None:
-                toplevel_done()
+            if not stack:
+                if _pending:
+                    _exports.judge(ident, False)  # recorded; the import's own error goes on
+                if toplevel_done is not None:
+                    toplevel_done()
             # Drop this frame's own traceback entry: where import.c does not trim
             # importlib's frames (importlib.import_module, a finder or loader
             # raising something other than ImportError) it would show as a second
@@ -228,7 +232,7 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
             if prev is not rec:  # imported again after leaving sys.modules
                 _loaded[name] = rec
             if exports_on and (namespace is None or "__all__" in namespace or check_every_module):
-                strict = _exports.check(rec, module, namespace)
+                _exports.check(rec, module, namespace)
             if rec[10] is not None:
                 _records.settle_ok(rec)
             if _after:
@@ -236,6 +240,10 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
             if watch and name in watch:
                 watch.pop(name)(module)
         if not stack:
+            if _pending:
+                # Names a module lacked when it finished are judged now, when the
+                # program can first see them (a package may bind them later).
+                strict = _exports.judge(ident)
             if toplevel_done is not None:
                 toplevel_done()
             if len(_records.buffer) > max_records:
@@ -246,7 +254,6 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         if _records.interrupted(state, rec, bug, "success"):
             raise
     if strict is not None:
-        _records.fail_strict(rec, module, strict)
         raise strict
     return module
 

@@ -110,11 +110,15 @@ def test_seed_incident_fails_loudly_in_error_mode(tmp_path: Path) -> None:
 
 
 def test_uncaught_export_error_traceback_points_at_the_import(tmp_path: Path) -> None:
+    # Judged when the outermost import returns (a package may still bind the
+    # names), so it is that statement which raises; the message names the
+    # import of the module at fault, with its file and line, and the chain.
     write_tree(tmp_path, MONITORING)
     proc, _ = run(tmp_path, "import app.api\n", IMPORTGUARD_EXPORTS="error")
     assert proc.returncode == 1
-    assert 'File "' + str(tmp_path / "app" / "api.py") + '", line 1, in <module>' in proc.stderr
-    assert "importguard.ExportError: app.monitoring does not provide" in proc.stderr
+    assert proc.stderr.startswith('Traceback (most recent call last):\n  File "<string>", line 1, in <module>\n'
+                                  "importguard.ExportError: app.monitoring does not provide"), proc.stderr
+    assert f"import chain: app.api -> app.monitoring, imported at {tmp_path / 'app' / 'api.py'}:1" in proc.stderr
     assert "_hook.py" not in proc.stderr and "_exports.py" not in proc.stderr
 
 
@@ -291,3 +295,68 @@ def test_submodules_named_by_all_are_found_with_one_listing_per_directory(
     missing, lazy = _exports._unresolved(None, namespace, "many_not_imported", [*names, "bound", "data", "gone"])
     assert (missing, lazy) == (["data", "gone"], [])  # data.txt is not a module
     assert listed == [str(tmp_path / "many")]
+
+
+def test_names_bound_after_the_module_finished_are_judged_when_the_outermost_import_returns(tmp_path: Path) -> None:
+    # sqlalchemy's base.dialect, matplotlib's rcsetup.defaultParams, numpy.dtypes:
+    # a package __init__ binds a submodule's declared name after the submodule ran.
+    write_tree(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'late'\n",
+        "late/__init__.py": "from . import core\nfrom .engine import Engine\ncore.Engine = Engine\n",
+        "late/core.py": "__all__ = ['Engine', 'connect']\ndef connect(): ...\n",
+        "late/engine.py": "class Engine: ...\n",
+        "never/__init__.py": "from . import core\n",
+        "never/core.py": "__all__ = ['Engine']\n",
+        "user.py": "import never\n",
+    })
+    proc, report = run(tmp_path, "import late, late.core\nprint(late.core.Engine.__name__)\n", IMPORTGUARD_EXPORTS="error")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "Engine\n", "")
+    assert report["violations"] == []
+    # A name that is still missing then is a violation, raised by the outermost
+    # statement; the message names the import of the module at fault.
+    code = """
+        import sys
+        try:
+            import user
+        except ImportError as exc:
+            print(type(exc).__name__, [m for m in ('user', 'never', 'never.core') if m in sys.modules])
+            print(str(exc))
+    """
+    proc, report = run(tmp_path, code, IMPORTGUARD_EXPORTS="error")
+    assert proc.returncode == 0, proc.stderr
+    first, message = proc.stdout.split("\n", 1)
+    assert first == "ExportError []"
+    assert message.startswith("never.core does not provide names it declares it exports:\n  Engine  (declared by __all__")
+    assert f"import chain: user -> never -> never.core, imported at {tmp_path / 'never' / '__init__.py'}:1" in message
+    (v,) = report["violations"]
+    assert (v["module"], v["missing"], v["mode"]) == ("never.core", ["Engine"], "error")
+    assert v["importer"] == {"file": str(tmp_path / "never" / "__init__.py"), "line": 1}
+
+
+def test_a_submodule_in_all_that_failed_to_import_is_missing(tmp_path: Path) -> None:
+    # `from pkg import *` imports it again and fails; the swallowed failure is the cause.
+    write_tree(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'half'\n",
+        "half/__init__.py": """
+            __all__ = ["broken", "fine", "notyet"]
+            try:
+                from . import broken
+            except ImportError:
+                pass
+            from . import fine
+        """,
+        "half/broken.py": "import no_such_dependency_xyz\n",
+        "half/fine.py": "",
+        "half/notyet.py": "",
+    })
+    proc, report = run(tmp_path, "import half\n", IMPORTGUARD_EXPORTS="record")
+    assert proc.returncode == 0, proc.stderr
+    (v,) = report["violations"]
+    assert (v["module"], v["missing"], v["source"]) == ("half", ["broken"], "__all__")
+    assert v["related_failures"] == [{"name": "half.broken",
+                                      "error": "ModuleNotFoundError: No module named 'no_such_dependency_xyz'"}]
+    proc, _ = run(tmp_path, "import half\n", IMPORTGUARD_EXPORTS="error")
+    assert proc.returncode == 1 and "importguard.ExportError: half does not provide" in proc.stderr
+    assert "note: importing half.broken failed inside half and was swallowed" in proc.stderr
+    plain = run_python("from half import *\n", cwd=tmp_path, env=clean_env())
+    assert plain.returncode == 1 and "No module named 'no_such_dependency_xyz'" in plain.stderr
