@@ -338,7 +338,7 @@ def check(rec: "list[Any]", obj: "Any", namespace: "dict[str, Any] | None") -> N
         from importguard._stubs import stub_names
 
         with _hook.quiet():  # ast and its friends are importguard's imports
-            stub_declared = stub_names(stub)
+            stub_declared = stub_names(stub, name)
         missing, lazy = _unresolved(obj, namespace, name, stub_declared, failures)
         if missing or lazy:
             found.append(_violation(rec, missing, lazy, "stub", stub))

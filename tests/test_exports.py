@@ -360,3 +360,39 @@ def test_a_submodule_in_all_that_failed_to_import_is_missing(tmp_path: Path) -> 
     assert "note: importing half.broken failed inside half and was swallowed" in proc.stderr
     plain = run_python("from half import *\n", cwd=tmp_path, env=clean_env())
     assert plain.returncode == 1 and "No module named 'no_such_dependency_xyz'" in plain.stderr
+
+
+def test_typing_only_stub_names_are_not_runtime_exports(tmp_path: Path) -> None:
+    # attr.In/attr.Out (TypeVars), matplotlib's DeprecationKwargs (a TypedDict),
+    # numpy's float96/complex192 (aliases re-exported from a sibling, on x86-64 absent).
+    write_tree(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'typed'\n",
+        "typedpkg/__init__.py": "from ._impl import run\nfloat128 = float\n",
+        "typedpkg/__init__.pyi": """
+            import sys
+            from typing import Protocol, TypedDict, TypeVar, ParamSpec
+            from typing_extensions import TypeAlias
+            from ._precision import float96, float128
+            from ._impl import run as run
+            __all__ = ["run", "In", "P", "Kwargs", "MoreKwargs", "Drawable", "Alias", "Union2",
+                       "float96", "float128", "Missing"]
+            In = TypeVar("In")
+            P = ParamSpec("P")
+            class Kwargs(TypedDict, total=False):
+                message: str
+            class MoreKwargs(Kwargs, total=False):
+                name: str
+            class Drawable(Protocol):
+                def draw(self) -> None: ...
+            Alias: TypeAlias = "int | str"
+            Union2 = int | str
+            class Missing: ...
+        """,
+        "typedpkg/_precision.py": "float96 = list[int]\nfloat128 = list[str]\n",
+        "typedpkg/_impl.py": "def run(): ...\n",
+    })
+    env = dict(IMPORTGUARD_STUBS="1", IMPORTGUARD_EXPORTS="record")
+    proc, report = run(tmp_path, "import typedpkg\n", **env)
+    assert proc.returncode == 0, proc.stderr
+    assert [(v["module"], v["missing"], v["source"]) for v in report["violations"]] == [
+        ("typedpkg", ["Missing"], "stub")]
