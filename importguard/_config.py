@@ -63,6 +63,7 @@ SETTINGS: "dict[str, tuple[str, str, Any]]" = {
 #: for them and :class:`importguard.Config` has no field for them.
 COMMAND_SETTINGS: "dict[str, tuple[str, str, Any]]" = {
     "budgets": ("", "budgets", {}),
+    "check": ("", "check", {}),
 }
 #: Export-check modes, weakest first.
 MODES = ("off", "record", "warn", "error")
@@ -85,6 +86,7 @@ _ACCEPTS = {
     "accept": 'a table of module = "reason", or module = {names = ["Name"], reason = "..."}',
     "modes": 'a table of module (or glob) = "off", "record", "warn" or "error"',
     "budgets": 'a table of module = time with a unit (ms, s or us), e.g. "myapp" = "150ms", "myapp.cli" = "40ms"',
+    "check": 'a table with exclude = a list of module globs, e.g. exclude = ["myapp.tests.*"]',
 }
 
 
@@ -339,6 +341,16 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
                 whys.append(f"{_q(module)} = {_q(mode)} is not valid")
         _entry_problems("modes", where, whys, _ACCEPTS["modes"], problems)
         return modes
+    if kind == "check":
+        # [tool.importguard.check]: read by `importguard check`, validated here like every key.
+        if not isinstance(value, dict):
+            return bad(f"a {type(value).__name__}")
+        unknown = [k for k in value if k != "exclude"]
+        globs = value.get("exclude", [])
+        if unknown or not (isinstance(globs, list) and all(isinstance(g, str) and glob_problem(g) is None
+                                                            for g in globs)):
+            return bad(f"unknown key {unknown[0]!r}" if unknown else "exclude is not a list of module globs")
+        return {"exclude": tuple(globs)}
     if kind == "budgets":
         if not isinstance(value, dict):
             return bad(f"a {type(value).__name__}")

@@ -7,19 +7,42 @@ nothing the parent imported can hide a failure. Side effects are fine here:
 names left to a module ``__getattr__`` (PEP 562), which the import-time check
 never resolves, are resolved now, and a raise is a violation.
 
-The child writes one JSON file: the import report plus, for snapshots, the
-public names of every module.
+The walk lists package directories itself (``pkgutil.iter_modules``) instead
+of using ``pkgutil.walk_packages``, which imports every subpackage a second
+time to find its ``__path__``: a failed one was then recorded twice, the second
+time swallowed by pkgutil. Each module is imported once, with a time limit
+(``--timeout``), and announced on the progress pipe before it starts, so the
+parent can show progress and knows which module hangs.
+
+The child writes one JSON file: the import report, what the walk did, and for
+snapshots the public names of every module.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
+import os
 import pkgutil
+import signal
 import sys
-from typing import Any
+from types import ModuleType
+from typing import IO, Any
 
 from importguard import _exports, _records, _report, _session
+from importguard._globs import compile_globs
+
+
+class ImportTimeout(BaseException):
+    """A module took longer than ``--timeout`` to import.
+
+    A ``BaseException``, like ``KeyboardInterrupt``: a module's own ``except
+    Exception`` around an import must not swallow the walker's time limit.
+    """
+
+
+ImportTimeout.__module__ = "importguard._walk"  # its home, also when this file runs as __main__
 
 
 def _failed(exc: BaseException) -> None:
@@ -47,32 +70,92 @@ def _attempted(name: str) -> bool:
     return name in _names_seen
 
 
-def walk(packages: list[str]) -> list[str]:
-    """Import *packages* and all their submodules; return the names the walk imported itself."""
-    seen: list[str] = []
-    for name in packages:
+class Walk:
+    """One walk over some packages: what was checked, excluded and skipped."""
+
+    def __init__(self, exclude: list[str], timeout: float, progress: IO[str] | None) -> None:
+        self.excluded_match = compile_globs(exclude) if exclude else None
+        self.timeout = timeout
+        self.progress = progress
+        self.checked: list[str] = []
+        self.excluded: list[str] = []
+        self.skipped: list[str] = []  # files whose name is not an identifier: no import statement can name them
+        self.timed_out: list[str] = []
+        self._current = ""
+
+    def _alarm(self, signum: int, frame: Any) -> None:
+        raise ImportTimeout(f"importing {self._current} took longer than {self.timeout:g} s (importguard check "
+                            f"--timeout); it was interrupted")
+
+    def _import(self, name: str) -> ModuleType | None:
+        self._current = name
+        if self.progress is not None:
+            try:
+                self.progress.write(name + "\n")
+                self.progress.flush()
+            except OSError:
+                self.progress = None
+        timer = self.timeout > 0 and hasattr(signal, "setitimer")
+        if timer:
+            signal.setitimer(signal.ITIMER_REAL, self.timeout)
         try:
-            module = importlib.import_module(name)
+            return importlib.import_module(name)
+        except ImportTimeout as exc:
+            self.timed_out.append(name)
+            _failed(exc)
         except BaseException as exc:  # recorded by the hook; keep walking the others
             _failed(exc)
-            continue
-        seen.append(name)
+        finally:
+            if timer:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        return None
+
+    def visit(self, name: str) -> None:
+        if self.excluded_match is not None and self.excluded_match(name):
+            self.excluded.append(name)
+            return
+        self.checked.append(name)
+        module = sys.modules.get(name)
+        if module is None:
+            if _attempted(name):
+                return  # already failed inside its package: one record each
+            module = self._import(name)
+            if module is None:
+                return
         paths = getattr(module, "__path__", None)
         if paths is None:
-            continue
-        # onerror: a subpackage that fails to import is already a record.
-        for info in pkgutil.walk_packages(paths, prefix=name + ".", onerror=lambda _name: None):
-            if info.name.rpartition(".")[2] == "__main__":
+            return
+        try:
+            children = sorted({info.name for info in pkgutil.iter_modules(list(paths))})
+        except Exception:
+            return
+        for leaf in children:
+            if leaf == "__main__":
                 continue  # running it is not importing it
-            if info.name in sys.modules or _attempted(info.name):
-                continue  # already imported, or already failed inside its package: one record each
-            try:
-                importlib.import_module(info.name)
-                seen.append(info.name)
-            except BaseException as exc:
-                _failed(exc)
-    _records.settle_toplevel(None)
-    return seen
+            if not leaf.isidentifier():
+                # pkg/hook-pkg.py (PyInstaller hooks): a file, not a module any import statement can name.
+                self.skipped.append(f"{name}.{leaf}")
+                continue
+            self.visit(f"{name}.{leaf}")
+
+    def run(self, packages: list[str]) -> None:
+        previous = None
+        if self.timeout > 0 and hasattr(signal, "setitimer"):
+            previous = signal.signal(signal.SIGALRM, self._alarm)
+        try:
+            for name in packages:
+                self.visit(name)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGALRM, previous)
+        _records.settle_toplevel(None)
+
+
+def walk(packages: list[str]) -> list[str]:
+    """Import *packages* and all their submodules; return the names checked."""
+    w = Walk([], 0, None)
+    w.run(packages)
+    return w.checked
 
 
 def resolve_lazy() -> None:
@@ -97,32 +180,298 @@ def resolve_lazy() -> None:
             _exports.violations.append(v)
 
 
+# -- the public API of a module, for snapshots ---------------------------------------------
+
+_distributions: dict[str, list[str]] | None = None
+_STDLIB = "<the standard library>"
+
+
+def _distribution_of(module: str) -> frozenset[str]:
+    """The distributions that provide *module*'s top-level package (its own name if none is known)."""
+    global _distributions
+    top = module.partition(".")[0]
+    if top in sys.stdlib_module_names or top in sys.builtin_module_names:
+        return frozenset({_STDLIB})
+    if _distributions is None:
+        try:
+            from importlib.metadata import packages_distributions
+
+            _distributions = dict(packages_distributions())
+        except Exception:
+            _distributions = {}
+    return frozenset(_distributions.get(top) or (top,))
+
+
+def _imported_names(module: ModuleType) -> dict[str, str]:
+    """Names the module's source binds with ``from X import name``, at top level: name -> X."""
+    file = getattr(module, "__file__", None)
+    if not file or not file.endswith(".py"):
+        return {}
+    try:
+        with open(file, "rb") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    package = getattr(module, "__package__", None) or ""
+    out: dict[str, str] = {}
+
+    def scan(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.ImportFrom):
+                source = node.module or ""
+                if node.level:
+                    base = package
+                    for _ in range(node.level - 1):
+                        base = base.rpartition(".")[0]
+                    source = f"{base}.{source}" if source else base
+                for alias in node.names:
+                    out[alias.asname or alias.name] = source
+            elif isinstance(node, (ast.If, ast.Try)):
+                scan(node.body)
+                scan(node.orelse)
+                for handler in getattr(node, "handlers", ()):
+                    scan(handler.body)
+                scan(getattr(node, "finalbody", []))
+
+    scan(tree.body)
+    return out
+
+
+def _origin(value: Any, imported_from: str | None) -> str | None:
+    """The module a public name's object comes from, if it is known to come from elsewhere."""
+    if isinstance(value, type) or callable(value) and hasattr(value, "__qualname__"):
+        where = getattr(value, "__module__", None)
+        if isinstance(where, str):
+            return where
+    return imported_from
+
+
+def _provides(module: ModuleType, name: str) -> bool:
+    """Whether *module* has *name* (side effects are fine here: ``__getattr__`` may run)."""
+    if name in vars(module) or f"{module.__name__}.{name}" in sys.modules:
+        return True
+    paths = getattr(module, "__path__", None)
+    if paths is not None and name in _exports._submodule_names(paths)[0]:
+        return _exports._failure_of(f"{module.__name__}.{name}") is None
+    try:
+        getattr(module, name)
+    except Exception:
+        return False
+    return True
+
+
 def public_names(module: Any) -> list[str]:
-    """The public API of *module*: ``__all__`` if it declares one, else the names
-    not starting with ``_``, leaving out modules it merely imported."""
-    declared = getattr(module, "__all__", None)
+    """The public API of *module*, as a snapshot records it.
+
+    With ``__all__``: the names it declares that the module has (a declared name
+    it lacks is an ``__all__`` violation, not API to lock in). Without: the names
+    not starting with ``_``, less modules other than its own submodules and
+    objects that come from another distribution or the standard library
+    (``namedtuple``, ``absolute_import``, ``Optional``): removing an unused import
+    is not an API regression. Re-exports of the package's own objects stay.
+    """
+    declared = vars(module).get("__all__")
     if declared is not None:
-        return sorted({n for n in declared if isinstance(n, str)})
-    prefix = module.__name__ + "."
+        try:
+            entries = {n for n in declared if isinstance(n, str) and n.isidentifier()}
+        except TypeError:
+            entries = set()
+        return sorted(n for n in entries if _provides(module, n))
+    name = module.__name__
+    own = _distribution_of(name)
+    imported = _imported_names(module)
     names = []
-    for name, value in vars(module).items():
-        if name.startswith("_"):
+    for attr, value in list(vars(module).items()):
+        if attr.startswith("_") or not attr.isidentifier():
             continue
-        if isinstance(value, type(sys)) and not value.__name__.startswith(prefix):
+        if isinstance(value, ModuleType):
+            if getattr(value, "__name__", "") == f"{name}.{attr}":
+                names.append(attr)  # its own submodule
             continue
-        names.append(name)
+        origin = _origin(value, imported.get(attr))
+        if origin is not None and origin.partition(".")[0] != name.partition(".")[0] \
+                and not (_distribution_of(origin) & own):
+            continue
+        names.append(attr)
     return sorted(names)
 
 
+# -- why each failed import failed, for check ---------------------------------------------
+
+def _requirements(distribution: str) -> tuple[str, list[str]]:
+    """(the distribution's version, its required dependencies that are not installed).
+
+    Required: no ``extra ==`` marker, and a marker (if any) true here.
+    """
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution(distribution)
+    except metadata.PackageNotFoundError:
+        return "", []
+    missing = []
+    for text in dist.requires or ():
+        try:
+            from packaging.requirements import Requirement
+
+            req = Requirement(text)
+            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                continue
+            name = req.name
+        except Exception:  # packaging absent or a requirement it cannot parse: the plain part
+            if "extra" in text.partition(";")[2]:
+                continue
+            name = text.split(";")[0].split("[")[0].split("(")[0].strip()
+            for sep in "<>=!~ ":
+                name = name.partition(sep)[0]
+        try:
+            metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    return dist.version or "", missing
+
+
+def _cannot_import_name(message: str) -> tuple[str, str] | None:
+    """("X", "M") from ImportError's "cannot import name 'X' from 'M' (...)"."""
+    prefix = "cannot import name '"
+    if not message.startswith(prefix):
+        return None
+    name, _, rest = message[len(prefix):].partition("'")
+    if not rest.startswith(" from '"):
+        return None
+    module = rest[len(" from '"):].partition("'")[0]
+    return (name, module) if name and module else None
+
+
+def classify(data: dict[str, Any], packages: list[str]) -> list[dict[str, Any]]:
+    """Each failed import statement that matters, with its root cause classified.
+
+    ``category``: ``optional`` (a missing optional dependency: the root is a
+    top-level module that is not installed while every required dependency of
+    the distribution the failing module belongs to is), ``platform`` (the
+    missing module, or the module a name is missing from, is in the standard
+    library of some platform but not this one) or ``failure`` (everything else,
+    a missing *required* dependency included). The root is looked for beyond
+    the chain of failures too: ``botocore.crt.auth`` fails with "cannot import
+    name 'awscrt' from 'botocore.compat'" because ``botocore.compat`` caught its
+    own failed ``import awscrt`` earlier.
+    """
+    from importguard._summary import failed_statements
+
+    records = data["imports"]
+    real, _probes = failed_statements(records)
+    not_found = {r["name"]: r for r in records if r["status"] == "not_found"}
+    here = {name for name in sys.modules}
+    required_cache: dict[str, tuple[list[str], list[str], list[str]]] = {}
+
+    def required(module: str) -> tuple[list[str], list[str], list[str]]:
+        """(distributions of module, their versions, required ones missing)."""
+        top = module.partition(".")[0]
+        if top not in required_cache:
+            _distribution_of(top)  # loads the table
+            dists = sorted((_distributions or {}).get(top) or ())
+            versions, missing = [], []
+            for dist in dists:
+                version, lacking = _requirements(dist)
+                versions.append(f"{dist} {version}".strip())
+                missing.extend(lacking)
+            required_cache[top] = (dists, versions, missing)
+        return required_cache[top]
+
+    out = []
+    for head, root in real:
+        err = root["error"] or {}
+        item: dict[str, Any] = {"id": head["id"], "name": head["name"], "root": root["name"],
+                                "category": "failure", "missing": None, "reason": None}
+        missing_module = root["name"] if root["status"] == "not_found" else None
+        missing_from = None
+        if missing_module is None and err.get("type") in ("ImportError", "ModuleNotFoundError"):
+            found = _cannot_import_name(err.get("message") or "")
+            if found is not None:
+                name, module = found
+                # Did that module swallow a failed import of it (botocore.compat and awscrt)?
+                if name in not_found and "." not in name:
+                    missing_module = name
+                else:
+                    missing_from = module
+            elif err.get("type") == "ModuleNotFoundError":
+                message = err.get("message") or ""
+                if message.startswith("No module named '"):
+                    missing_module = message[len("No module named '"):].partition("'")[0]
+        if err.get("type") == "importguard._walk.ImportTimeout":
+            item["reason"] = "timed out"
+        elif missing_module is not None and "." not in missing_module and missing_module not in here:
+            item["missing"] = missing_module
+            if missing_module in sys.stdlib_module_names:
+                item["category"] = "platform"
+                item["reason"] = f"{missing_module} is not in this platform's standard library"
+            else:
+                # The distribution whose code wanted it: the head's, or for a
+                # bare missing module, that of the module that imported it.
+                owner = head["parent"] if head is root and head["parent"] else head["name"]
+                dists, versions, lacking = required(owner)
+                if lacking:
+                    item["reason"] = (f"{missing_module} is not installed, and {', '.join(versions)} requires "
+                                      f"{', '.join(sorted(set(lacking)))}, which is not installed either")
+                elif dists:
+                    item["category"] = "optional"
+                    item["reason"] = (f"{missing_module} is not installed (not required by "
+                                      f"{', '.join(versions)}: an optional dependency)")
+                else:
+                    item["reason"] = f"{missing_module} is not installed"
+        elif missing_from is not None and missing_from.partition(".")[0] in sys.stdlib_module_names:
+            item["category"] = "platform"
+            item["missing"] = missing_from
+            item["reason"] = f"{missing_from} lacks a name on this platform"
+        out.append(item)
+    return out
+
+
+def in_scope(name: str, file: str | None, packages: list[str]) -> bool:
+    """Whether a finding belongs to what was checked: the packages named, or the project's own files."""
+    if any(name == p or name.startswith(p + ".") for p in packages):
+        return True
+    root = _exports._project_root
+    return bool(root and file and file.startswith(root + os.sep)
+                and not any(v in file for v in _exports._VENDORED))
+
+
 def main(argv: list[str]) -> int:
-    out_path, mode, packages = argv[0], argv[1], argv[2:]
-    walk(packages)
+    out_path, mode = argv[0], argv[1]
+    exclude: list[str] = []
+    timeout = 0.0
+    progress = None
+    rest = argv[2:]
+    while rest and rest[0].startswith("--"):
+        if rest[0] == "--":
+            rest = rest[1:]
+            break
+        option, value = rest[0], rest[1]
+        rest = rest[2:]
+        if option == "--exclude":
+            exclude.append(value)
+        elif option == "--timeout":
+            timeout = float(value)
+        elif option == "--progress-fd":
+            progress = os.fdopen(int(value), "w", encoding="utf-8", errors="surrogateescape")
+    packages = rest
+    w = Walk(exclude, timeout, progress)
+    w.run(packages)
     resolve_lazy()
     data = _report.build(_session.settings or {})
+    files = {r["name"]: r["file"] for r in data["imports"]}
+    data["walk"] = {"packages": packages, "checked": w.checked, "excluded": w.excluded, "skipped": w.skipped,
+                    "timed_out": w.timed_out, "snapshot_problem": _exports.snapshot_problem,
+                    "causes": classify(data, packages),
+                    "in_scope": sorted({n for n in files if in_scope(n, files[n], packages)}
+                                       | {v["module"] for v in data["violations"]
+                                          if in_scope(v["module"], files.get(v["module"]), packages)})}
     if mode == "snapshot":
-        ours = [m for m in sys.modules if any(m == p or m.startswith(p + ".") for p in packages)]
+        ours = [m for m in sys.modules if any(m == p or m.startswith(p + ".") for p in packages)
+                and not (w.excluded_match is not None and w.excluded_match(m))]
         data["api"] = {name: public_names(sys.modules[name]) for name in sorted(ours)
-                       if isinstance(sys.modules[name], type(sys))}
+                       if isinstance(sys.modules[name], ModuleType)
+                       and all(part.isidentifier() for part in name.split("."))}
     with open(out_path, "w", encoding="utf-8", errors="surrogateescape") as fh:
         json.dump(data, fh)
     return 0
