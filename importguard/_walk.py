@@ -73,7 +73,8 @@ def _attempted(name: str) -> bool:
 class Walk:
     """One walk over some packages: what was checked, excluded and skipped."""
 
-    def __init__(self, exclude: list[str], timeout: float, progress: IO[str] | None) -> None:
+    def __init__(self, exclude: list[str], timeout: float, progress: IO[str] | None,
+                 api: dict[str, list[str]] | None = None) -> None:
         self.excluded_match = compile_globs(exclude) if exclude else None
         self.timeout = timeout
         self.progress = progress
@@ -82,6 +83,9 @@ class Walk:
         self.skipped: list[str] = []  # files whose name is not an identifier: no import statement can name them
         self.timed_out: list[str] = []
         self._current = ""
+        #: snapshot: each module's public names, taken when the import that loaded it returned
+        self.api = api
+        self._packages: tuple[str, ...] = ()
 
     def _alarm(self, signum: int, frame: Any) -> None:
         raise ImportTimeout(f"importing {self._current} took longer than {self.timeout:g} s (importguard check "
@@ -99,7 +103,9 @@ class Walk:
         if timer:
             signal.setitimer(signal.ITIMER_REAL, self.timeout)
         try:
-            return importlib.import_module(name)
+            module = importlib.import_module(name)
+            self._take_api()
+            return module
         except ImportTimeout as exc:
             self.timed_out.append(name)
             _failed(exc)
@@ -109,6 +115,30 @@ class Walk:
             if timer:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         return None
+
+    def _take_api(self) -> None:
+        """Record the public names of the modules just loaded, as an importer first sees them.
+
+        Taken when the outermost import returns, the moment export checks judge
+        (names other modules add later, such as sqlalchemy's generated event
+        classes, are not the module's own API and would not be there for a
+        program that imports it alone)."""
+        if self.api is None:
+            return
+        for mod_name, module in list(sys.modules.items()):
+            if mod_name in self.api or not isinstance(module, ModuleType):
+                continue
+            if not any(mod_name == p or mod_name.startswith(p + ".") for p in self._packages):
+                continue
+            if not all(part.isidentifier() for part in mod_name.split(".")):
+                continue
+            if self.excluded_match is not None and self.excluded_match(mod_name):
+                continue
+            try:
+                self.api[mod_name] = public_names(module)
+            except Exception as exc:  # a module whose namespace cannot be read: noted, not fatal
+                self.api[mod_name] = []
+                _records.internal_error(f"reading the public names of {mod_name}", exc)
 
     def visit(self, name: str) -> None:
         if self.excluded_match is not None and self.excluded_match(name):
@@ -139,6 +169,7 @@ class Walk:
             self.visit(f"{name}.{leaf}")
 
     def run(self, packages: list[str]) -> None:
+        self._packages = tuple(packages)
         previous = None
         if self.timeout > 0 and hasattr(signal, "setitimer"):
             previous = signal.signal(signal.SIGALRM, self._alarm)
@@ -455,7 +486,7 @@ def main(argv: list[str]) -> int:
         elif option == "--progress-fd":
             progress = os.fdopen(int(value), "w", encoding="utf-8", errors="surrogateescape")
     packages = rest
-    w = Walk(exclude, timeout, progress)
+    w = Walk(exclude, timeout, progress, {} if mode == "snapshot" else None)
     w.run(packages)
     resolve_lazy()
     data = _report.build(_session.settings or {})
@@ -466,12 +497,13 @@ def main(argv: list[str]) -> int:
                     "in_scope": sorted({n for n in files if in_scope(n, files[n], packages)}
                                        | {v["module"] for v in data["violations"]
                                           if in_scope(v["module"], files.get(v["module"]), packages)})}
-    if mode == "snapshot":
-        ours = [m for m in sys.modules if any(m == p or m.startswith(p + ".") for p in packages)
-                and not (w.excluded_match is not None and w.excluded_match(m))]
-        data["api"] = {name: public_names(sys.modules[name]) for name in sorted(ours)
-                       if isinstance(sys.modules[name], ModuleType)
-                       and all(part.isidentifier() for part in name.split("."))}
+    if w.api is not None:
+        api = w.api
+        # A module that failed to import here (an optional dependency missing)
+        # still exists: an empty section, so that its disappearance is noticed.
+        for name in w.checked:
+            api.setdefault(name, [])
+        data["api"] = api
     with open(out_path, "w", encoding="utf-8", errors="surrogateescape") as fh:
         json.dump(data, fh)
     return 0
