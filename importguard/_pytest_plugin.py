@@ -43,6 +43,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
     blocking = _blocking()
     failures, _probes = failed_statements(_records.to_dicts())
+    # The project's findings only: a failed import in a module of the project,
+    # or one the project's own code made. Third-party packages' swallowed
+    # failures are theirs (the report keeps them).
+    ours = [(head, root) for head, root in failures if _ours(head)]
+    others = len(failures) - len(ours)
+    failures = ours
     if not blocking and not failures:
         return
     terminalreporter.section("importguard")
@@ -53,9 +59,18 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                               f"(declared by {v['source']}){at}", red=True)
     for head, root in failures:
         terminalreporter.line(f"import failed: {describe_failure(head, root)}")
+    if others:
+        terminalreporter.line(f"({others} failed import(s) inside third-party packages are not listed; "
+                              "IMPORTGUARD_REPORT keeps them)")
     if blocking:
         terminalreporter.line(f"importguard: {len(blocking)} export violation(s) fail this run; accept known ones "
                               "in [tool.importguard.accept] with a reason.", red=True)
+
+
+def _ours(head: dict[str, Any]) -> bool:
+    importer = head.get("importer") or {}
+    return _exports._is_project(head["name"], head.get("file")) or (
+        bool(importer.get("file")) and _exports._is_project("", importer["file"]))
 
 
 @pytest.fixture
