@@ -137,6 +137,20 @@ def _module_file(root: str, module: str) -> str | None:
     return None
 
 
+_parsed: dict[str, _Stub | None] = {}
+
+
+def _load(path: str) -> _Stub | None:
+    """The stub (or source) at *path*, parsed once per process: a package's stubs
+    re-export hundreds of names from the same few modules (numpy)."""
+    if path not in _parsed:
+        try:
+            _parsed[path] = _Stub(path)
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            _parsed[path] = None
+    return _parsed[path]
+
+
 def _is_typing_only(stub: _Stub, name: str, module: str | None, root: str | None, hops: int = 0) -> bool:
     if name in stub.typing_only:
         return True
@@ -152,11 +166,8 @@ def _is_typing_only(stub: _Stub, name: str, module: str | None, root: str | None
     if source.partition(".")[0] != module.partition(".")[0]:
         return False  # another package's names: not followed
     path = _module_file(root, source)
-    if path is None:
-        return False
-    try:
-        other = _Stub(path)
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+    other = _load(path) if path is not None else None
+    if other is None:
         return False
     return _is_typing_only(other, original, source, root, hops + 1)
 
@@ -165,7 +176,9 @@ def stub_names(path: str, module: str | None = None) -> list[str]:
     """The public names *path* says the module *module* has at run time: its
     ``__all__`` if it has one, else every top-level name not starting with an
     underscore; less the typing-only ones (see the module docstring)."""
-    stub = _Stub(path)
+    stub = _load(path)
+    if stub is None:
+        stub = _Stub(path)  # raises what made it unreadable
     declared = stub.all if stub.all is not None else [n for n in stub.defined if not n.startswith("_")]
     root = None
     if module is not None:
