@@ -47,6 +47,9 @@ def _run_walker(packages: list[str], mode: str, python: str, exclude: Sequence[s
         IMPORTGUARD_EXPORTS="record",  # report everything, raise nothing
         IMPORTGUARD_STUBS="1",
         IMPORTGUARD_PACKAGES=",".join(packages),
+        # A check must not change the tree it checks (a pre-commit hook that
+        # leaves __pycache__ behind "modified files"); cached bytecode is still read.
+        PYTHONDONTWRITEBYTECODE="1",
     )
     if snapshot:
         env["IMPORTGUARD_SNAPSHOT"] = os.path.abspath(snapshot)

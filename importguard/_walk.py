@@ -236,7 +236,13 @@ def _distribution_of(module: str) -> frozenset[str]:
 def _imported_names(module: ModuleType) -> dict[str, str]:
     """Names the module's source binds with ``from X import name``, at top level: name -> X."""
     file = getattr(module, "__file__", None)
-    if not file or not file.endswith(".py"):
+    if file and not file.endswith(".py"):
+        # A compiled module (pydantic 1's Cython build) often ships its source beside it.
+        directory, _, base = file.rpartition(os.sep)
+        file = os.path.join(directory, base.partition(".")[0] + ".py")
+        if not os.path.isfile(file):
+            return {}
+    if not file:
         return {}
     try:
         with open(file, "rb") as fh:
