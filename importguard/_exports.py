@@ -1,7 +1,12 @@
-"""Export checks: what a module declares it exports, against what it has, the moment it finishes.
+"""Export checks: what a module declares it exports, against what it has.
 
 Called by the hook after each successful import (so a module in the middle of
-a circular import is never checked half-initialised). Declarations come from:
+a circular import is never checked half-initialised). A name missing then
+waits in :data:`pending` and is judged when the outermost import of that
+thread returns (:func:`judge`), when the program could first observe it: a
+package ``__init__`` often binds names on a submodule after the submodule ran.
+A module whose declared names are all bound costs what it always did.
+Declarations come from:
 
 * ``__all__``: each entry must be bound, be a submodule of the package
   (``from pkg import *`` imports those), or be left to a PEP 562
@@ -385,8 +390,14 @@ def judge(ident: int, act: bool = True) -> "Exception | None":
     the outermost import statement (the modules between it and the one at fault
     are taken out of ``sys.modules``, as the error passing through them would have).
     """
-    mine = [p for p in pending if p[0][_records.THREAD] == ident]
-    pending[:] = [p for p in pending if p[0][_records.THREAD] != ident]
+    # Taken out one by one (pop is atomic under the GIL): other threads may append theirs meanwhile.
+    mine = []
+    i = len(pending) - 1
+    while i >= 0:
+        if i < len(pending) and pending[i][0][_records.THREAD] == ident:
+            mine.append(pending.pop(i))
+        i -= 1
+    mine.reverse()
     raise_first: "Exception | None" = None
     for rec, obj, namespace, found, raw in mine:
         name = rec[_records.NAME]
