@@ -182,13 +182,6 @@ class Walk:
         _records.settle_toplevel(None)
 
 
-def walk(packages: list[str]) -> list[str]:
-    """Import *packages* and all their submodules; return the names checked."""
-    w = Walk([], 0, None)
-    w.run(packages)
-    return w.checked
-
-
 def resolve_lazy() -> None:
     """Resolve the names left to ``__getattr__``; a raise makes them missing."""
     for v in list(_exports.violations) + list(_exports.unverified):
