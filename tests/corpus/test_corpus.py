@@ -112,6 +112,7 @@ def test_fastapi_lists_pydantic_cores_bug_without_failing() -> None:
     ("attrs", "attrs", ["__author__", "__copyright__", "__description__", "__email__", "__license__", "__title__",
                         "__url__"]),
     ("pydantic_core", "pydantic_core", ["UNSET"]),
+    ("sqlalchemy", "sqlalchemy.ext.declarative", ["instrument_declarative"]),
     ("pydantic", "pydantic.v1.typing", ["AbstractSetIntStr", "AnyClassMethod", "CallableGenerator", "DictAny",
                                         "DictIntStrAny", "DictStrAny", "IntStr", "ListStr", "MappingIntStrAny",
                                         "ReprArgs", "SetStr", "TupleGenerator"]),
