@@ -187,6 +187,10 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                     _exports.judge(ident, False)  # recorded; the import's own error goes on
                 if toplevel_done is not None:
                     toplevel_done()
+                # Run-time failures count too: a probe failing per request must
+                # not grow the buffer for ever (repeats are merged by fold).
+                if len(_records.buffer) > max_records:
+                    _records.fold(max_records // 2)
             # Drop this frame's own traceback entry: where import.c does not trim
             # importlib's frames (importlib.import_module, a finder or loader
             # raising something other than ImportError) it would show as a second

@@ -6,22 +6,30 @@ when the application itself imports ``opentelemetry.trace`` (the hook's
 ``watch``), or when :func:`importguard.flush` is called.
 
 Spans are never created early: through the API, a span started before a
-provider is set goes to the proxy tracer and is dropped. So records wait in the
-buffer and are replayed with their true start and end times when the app calls
-``set_tracer_provider`` (wrapped when ``opentelemetry.trace`` finishes
-importing), on ``flush()``, and at exit (a handler registered after the SDK's,
-so it runs before the SDK shuts down). From then on the bridge is live: each
-time a thread's outermost import finishes, its settled records are emitted.
+provider is set goes to the proxy tracer and is dropped; and an SDK provider
+with no span processor yet drops what ends on it. So records wait in the
+buffer and are replayed with their true start and end times once the provider
+can export: when the app calls ``set_tracer_provider`` with a provider that
+has a processor, or adds the first processor to it (``opentelemetry-instrument``
+sets the provider first), on ``flush()``, and at exit (a handler registered
+after the SDK's, so it runs before the SDK shuts down). From then on the
+bridge is live: each time a thread's outermost import finishes, its settled
+records are emitted.
 
 A span is started as soon as its record is seen (children need their parent's
 span context) and ended once its outcome is settled: at once for a success; for
-a failure when its importer finished and swallowed-or-not is known.
+a failure inside an import when its importer finished. A failure outside any
+import (an import in a request handler) is settled when the span that was
+current at the import ends (the request): it escaped if its exception is
+leaving that span or the span recorded it, else it was swallowed. Outside any
+span, at the next emission (see :func:`_runtime_settled`).
 """
 
 from __future__ import annotations
 
 import os
-from _thread import allocate_lock
+import sys
+from _thread import allocate_lock, get_ident
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -49,18 +57,40 @@ ROOT_SPAN_NAME = "python startup"
 
 _spans: dict[int, tuple[list[Any], Any]] = {}  # id(record) -> (record, started span), until ended
 _contexts: dict[int, Any] = {}  # id(record) -> its span, or a context holding it once a child asked
-_nested: dict[int, int] = {}  # id(record) -> summed duration of its direct children
+#: id(record with an open span, or undecided) -> summed cumulative ns of its
+#: direct children seen finished: its self time, as the report computes it.
+_nested: dict[int, int] = {}
+_unfinished: list[list[Any]] = []  # seen while still in progress: their time is added to their parent later
 _violations_of: dict[int, list[dict[str, Any]]] = {}  # id(record) -> its violations, per emit
-_cursor = 0  # records before this index of the buffer have been seen
-_undecided: list[list[Any]] = []  # seen, not yet started or skipped (IMPORTGUARD_MIN_MS waits for whole trees)
+#: Position in the buffer up to which records have been seen, and {id(record):
+#: ns} of children a fold took out before this bridge saw them. Registered
+#: with _records, which moves it when records before it leave the buffer.
+_cursor: list[Any] = [0, {}]
+_undecided: dict[int, list[Any]] = {}  # seen, not yet started or skipped (IMPORTGUARD_MIN_MS waits for whole trees)
+#: span id of the span current at a run-time failure -> those failures, until that span ends.
+_waiting: dict[int, list[list[Any]]] = {}
+#: Run-time failures made outside any span, waiting for the next emission: id -> (record, emissions seen).
+_later: dict[int, list[Any]] = {}
 _root: Any = None
 _root_end = 0
 _live = False
 _exit_registered = False
+_watcher: Any = None  # our span processor on the app's provider (see _watch_spans)
+_watched: Any = None  # the provider it was added to
+_awaiting: Any = None  # a provider set without a span processor, whose first one we wait for
 #: Held while a thread turns records into spans. With a SimpleSpanProcessor,
 #: span.end() exports in the calling thread; if the exporter hangs, only that
 #: thread waits: the others, and the exit, skip emitting instead of queueing behind it.
 _emit_lock = allocate_lock()
+
+
+def _pinned() -> list[list[Any]]:
+    """Records a fold must leave in the buffer: open spans and undecided trees."""
+    return [rec for rec, _span in _spans.values()] + list(_undecided.values())
+
+
+_records.cursors.append(_cursor)
+_records.pins.append(_pinned)
 
 
 def _after_fork_in_child() -> None:
@@ -96,12 +126,54 @@ def _provider() -> Any:
     return None if isinstance(provider, ProxyTracerProvider) else provider
 
 
+def _processors(provider: Any) -> Any:
+    """The span processors of an SDK provider (a tuple), or None for any other provider."""
+    return getattr(getattr(provider, "_active_span_processor", None), "_span_processors", None)
+
+
+def _can_export(provider: Any) -> bool:
+    """Whether spans ended now reach an exporter: an SDK provider drops them
+    while it has no span processor (``opentelemetry-instrument`` sets the
+    provider, then adds the processors)."""
+    found = _processors(provider)
+    if found is None:
+        return True  # not the SDK's: it decides
+    return any(p is not _watcher for p in found)
+
+
+def _await_processor(provider: Any) -> None:
+    """The provider just set has no span processor: send the backlog when it gets one."""
+    global _awaiting
+    if _awaiting is provider:
+        return
+    _awaiting = provider
+    original = getattr(provider, "add_span_processor", None)
+    if original is None:
+        return
+
+    def add_span_processor(span_processor: Any) -> None:
+        original(span_processor)
+        try:
+            del provider.add_span_processor  # the method is the class's again
+        except AttributeError:
+            pass
+        emit()
+
+    try:
+        provider.add_span_processor = add_span_processor
+    except (AttributeError, TypeError):
+        pass  # a provider that takes no attributes: the next emission checks again
+    # Until then, every outermost import finishing checks again too.
+    _hook.toplevel_done = _on_toplevel_done
+
+
 def _settled(rec: list[Any], final: bool) -> bool:
     if rec[_records.T1] == 0:
         return False
     if rec[_records.STATUS] == "ok" or rec[_records.SWALLOWED] is not None:
         return True
-    return final
+    # A run-time failure outside any span: at the first emission after its own.
+    return final or (id(rec) in _later and _later[id(rec)][1] > 0)
 
 
 def _parent_context(rec: list[Any], tracer: Any, parent: Any) -> Any:
@@ -112,9 +184,9 @@ def _parent_context(rec: list[Any], tracer: Any, parent: Any) -> Any:
             # Most imports have no children: build the context only when one asks.
             found = _contexts[id(parent)] = trace.set_span_in_context(found)
         return found
-    captured = rec[_records.CONTEXT]
-    if captured is not None and trace.get_current_span(captured).get_span_context().is_valid:
-        return captured
+    captured = _captured_span(rec)
+    if captured is not None:
+        return rec[_records.CONTEXT]
     if _root is None:
         _root = tracer.start_span(
             ROOT_SPAN_NAME,
@@ -124,6 +196,15 @@ def _parent_context(rec: list[Any], tracer: Any, parent: Any) -> Any:
             attributes={ATTR_PID: os.getpid()},
         )
     return trace.set_span_in_context(_root)
+
+
+def _captured_span(rec: list[Any]) -> Any:
+    """The valid span that was current where an import outside any import started, or None."""
+    captured = rec[_records.CONTEXT]
+    if captured is None:
+        return None
+    span = trace.get_current_span(captured)
+    return span if span.get_span_context().is_valid else None
 
 
 def _start(rec: list[Any], tracer: Any, parent: Any = ...) -> None:
@@ -141,6 +222,35 @@ def _start(rec: list[Any], tracer: Any, parent: Any = ...) -> None:
     )
     _spans[id(rec)] = (rec, span)
     _contexts[id(rec)] = span
+    if id(rec) in _records.toplevel_failures:
+        _runtime_failure(rec)
+
+
+def _runtime_failure(rec: list[Any]) -> None:
+    """A failure outside any import whose outcome is not known yet: wait for the
+    span that was current at the import to end, or (outside any span) for the
+    next emission."""
+    current = _captured_span(rec)
+    # A span sampled out (or ended already: a backlog) never reaches a processor.
+    if current is not None and current.is_recording() and _watch_spans():
+        _waiting.setdefault(current.get_span_context().span_id, []).append(rec)
+    else:
+        _later[id(rec)] = [rec, 0]
+
+
+def _is_routine(rec: list[Any]) -> bool:
+    """The routine optional-dependency probe: not found, caught by its importer,
+    and no module's code ran on the way (``import a.b.c`` where ``a`` is missing)."""
+    if rec[_records.STATUS] != "not_found" or rec[_records.SWALLOWED] is not True:
+        return False
+    error = rec[_records.ERROR]
+    cause = error[5] if error is not None else None
+    while cause is not None:
+        if cause[_records.STATUS] != "not_found":
+            return False
+        error = cause[_records.ERROR]
+        cause = error[5] if error is not None else None
+    return True
 
 
 def _end(rec: list[Any]) -> None:
@@ -149,15 +259,11 @@ def _end(rec: list[Any]) -> None:
     # Every child of a finished import has been seen by now (they start inside
     # it), so its context is no longer needed to parent anything.
     _contexts.pop(id(rec), None)
+    _later.pop(id(rec), None)
     total = rec[_records.T1] - rec[_records.T0]
-    parent = rec[_records.PARENT]
-    if parent is not None:
-        _nested[id(parent)] = _nested.get(id(parent), 0) + total
     status = rec[_records.STATUS] or "incomplete"
-    attrs: dict[str, Any] = {
-        ATTR_STATUS: status,
-        ATTR_SELF_MS: (total - _nested.pop(id(rec), 0)) / 1e6,
-    }
+    own = total - _nested.pop(id(rec), 0) - _cursor[1].pop(id(rec), 0)
+    attrs: dict[str, Any] = {ATTR_STATUS: status, ATTR_SELF_MS: own / 1e6}
     thread_name = _records.thread_names.get(rec[_records.THREAD])
     if thread_name:
         attrs[ATTR_THREAD_NAME] = thread_name
@@ -174,23 +280,29 @@ def _end(rec: list[Any]) -> None:
         qualname = _records.qualname_of(cls)
         message = _records.shown(message)
         swallowed = rec[_records.SWALLOWED]
+        routine = _is_routine(rec)
         attrs[ATTR_ERROR_TYPE] = qualname
         attrs[ATTR_FROMLIST] = bool(via_fromlist)
         if swallowed is not None:
             attrs[ATTR_SWALLOWED] = swallowed
         # "optional dependency missing" is one query away: not found, and caught.
-        attrs[ATTR_ROUTINE] = status == "not_found" and swallowed is True
+        attrs[ATTR_ROUTINE] = routine
         span.add_event(
             "exception",
             attributes={
                 "exception.type": qualname,
                 "exception.message": message,
                 "exception.stacktrace": _records._format_traceback(frames, qualname, message),
-                "exception.escaped": swallowed is False,
+                # As the semantic conventions mean it: the exception left the
+                # scope of this span (the import statement raised it), whatever
+                # the importer did next; that is importguard.swallowed.
+                "exception.escaped": True,
             },
             timestamp=end_ns,
         )
-        span.set_status(Status(StatusCode.ERROR, f"{qualname}: {message}"))
+        if not routine:
+            # A routine probe is not an error: every startup trace would be red.
+            span.set_status(Status(StatusCode.ERROR, f"{qualname}: {message}"))
     for v in _violations_of.get(id(rec), ()):
         span.add_event(
             EVENT_VIOLATION,
@@ -205,6 +317,15 @@ def _end(rec: list[Any]) -> None:
     span.set_attributes(attrs)
     span.end(end_time=end_ns)
     _root_end = max(_root_end, end_ns)
+    for sink in sinks:
+        sink(rec, own)
+    if rec[_records.ERROR] is not None and id(rec) not in _records.toplevel_failures:
+        # A repeat of an earlier run-time failure, kept for this span: now one count.
+        _records.merge_repeat(rec)
+
+
+#: Called with each record as its span ends, and its self time in ns (the metrics bridge registers here).
+sinks: list[Any] = []
 
 
 def _root_of(rec: list[Any]) -> list[Any]:
@@ -255,40 +376,69 @@ def emit(final: bool = False) -> int:
             state[_records.QUIET] = quiet
 
 
+def _count_child(rec: list[Any]) -> None:
+    """Add the finished *rec*'s time to its importer's, if that one will be a span."""
+    parent = rec[_records.PARENT]
+    if parent is not None and (id(parent) in _spans or id(parent) in _undecided):
+        _nested[id(parent)] = _nested.get(id(parent), 0) + rec[_records.T1] - rec[_records.T0]
+
+
 def _emit_locked(final: bool, state: list[Any], quiet: int) -> int:
-    global _cursor
     try:
         provider = _provider()
         if provider is None:
             return 0
+        if not final and not _can_export(provider):
+            _await_processor(provider)
+            return 0
         state[_records.QUIET] = quiet + 1
         tracer = provider.get_tracer("importguard", __version__)
         buffer = _records.buffer
-        if _cursor > len(buffer):  # a forked child: its buffer started over
+        if _cursor[0] > len(buffer):  # a forked child: its buffer started over
             _reset()
-        _undecided.extend(buffer[_cursor:])
-        _cursor = len(buffer)
+        new = buffer[_cursor[0]:]
+        _cursor[0] = len(buffer)
+        for rec in new:
+            _undecided[id(rec)] = rec
         min_ns = _min_ns()
-        still = []
+        still: dict[int, list[Any]] = {}
         keep = _selector()
-        for rec in _undecided:  # in start order: parents before children
+        for key, rec in _undecided.items():  # in start order: parents before children
             if keep is not None and not keep(rec[_records.NAME]):
-                continue  # IMPORTGUARD_INCLUDE/EXCLUDE: children go under the nearest kept ancestor
-            if min_ns <= 0:
+                # IMPORTGUARD_INCLUDE/EXCLUDE: children go under the nearest kept ancestor
+                _nested.pop(key, None)
+                _cursor[1].pop(key, None)
+            elif min_ns <= 0:
                 _start(rec, tracer, parent=_nearest_started(rec))
             elif _root_of(rec)[_records.T1] == 0 and not final:
-                still.append(rec)  # decided when the whole tree has finished
+                still[key] = rec  # decided when the whole tree has finished
             elif _qualifies(rec, min_ns):
                 _start(rec, tracer, parent=_nearest_started(rec))
-        _undecided[:] = still
+            else:
+                _nested.pop(key, None)
+                _cursor[1].pop(key, None)
+        _undecided.clear()
+        _undecided.update(still)
+        # Self times: each child's time goes to its importer once it is finished.
+        waiting = _unfinished[:]
+        del _unfinished[:]
+        for rec in waiting + new:
+            if rec[_records.T1]:
+                _count_child(rec)
+            else:
+                _unfinished.append(rec)
+        _runtime_settled(final)
         _violations_of.clear()
         for v in _exports.violations:
             _violations_of.setdefault(id(v["_record"]), []).append(v)
         done = 0
-        for rec, _span in list(_spans.values()):
+        # Children before parents: they end first in time too.
+        for rec, _span in sorted(_spans.values(), key=lambda item: -item[0][_records.T0]):
             if _settled(rec, final):
                 _end(rec)
                 done += 1
+        for item in _later.values():
+            item[1] += 1  # one more emission since the failure was seen
         if _records.folded_unsent:
             _send_folded(tracer)
         if _root is not None and not _root_ended():
@@ -300,6 +450,112 @@ def _emit_locked(final: bool, state: list[Any], quiet: int) -> int:
             raise  # the program's own exception, delivered while spans were being made
         _records.internal_error("OpenTelemetry export", exc, "import spans may be missing.", once="otel")
         return 0
+
+
+def _runtime_settled(final: bool) -> None:
+    """Run-time failures made outside any span: settled as far as this emission can tell.
+
+    In the thread that made it, any emission but the failure's own (in the
+    hook, while its exception is being handled) means the thread went on past
+    it: swallowed (unless its exception is still being handled up the stack,
+    by the importer's ``except`` or a framework's error handler: then it
+    waits). The first emission after the failure's own in another thread sends
+    its span without ``importguard.swallowed``; the report settles it at exit.
+    """
+    if not _later:
+        return
+    here = get_ident()
+    handling = sys.exc_info()[1]
+    for rec, _seen in list(_later.values()):
+        # (At the failure's own emission, in the hook, its exception is the one being handled.)
+        if rec[_records.THREAD] == here and id(rec) in _records.toplevel_failures \
+                and not _records.escaped_in(handling, [rec]):
+            _records.settle_one(rec, False)
+
+
+def _watch_spans() -> bool:
+    """Add our span processor to the app's SDK provider (once): it tells when
+    the span current at a run-time failure ends. False if the provider takes none."""
+    global _watcher, _watched
+    provider = _provider()
+    if _watched is provider and _watcher is not None:
+        return True
+    add = getattr(provider, "add_span_processor", None)
+    if add is None or _processors(provider) is None:
+        return False
+    if _watcher is None:
+        _watcher = _make_watcher()
+    add(_watcher)
+    _watched = provider
+    return True
+
+
+def _make_watcher() -> Any:
+    sdk_trace = sys.modules.get("opentelemetry.sdk.trace")
+    base: Any = getattr(sdk_trace, "SpanProcessor", object)
+
+    class ImportguardSpanWatcher(base):  # type: ignore[misc]
+        """Ends the spans of run-time failures when the span current at the import ends."""
+
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            pass
+
+        def _on_ending(self, span: Any) -> None:
+            pass
+
+        def on_end(self, span: Any) -> None:
+            if _waiting:
+                _span_ended(span)
+
+        def shutdown(self) -> None:
+            pass
+
+        def force_flush(self, timeout_millis: int = 30000) -> bool:
+            return True
+
+    return ImportguardSpanWatcher()
+
+
+def _span_ended(span: Any) -> None:
+    """The span that was current at some run-time failures ended: settle and send them.
+
+    Escaped if the failure's exception is what is leaving the span (it is being
+    handled while the span ends: ``with span:`` or a context manager's
+    ``__exit__``), or if the span recorded it (an ``exception`` event with its
+    type, message and import statement: a framework's instrumentation that
+    turned it into a 500); swallowed otherwise: the code in the span went on.
+    """
+    try:
+        context = span.get_span_context() if hasattr(span, "get_span_context") else span.context
+        failures = _waiting.pop(context.span_id, None)
+        if failures is None:
+            return
+        pending = [rec for rec in failures if id(rec) in _records.toplevel_failures]
+        leaving = _records.escaped_in(sys.exc_info()[1], pending)
+        for rec in pending:
+            _records.settle_one(rec, id(rec) in leaving or _recorded_on(span, rec))
+        emit()
+    except Exception as exc:
+        if _records.raised_by_signal_handler(exc):
+            raise
+        _records.internal_error("OpenTelemetry export", exc, "import spans may be missing.", once="otel")
+
+
+def _recorded_on(span: Any, rec: list[Any]) -> bool:
+    """Whether *span* has an ``exception`` event for *rec*'s failure."""
+    cls, message, _frames, importer, _via, _cause = rec[_records.ERROR]
+    qualname = _records.qualname_of(cls)
+    where = _records.location(importer)
+    needle = f'File "{where[0]}", line {where[1]}' if where is not None else None
+    for event in getattr(span, "events", ()) or ():
+        if event.name != "exception":
+            continue
+        attrs = event.attributes or {}
+        if attrs.get("exception.type") != qualname or attrs.get("exception.message") != message:
+            continue
+        if needle is None or needle in str(attrs.get("exception.stacktrace", "")):
+            return True
+    return False
 
 
 _selector_for: tuple[Any, Any] = (None, None)  # (settings, predicate): compiled once per session
@@ -324,28 +580,33 @@ def _min_ns() -> int:
 
 def _send_folded(tracer: Any) -> None:
     """Imports folded into per-module totals (``IMPORTGUARD_MAX_RECORDS``) before
-    they became spans: one span carrying a total per module, under the root."""
+    they became spans: one span carrying a total per module, under the root,
+    spanning the first start to the last end of what it folds."""
     global _root
     pending = dict(_records.folded_unsent)
     _records.folded_unsent.clear()
+    offset = _records.epoch_offset_ns
     if _root is None:
-        _root = tracer.start_span(ROOT_SPAN_NAME, context=otel_context.Context(), attributes={ATTR_PID: os.getpid()})
+        first = min(entry[3] for entry in pending.values())
+        _root = tracer.start_span(ROOT_SPAN_NAME, context=otel_context.Context(), start_time=first + offset,
+                                  attributes={ATTR_PID: os.getpid()})
     items = sorted(pending.items())
     # The SDK keeps 128 events per span by default: a span per 100 modules.
-    for first in range(0, len(items), 100):
-        chunk = items[first:first + 100]
+    for first_item in range(0, len(items), 100):
+        chunk = items[first_item:first_item + 100]
         span = tracer.start_span(
             "importguard folded imports",
             context=trace.set_span_in_context(_root),
-            attributes={"importguard.folded.count": sum(c for _n, (c, _t, _s) in chunk),
+            start_time=min(entry[3] for _n, entry in chunk) + offset,
+            attributes={"importguard.folded.count": sum(entry[0] for _n, entry in chunk),
                         "importguard.folded.modules": len(chunk)},
         )
-        for name, (count, total, own) in chunk:
-            span.add_event("importguard.folded_module", attributes={
+        for name, (count, total, own, t0, t1) in chunk:
+            span.add_event("importguard.folded_module", timestamp=t1 + offset, attributes={
                 ATTR_MODULE: name, "importguard.count": count,
                 "importguard.total_ms": total / 1e6, ATTR_SELF_MS: own / 1e6,
             })
-        span.end()
+        span.end(end_time=max(entry[4] for _n, entry in chunk) + offset)
 
 
 def _root_ended() -> bool:
@@ -353,12 +614,16 @@ def _root_ended() -> bool:
 
 
 def _reset() -> None:
-    global _cursor, _root, _root_end
+    global _root, _root_end
     _spans.clear()
-    del _undecided[:]
+    _undecided.clear()
     _contexts.clear()
     _nested.clear()
-    _cursor = 0
+    del _unfinished[:]
+    _waiting.clear()
+    _later.clear()
+    _cursor[0] = 0
+    _cursor[1].clear()
     _root = None
     _root_end = 0
 
@@ -369,12 +634,19 @@ def _go_live() -> None:
     if not _live:
         _live = True
         _hook.toplevel_done = _on_toplevel_done
+        _records.keep_for_sink = _wants_own_span
     if not _exit_registered:
         _exit_registered = True
         from importguard import _session
 
         # Registered after the SDK's own shutdown handler, so it runs first.
         _session._private_atexit().register(_at_exit)
+
+
+def _wants_own_span(rec: list[Any]) -> bool:
+    """A repeat of a run-time failure made inside a span keeps its record until
+    its own span is sent in that span's trace (then it is merged)."""
+    return _hook.toplevel_done is not None and _captured_span(rec) is not None
 
 
 def _on_toplevel_done() -> None:
@@ -416,6 +688,41 @@ def flush(timeout_ms: int = 5000) -> int:
         except Exception as exc:
             _records.internal_error("OpenTelemetry flush", exc, "import spans may be missing.", once="otel")
     return done
+
+
+def finish(timeout_s: float = 5.0, exc: BaseException | None = None) -> int:
+    """Everything final, now, for an exit that skips ``atexit`` (SIGTERM, exec):
+    settle the failures made outside any import (escaped if in *exc*'s chain),
+    end every open import span, and ask the provider to export, waiting at
+    most *timeout_s* seconds. Returns the number of spans ended; never raises.
+
+    The export runs in a helper thread joined with the timeout, because the
+    SDK's BatchSpanProcessor ignores force_flush's own; where no thread can
+    start (interpreter shutdown, 3.12+) nothing is waited for.
+    """
+    try:
+        _records.settle_toplevel(exc)
+        done = emit(final=True)
+        provider = _provider()
+        flush_provider = getattr(provider, "force_flush", None)
+        if flush_provider is None or timeout_s <= 0:
+            return done
+        with _hook.quiet():
+            import threading
+
+        worker = threading.Thread(target=flush_provider, args=(int(timeout_s * 1000),),
+                                  name="importguard-flush", daemon=True)
+        try:
+            worker.start()
+        except RuntimeError:
+            return done
+        worker.join(timeout_s)
+        return done
+    except Exception as bug:
+        if _records.raised_by_signal_handler(bug):
+            raise
+        _records.internal_error("OpenTelemetry export", bug, "import spans may be missing.", once="otel")
+        return 0
 
 
 def patch_set_tracer_provider(module: Any) -> None:

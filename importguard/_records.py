@@ -52,8 +52,10 @@ STACK, IDENT, QUIET, ROOM = 0, 1, 2, 3
 thread_names: "dict[int, str]" = {}
 #: The record that last loaded each module name (finds circular-package duplicates).
 loaded: "dict[str, Record]" = {}
-#: Failures made outside any import (``__main__``, functions at runtime): settled at exit.
-toplevel_failures: "list[Record]" = []
+#: Failures made outside any import (``__main__``, functions at run time) whose
+#: outcome is not settled yet: {id(record): record}, oldest first. A dict: a
+#: server settles them one at a time, and removal from a list was O(n) each.
+toplevel_failures: "dict[int, Record]" = {}
 #: importguard's own errors: (where, exception type, message). Never raised into the app.
 internal_errors: "list[tuple[str, str, str]]" = []
 
@@ -459,7 +461,141 @@ def _hold(rec: "Record", exc: BaseException, frames: "list[tuple[Any, int]]") ->
         # traceback, every frame on it and all their locals alive until exit.
         # Keep what identifies it instead (see _is_failure).
         rec[EXC] = (type(exc), exc.args, frames)
-        toplevel_failures.append(rec)
+        _toplevel_failure(rec)
+
+
+# Run-time failures that repeat (``try: import ujson / except ImportError`` in a
+# request handler): the same module failing the same way at the same import
+# statement is one record with a count, so memory and exit time do not grow
+# with the number of requests. Side tables keyed by id(record): the record
+# layout is shared with the hook and stays as it is.
+
+#: What makes two run-time failures the same: {key: the first record}.
+_first_failure: "dict[tuple[Any, ...], Record]" = {}
+#: id(top-level failure record still in the buffer) -> its key.
+_key_of: "dict[int, tuple[Any, ...]]" = {}
+#: id(first record) -> [times it happened, times it escaped, perf_counter_ns of the last start]
+#: (swallowed = times - escaped - an occurrence still unsettled, see :func:`repeat_counts`).
+repeats: "dict[int, list[int]]" = {}
+#: id(occurrence taken out of the buffer but not settled yet) -> its first record.
+_merged_into: "dict[int, Record]" = {}
+#: (key, thread) -> the latest occurrence not settled yet, once merged (at most one per key and thread).
+_pending_repeat: "dict[tuple[Any, ...], Record]" = {}
+#: Set by a sink that still needs a run-time failure as a record of its own
+#: (the OpenTelemetry bridge, to send its span inside the request that made
+#: it); such a failure is merged once the sink calls :func:`merge_repeat`.
+keep_for_sink: "Callable[[Record], bool] | None" = None
+#: How far back from the buffer's end a repeat is looked for to take it out:
+#: other threads' imports may have been appended after it; past this, the
+#: next fold merges it instead.
+_TAIL = 64
+
+
+def failure_key(rec: "Record") -> "tuple[Any, ...]":
+    """What makes two failures the same: module, exception type and message, import statement."""
+    cls, message, _frames_, importer, via_fromlist, _cause = rec[ERROR]
+    return (rec[NAME], rec[STATUS], cls, message, importer, via_fromlist)
+
+
+def _toplevel_failure(rec: "Record") -> None:
+    key = failure_key(rec)
+    first = _first_failure.get(key)
+    if first is None:
+        _first_failure[key] = rec
+        _key_of[id(rec)] = key
+        toplevel_failures[id(rec)] = rec
+        return
+    # This thread reached the same failing statement again: it went on past its
+    # previous occurrence, which is settled (swallowed, unless known already).
+    # Other threads' occurrences stay pending: nothing is known of them here.
+    thread = rec[THREAD]
+    previous = _pending_repeat.pop((key, thread), None)
+    if previous is not None:
+        settle_one(previous, False)
+    if first[THREAD] == thread and id(first) in toplevel_failures:
+        settle_one(first, False)
+    toplevel_failures[id(rec)] = rec
+    _key_of[id(rec)] = key
+    if keep_for_sink is not None and keep_for_sink(rec):
+        return
+    merge_repeat(rec)
+
+
+def merge_repeat(rec: "Record") -> bool:
+    """Count the run-time failure *rec* into the first record of the same failure
+    and take it out of the buffer, if it can be found near the end; else leave
+    it for the next :func:`fold`. Returns whether it was merged."""
+    key = _key_of.get(id(rec))
+    first = _first_failure.get(key) if key is not None else None
+    if first is None or first is rec:
+        return False
+    end = len(buffer)
+    for i in range(end - 1, max(-1, end - 1 - _TAIL), -1):
+        if buffer[i] is rec:
+            if not _detachable(i, end):
+                return False
+            removed = end - i
+            del buffer[i:]
+            _moved(i, removed)
+            _merge(rec, first, key)  # type: ignore[arg-type]
+            return True
+    return False
+
+
+def _detachable(i: int, end: int) -> bool:
+    """Whether buffer[i] (a failure) can go with the records after it that it
+    started: only if every one of those is a failure too (a success there is
+    a module that stayed loaded: a record the report needs)."""
+    rec = buffer[i]
+    for j in range(i + 1, end):
+        other = buffer[j]
+        parent = other[PARENT]
+        while parent is not None and parent is not rec:
+            parent = parent[PARENT]
+        if parent is rec:
+            if other[STATUS] == "ok" or other[T1] == 0:
+                return False
+        else:
+            return False  # another thread's record: removing a slice would take it too
+    return True
+
+
+def _merge(rec: "Record", first: "Record", key: "tuple[Any, ...]") -> None:
+    entry = repeats.get(id(first))
+    if entry is None:
+        entry = repeats[id(first)] = [1, 1 if first[SWALLOWED] is False else 0, first[T0]]
+    entry[0] += 1
+    entry[2] = rec[T0]
+    _key_of.pop(id(rec), None)
+    if id(rec) in toplevel_failures:
+        _merged_into[id(rec)] = first
+        _pending_repeat[(key, rec[THREAD])] = rec
+    elif rec[SWALLOWED] is False:
+        entry[1] += 1
+
+
+def settle_one(rec: "Record", escaped: bool) -> None:
+    """Settle the top-level failure *rec*: it escaped, or (False) the program went on past it."""
+    if toplevel_failures.pop(id(rec), None) is None:
+        return
+    rec[SWALLOWED] = not escaped
+    rec[EXC] = None
+    first = _merged_into.pop(id(rec), None)
+    if first is not None:
+        slot = (failure_key(rec), rec[THREAD])
+        if _pending_repeat.get(slot) is rec:
+            del _pending_repeat[slot]
+        if escaped:
+            entry = repeats.get(id(first))
+            if entry is not None:
+                entry[1] += 1
+
+
+def repeat_counts(rec: "Record") -> "tuple[int, int, int] | None":
+    """(times, escaped, last start as perf_counter_ns) of a run-time failure that
+    happened more than once, counted into its first record; else None."""
+    entry = repeats.get(id(rec))
+    return None if entry is None else (entry[0], entry[1], entry[2])
 
 
 def _is_failure(key: "tuple[Any, Any, Any]", exc: BaseException) -> bool:
@@ -476,6 +612,27 @@ def _is_failure(key: "tuple[Any, Any, Any]", exc: BaseException) -> bool:
         return True
     tail = _frames(exc.__traceback__)
     return bool(tail[len(tail) - len(frames):] == frames)
+
+
+def escaped_in(exc: "BaseException | None", recs: "list[Record]") -> "set[int]":
+    """ids of the records among *recs* (top-level failures not settled yet) whose
+    exception is *exc* or in its cause/context chain. Each exception in the
+    chain is at most one failure: the latest that matches (only a shared empty
+    ``args`` can match more than one)."""
+    found: set[int] = set()
+    if exc is None or not recs:
+        return found
+    by_args: dict[int, list[Record]] = {}
+    for rec in recs:
+        key = rec[EXC]
+        if key is not None:
+            by_args.setdefault(id(key[1]), []).append(rec)
+    for e in _chain(exc):
+        for rec in reversed(by_args.get(id(e.args), ())):
+            if id(rec) not in found and _is_failure(rec[EXC], e):
+                found.add(id(rec))
+                break
+    return found
 
 
 def fail_strict(rec: "Record", module: "Any", exc: BaseException) -> None:
@@ -507,28 +664,17 @@ def settle_toplevel(exc: "BaseException | None", only: "list[Record] | None" = N
     or ``None`` if it completed. A failure in its chain escaped; any other was
     swallowed. ``SystemExit`` and ``KeyboardInterrupt`` leave no trace at exit,
     so at process exit a top-level failure of that kind counts as escaped.
+    Costs what is pending, not what happened: repeats of one failure leave at
+    most one occurrence pending.
     """
-    chain = _chain(exc)
-    pending = toplevel_failures[:] if only is None else [r for r in only if any(r is t for t in toplevel_failures)]
-    # Each exception in the chain is at most one failure: the latest that
-    # matches (only a shared empty ``args`` can match more than one).
-    escaped_ids = set()
-    for e in chain:
-        for rec in reversed(pending):
-            key = rec[EXC]
-            if key is not None and id(rec) not in escaped_ids and _is_failure(key, e):
-                escaped_ids.add(id(rec))
-                break
+    if only is None:
+        pending = list(toplevel_failures.values())
+    else:
+        pending = [r for r in only if id(r) in toplevel_failures]
+    escaped = escaped_in(exc, pending)
     for rec in pending:
-        for i in range(len(toplevel_failures) - 1, -1, -1):
-            if toplevel_failures[i] is rec:
-                del toplevel_failures[i]
         key = rec[EXC]
-        if key is None:
-            continue
-        escaped = id(rec) in escaped_ids or (only is None and issubclass(key[0], SystemExit))
-        rec[SWALLOWED] = not escaped
-        rec[EXC] = None
+        settle_one(rec, id(rec) in escaped or (only is None and key is not None and issubclass(key[0], SystemExit)))
 
 
 def settle_at_exit() -> None:
@@ -538,69 +684,149 @@ def settle_at_exit() -> None:
 
 #: Successful imports folded out of the buffer: {module: [count, total_ns, self_ns]}, for reports.
 folded: "dict[str, list[int]]" = {}
-#: The same, since the last time they were sent as spans (the OpenTelemetry bridge clears it).
+#: The same since they were last sent as spans (the OpenTelemetry bridge clears
+#: it), plus the first start and last end (perf_counter_ns) of what it folds:
+#: {module: [count, total_ns, self_ns, first_t0, last_t1]}.
 folded_unsent: "dict[str, list[int]]" = {}
 folded_records = 0
+#: id(record in the buffer) -> summed cumulative ns of its children folded
+#: away, so its self time still leaves them out (reports and spans).
+folded_children_ns: "dict[int, int]" = {}
+#: Readers that walk the buffer from where they stopped (the OpenTelemetry
+#: bridge) register ``[position, {id(record): ns}]`` here: records taken out of
+#: the buffer before the position move it back, and a fold adds the time of
+#: children it takes out unseen (from the position on) to their parent's entry.
+cursors: "list[list[Any]]" = []
+#: Sinks that still need some records (open spans) register a function here
+#: returning them; a fold leaves those in the buffer.
+pins: "list[Callable[[], Any]]" = []
+#: A fold that could not get the buffer down (failures, pinned records) does
+#: not run again before this many records: one fold per *keep* imports at most.
+_fold_floor = 0
 
 
-def fold(keep: int) -> int:
-    """Bound memory in a long-running process: fold the oldest successful,
-    finished records into per-module totals until about *keep* records remain.
+def _moved(index: int, count: int) -> None:
+    """*count* records were removed from the buffer from *index* on: move the cursors."""
+    for cursor in cursors:
+        if cursor[0] > index:
+            cursor[0] = max(index, cursor[0] - count)
 
-    Failures, records with export violations and imports still in progress
-    (or whose spans are still open) are never folded. Returns how many were.
-    """
-    global folded_records
-    pinned: set[int] = set()
-    for name in ("importguard._exports", "importguard._otel"):
-        module = sys.modules.get(name)
-        if module is None:
-            continue
-        for v in getattr(module, "violations", ()):
-            pinned.add(id(v["_record"]))
-        for rec, _span in getattr(module, "_spans", {}).values():
-            pinned.add(id(rec))
-        for rec in getattr(module, "_undecided", ()):
-            pinned.add(id(rec))
-    nested: dict[int, int] = {}
-    for rec in buffer:
+
+def nested_ns(records: "list[Record]") -> "dict[int, int]":
+    """id(record) -> summed cumulative ns of its direct children: those among
+    *records*, and those folded away (self time = cumulative minus this)."""
+    nested = {k: v for k, v in folded_children_ns.items()} if folded_children_ns else {}
+    for rec in records:
         parent = rec[PARENT]
         if parent is not None and rec[T1]:
             nested[id(parent)] = nested.get(id(parent), 0) + rec[T1] - rec[T0]
+    return nested
+
+
+def fold(keep: int) -> int:
+    """Bound memory in a long-running process: fold the fastest successful,
+    finished records into per-module totals until about *keep* records remain,
+    and merge settled repeats of a run-time failure into its first record.
+
+    Fastest first, by cumulative time: the slowest imports stay records (and
+    spans) with their true times, and since an import's cumulative time is at
+    least its children's, a kept import keeps its importer. Failures (but
+    repeats), records with export violations and imports still in progress
+    (or whose spans are still open) are never folded. Returns how many were.
+    """
+    global folded_records, _fold_floor
+    if len(buffer) <= _fold_floor:
+        return 0
+    pinned: set[int] = set()
+    exports = sys.modules.get("importguard._exports")
+    for v in getattr(exports, "violations", ()):
+        pinned.add(id(v["_record"]))
+    for pin in pins:
+        for rec in pin():
+            pinned.add(id(rec))
+    nested = nested_ns(buffer)
     excess = len(buffer) - keep
+    candidates = []
+    for i, rec in enumerate(buffer):
+        if rec[T1] and rec[STATUS] == "ok" and id(rec) not in pinned:
+            # equal times: the later (deeper) record first, so parents outlive children
+            candidates.append((rec[T1] - rec[T0], -i))
+    candidates.sort()
+    drop = {-i for _t, i in candidates[:max(0, excess)]}
     kept = []
+    removed: list[int] = []
     count = 0
-    for rec in buffer:
-        if (
-            count < excess
-            and rec[T1]
-            and rec[STATUS] == "ok"
-            and id(rec) not in pinned
-        ):
+    for i, rec in enumerate(buffer):
+        if i in drop:
             total = rec[T1] - rec[T0]
             own = total - nested.get(id(rec), 0)
-            for table in (folded, folded_unsent):
-                entry = table.setdefault(rec[NAME], [0, 0, 0])
-                entry[0] += 1
-                entry[1] += total
-                entry[2] += own
+            entry = folded.setdefault(rec[NAME], [0, 0, 0])
+            entry[0] += 1
+            entry[1] += total
+            entry[2] += own
+            unsent = folded_unsent.get(rec[NAME])
+            if unsent is None:
+                folded_unsent[rec[NAME]] = [1, total, own, rec[T0], rec[T1]]
+            else:
+                unsent[0] += 1
+                unsent[1] += total
+                unsent[2] += own
+                unsent[3] = min(unsent[3], rec[T0])
+                unsent[4] = max(unsent[4], rec[T1])
+            parent = rec[PARENT]
+            if parent is not None:
+                folded_children_ns[id(parent)] = folded_children_ns.get(id(parent), 0) + total
+                for cursor in cursors:
+                    if i >= cursor[0]:  # that reader has not seen it: it cannot count it itself
+                        cursor[1][id(parent)] = cursor[1].get(id(parent), 0) + total
+            folded_children_ns.pop(id(rec), None)
             count += 1
-        else:
-            kept.append(rec)
-    buffer[:] = kept
+            removed.append(i)
+            continue
+        key = _key_of.get(id(rec))
+        if key is not None and id(rec) not in toplevel_failures and id(rec) not in pinned \
+                and id(rec) not in nested:
+            first = _first_failure.get(key)
+            if first is not None and first is not rec:
+                _merge(rec, first, key)
+                removed.append(i)
+                continue
+        kept.append(rec)
+    if removed:
+        buffer[:] = kept
+        for cursor in cursors:
+            position = cursor[0]
+            cursor[0] = position - sum(1 for i in removed if i < position)
+        # a folded parent's entry is gone with it; keep only entries of records still here
+        alive = {id(rec) for rec in kept}
+        for table in [folded_children_ns] + [cursor[1] for cursor in cursors]:
+            for key_id in [k for k in table if k not in alive]:
+                del table[key_id]
     folded_records += count
+    _fold_floor = len(buffer) + keep
     return count
 
 
 def reset_after_fork() -> None:
     """In a forked child: its records are its own; the parent reports the parent's."""
+    global _fold_floor
     # Other threads do not exist in the child, and neither do their
     # thread-locals; the forking thread keeps its stack (fork inside an import).
     buffer[:] = list(thread_state()[STACK])
     loaded.clear()
     folded.clear()
     folded_unsent.clear()
-    del toplevel_failures[:]
+    folded_children_ns.clear()
+    toplevel_failures.clear()
+    _first_failure.clear()
+    _key_of.clear()
+    repeats.clear()
+    _merged_into.clear()
+    _pending_repeat.clear()
+    _fold_floor = 0
+    for cursor in cursors:
+        cursor[0] = 0
+        cursor[1].clear()
     del internal_errors[:]
 
 
@@ -726,11 +952,7 @@ def to_dicts(
     ids = {id(rec): i for i, rec in enumerate(records)}
     # Self time = own span minus the spans of direct children (the hot path
     # keeps only start and end). Parents outside *records* simply get no share.
-    nested: dict[int, int] = {}
-    for rec in records:
-        parent = rec[PARENT]
-        if parent is not None and rec[T1]:
-            nested[id(parent)] = nested.get(id(parent), 0) + rec[T1] - rec[T0]
+    nested = nested_ns(records)
 
     def ref(rec: "Record | None") -> "int | None":
         return ids.get(id(rec)) if rec is not None else None
@@ -780,4 +1002,9 @@ def to_dicts(
                 "duplicate_of": ref(rec[DUPLICATE_OF]),
             }
         )
+        again = repeats.get(id(rec)) if repeats else None
+        if again is not None:
+            # A run-time failure that happened again and again: one record, counted.
+            out[-1]["repeats"] = {"count": again[0], "escaped": again[1],
+                                  "last_start_ns": again[2] + epoch_offset_ns}
     return out

@@ -99,10 +99,16 @@ def test_failures_violations_and_probes(tmp_path: Path) -> None:
     (event,) = broken["events"]
     assert event[0] == "exception" and event[1]["exception.type"] == "RuntimeError"
     assert 'broken_plugin.py", line 1, in <module>' in event[1]["exception.stacktrace"]
-    assert event[1]["exception.escaped"] is False
+    # As the semantic conventions mean it: the exception left the import span
+    # (the statement raised it); what the importer did next is importguard.swallowed.
+    assert event[1]["exception.escaped"] is True
     probe = by_name["import optional_accel_xyz"]
-    assert probe["status"] == "ERROR" and probe["attributes"]["importguard.routine_probe"] is True
+    # A routine probe is no error (every startup trace would be red); what it was stays said.
+    assert probe["status"] == "UNSET" and probe["attributes"]["importguard.routine_probe"] is True
     assert probe["attributes"]["importguard.status"] == "not_found"
+    assert probe["attributes"]["error.type"] == "ModuleNotFoundError"
+    assert probe["attributes"]["importguard.swallowed"] is True
+    assert [e[0] for e in probe["events"]] == ["exception"]
     pkg = by_name["import apppkg"]
     assert pkg["status"] == "UNSET"
     (violation,) = [e for e in pkg["events"] if e[0] == "importguard.export_violation"]
@@ -149,7 +155,7 @@ def test_min_ms_keeps_slow_imports_and_every_failure(tmp_path: Path) -> None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
         spans = {s.name: (s.context.span_id, s.parent.span_id if s.parent else None,
-                          s.end_time - s.start_time, s.status.status_code.name)
+                          s.end_time - s.start_time, s.attributes.get("importguard.status", "?"))
                  for s in exporter.get_finished_spans()}
         print(json.dumps(spans))
     """
@@ -163,7 +169,7 @@ def test_min_ms_keeps_slow_imports_and_every_failure(tmp_path: Path) -> None:
     assert spans["import slowpkg.broken"][1] == spans["import slowpkg"][0]
     for name, (_id, _parent, duration, status) in spans.items():
         if name.startswith("import "):
-            assert status == "ERROR" or duration >= 30_000_000, (name, duration)
+            assert status != "ok" or duration >= 30_000_000, (name, duration)
 
 
 def test_include_exclude_select_spans_too(tmp_path: Path) -> None:
