@@ -725,6 +725,89 @@ def finish(timeout_s: float = 5.0, exc: BaseException | None = None) -> int:
         return 0
 
 
+def send_otlp(endpoint: str) -> None:
+    """``importguard run --otlp``: at exit, send the spans with an SDK of our own,
+    unless the program set a TracerProvider itself (then its exporter has them).
+
+    No thread may start at interpreter shutdown from 3.12 on, so no
+    BatchSpanProcessor and no ``Resource.create()`` (both use threads): the
+    spans are collected and exported in batches from this thread, and the
+    resource comes from ``OTEL_SERVICE_NAME``/``OTEL_RESOURCE_ATTRIBUTES``.
+    A collector that refuses the connection is found in one connect (the
+    exporter would retry for its whole timeout); the exporter's own log lines
+    are silenced: importguard says what happened in one line.
+    """
+    import logging
+
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return
+    base = endpoint.rstrip("/")
+    ended: list[Any] = []
+
+    class Collect(SpanProcessor):
+        def on_end(self, span: Any) -> None:
+            ended.append(span)
+
+    # Not Resource.create(): it runs the resource detectors in a thread pool.
+    resource = Resource({"service.name": "unknown_service"}).merge(OTELResourceDetector().detect())
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_span_processor(Collect())
+    trace.set_tracer_provider(provider)
+    emit(final=True)
+    if not ended:
+        return
+
+    def failed(why: str, first: int = 0) -> None:
+        lost = f"{len(ended) - first} of {len(ended)} spans were not sent"
+        _records.internal_errors.append(("sending spans to " + endpoint, "ExportFailed", f"{why}: {lost}"))
+        sys.stderr.write(f"importguard: sending spans to {endpoint} failed ({why}); {lost}.\n")
+
+    refused = _refused(base)
+    if refused:
+        failed(refused)
+        return
+    exporter = OTLPSpanExporter(endpoint=base if base.endswith("/v1/traces") else base + "/v1/traces", timeout=5)
+    quiet_loggers = [logging.getLogger(name) for name in (
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter", "opentelemetry.exporter.otlp.common.http",
+        "opentelemetry.exporter.http.transport", "opentelemetry.exporter.otlp.proto.http")]
+    before = [logger.disabled for logger in quiet_loggers]
+    for logger in quiet_loggers:
+        logger.disabled = True
+    try:
+        for first in range(0, len(ended), 512):
+            # The first batch that fails (collector down, or silent for the exporter's
+            # 5 s timeout) ends it: the exit waits one timeout, not one per batch.
+            if exporter.export(ended[first:first + 512]) is not SpanExportResult.SUCCESS:
+                failed("no answer within 5 s, or an error", first)
+                break
+        exporter.shutdown()  # type: ignore[no-untyped-call]
+    finally:
+        for logger, was in zip(quiet_loggers, before):
+            logger.disabled = was
+
+
+def _refused(url: str) -> str:
+    """Why a connection to *url*'s host cannot be opened (refused, no such
+    host: within 2 s), or "" if it can."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with socket.create_connection((parts.hostname or "localhost", port), timeout=2):
+            return ""
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    except ValueError as exc:  # a port out of range
+        return str(exc)
+
+
 def patch_set_tracer_provider(module: Any) -> None:
     """Wrap ``opentelemetry.trace.set_tracer_provider`` so that setting one emits the backlog.
 

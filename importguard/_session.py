@@ -172,50 +172,6 @@ def at_exit() -> None:
                 pass
 
 
-def _send_otlp(endpoint: str) -> None:
-    """``importguard run --otlp``: at exit, send the spans with an SDK of our own,
-    unless the program set a TracerProvider itself (then its exporter has them).
-
-    No thread may start at interpreter shutdown from 3.12 on, so no
-    BatchSpanProcessor and no ``Resource.create()`` (both use threads): the
-    spans are collected and exported in batches from this thread, and the
-    resource comes from ``OTEL_SERVICE_NAME``/``OTEL_RESOURCE_ATTRIBUTES``.
-    """
-    from opentelemetry import trace
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import OTELResourceDetector, Resource
-    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-    from opentelemetry.sdk.trace.export import SpanExportResult
-
-    from importguard import _otel
-
-    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        return
-    base = endpoint.rstrip("/")
-    exporter = OTLPSpanExporter(endpoint=base if base.endswith("/v1/traces") else base + "/v1/traces", timeout=5)
-    ended: "list[Any]" = []
-
-    class Collect(SpanProcessor):
-        def on_end(self, span: "Any") -> None:
-            ended.append(span)
-
-    # Not Resource.create(): it runs the resource detectors in a thread pool.
-    resource = Resource({"service.name": "unknown_service"}).merge(OTELResourceDetector().detect())
-    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-    provider.add_span_processor(Collect())
-    trace.set_tracer_provider(provider)
-    _otel.emit(final=True)
-    for first in range(0, len(ended), 512):
-        # The first batch that fails (collector down, or silent for the exporter's
-        # 5 s timeout) ends it: the exit waits one timeout, not one per batch.
-        if exporter.export(ended[first:first + 512]) is not SpanExportResult.SUCCESS:
-            lost = f"{len(ended) - first} of {len(ended)} spans were not sent"
-            _records.internal_errors.append(("sending spans to " + endpoint, "ExportFailed", lost))
-            sys.stderr.write(f"importguard: sending spans to {endpoint} failed; {lost}.\n")
-            break
-    exporter.shutdown()  # type: ignore[no-untyped-call]
-
-
 def _finish() -> None:
     if settings is None:
         return
@@ -223,7 +179,9 @@ def _finish() -> None:
         try:
             with _hook.quiet():
                 _records.settle_at_exit()
-                _send_otlp(settings["otlp"])
+                from importguard import _otel
+
+                _otel.send_otlp(settings["otlp"])
         except ImportError as exc:
             _records.internal_error("sending spans to " + settings["otlp"], exc,
                                     "install the sdk extra: pip install 'importguard[sdk]'.", once="otlp")
