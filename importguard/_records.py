@@ -684,8 +684,8 @@ def settle_at_exit() -> None:
 
 #: Successful imports folded out of the buffer: {module: [count, total_ns, self_ns]}, for reports.
 folded: "dict[str, list[int]]" = {}
-#: The same since they were last sent as spans (the OpenTelemetry bridge clears
-#: it), plus the first start and last end (perf_counter_ns) of what it folds:
+#: The same for those folded before the span bridge saw them, until it sends
+#: them (and clears this), plus the first start and last end (perf_counter_ns):
 #: {module: [count, total_ns, self_ns, first_t0, last_t1]}.
 folded_unsent: "dict[str, list[int]]" = {}
 folded_records = 0
@@ -753,6 +753,8 @@ def fold(keep: int) -> int:
             candidates.append((rec[T1] - rec[T0], -i))
     candidates.sort()
     drop = {-i for _t, i in candidates[:max(0, excess)]}
+    # Records before every reader's position were seen (as spans) already.
+    seen_before = min((cursor[0] for cursor in cursors), default=0)
     kept = []
     removed: list[int] = []
     count = 0
@@ -764,8 +766,10 @@ def fold(keep: int) -> int:
             entry[0] += 1
             entry[1] += total
             entry[2] += own
-            unsent = folded_unsent.get(rec[NAME])
-            if unsent is None:
+            unsent = folded_unsent.get(rec[NAME]) if i >= seen_before else ...
+            if unsent is ...:
+                pass  # the span bridge has sent it already, as a span of its own
+            elif unsent is None:
                 folded_unsent[rec[NAME]] = [1, total, own, rec[T0], rec[T1]]
             else:
                 unsent[0] += 1
