@@ -176,6 +176,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                             rec[5] = "not_found"
                             rec[8] = (ModuleNotFoundError, exc.msg, (), (code, importer.f_lasti), True, None)
                             rec[9] = probe = True
+                            if not stack:  # at run time, per request: repeats are one record
+                                _records.settled_probe(rec)
                     tb = importer = None
                 handler = None
             if not probe:

@@ -485,6 +485,10 @@ _pending_repeat: "dict[tuple[Any, ...], Record]" = {}
 #: (the OpenTelemetry bridge, to send its span inside the request that made
 #: it); such a failure is merged once the sink calls :func:`merge_repeat`.
 keep_for_sink: "Callable[[Record], bool] | None" = None
+#: Held while records are taken out of the buffer (a fold, a merged repeat):
+#: two removals at once would shift each other's positions. Appends (the hot
+#: path) never take it: they only add at the end, which removals leave alone.
+_removing = RLock()
 #: How far back from the buffer's end a repeat is looked for to take it out:
 #: other threads' imports may have been appended after it; past this, the
 #: next fold merges it instead.
@@ -497,13 +501,21 @@ def failure_key(rec: "Record") -> "tuple[Any, ...]":
     return (rec[NAME], rec[STATUS], cls, message, importer, via_fromlist)
 
 
+def settled_probe(rec: "Record") -> None:
+    """A ``from pkg import name`` miss outside any import, settled in place by the
+    hook: counted into its first occurrence like any run-time failure."""
+    _toplevel_failure(rec)
+
+
 def _toplevel_failure(rec: "Record") -> None:
     key = failure_key(rec)
     first = _first_failure.get(key)
+    pending = rec[SWALLOWED] is None
     if first is None:
         _first_failure[key] = rec
         _key_of[id(rec)] = key
-        toplevel_failures[id(rec)] = rec
+        if pending:
+            toplevel_failures[id(rec)] = rec
         return
     # This thread reached the same failing statement again: it went on past its
     # previous occurrence, which is settled (swallowed, unless known already).
@@ -514,7 +526,8 @@ def _toplevel_failure(rec: "Record") -> None:
         settle_one(previous, False)
     if first[THREAD] == thread and id(first) in toplevel_failures:
         settle_one(first, False)
-    toplevel_failures[id(rec)] = rec
+    if pending:
+        toplevel_failures[id(rec)] = rec
     _key_of[id(rec)] = key
     if keep_for_sink is not None and keep_for_sink(rec):
         return
@@ -529,24 +542,30 @@ def merge_repeat(rec: "Record") -> bool:
     first = _first_failure.get(key) if key is not None else None
     if first is None or first is rec:
         return False
-    end = len(buffer)
-    for i in range(end - 1, max(-1, end - 1 - _TAIL), -1):
-        if buffer[i] is rec:
-            if not _detachable(i, end):
-                return False
-            removed = end - i
-            del buffer[i:]
-            _moved(i, removed)
-            _merge(rec, first, key)  # type: ignore[arg-type]
-            return True
+    with _removing:
+        end = len(buffer)
+        for i in range(end - 1, max(-1, end - 1 - _TAIL), -1):
+            if buffer[i] is rec:
+                going = _detachable(i, end)
+                if going is None:
+                    return False
+                # From the last: positions below `end` do not move while other
+                # threads append (removals hold the lock).
+                for j in reversed(going):
+                    del buffer[j]
+                    _moved(j, 1)
+                _merge(rec, first, key)  # type: ignore[arg-type]
+                return True
     return False
 
 
-def _detachable(i: int, end: int) -> bool:
-    """Whether buffer[i] (a failure) can go with the records after it that it
-    started: only if every one of those is a failure too (a success there is
-    a module that stayed loaded: a record the report needs)."""
+def _detachable(i: int, end: int) -> "list[int] | None":
+    """Positions of buffer[i] (a failure) and of the records after it that it
+    started, if every one of those is a failure too (a success there is a
+    module that stayed loaded: a record the report needs); else None. Other
+    threads' records in between stay."""
     rec = buffer[i]
+    going = [i]
     for j in range(i + 1, end):
         other = buffer[j]
         parent = other[PARENT]
@@ -554,10 +573,9 @@ def _detachable(i: int, end: int) -> bool:
             parent = parent[PARENT]
         if parent is rec:
             if other[STATUS] == "ok" or other[T1] == 0:
-                return False
-        else:
-            return False  # another thread's record: removing a slice would take it too
-    return True
+                return None
+            going.append(j)
+    return going
 
 
 def _merge(rec: "Record", first: "Record", key: "tuple[Any, ...]") -> None:
@@ -734,9 +752,15 @@ def fold(keep: int) -> int:
     repeats), records with export violations and imports still in progress
     (or whose spans are still open) are never folded. Returns how many were.
     """
-    global folded_records, _fold_floor
     if len(buffer) <= _fold_floor:
         return 0
+    with _removing:
+        return _fold(keep)
+
+
+def _fold(keep: int) -> int:
+    global folded_records, _fold_floor
+    records = buffer[:]  # other threads may append while this runs: those stay as they are
     pinned: set[int] = set()
     exports = sys.modules.get("importguard._exports")
     for v in getattr(exports, "violations", ()):
@@ -744,10 +768,10 @@ def fold(keep: int) -> int:
     for pin in pins:
         for rec in pin():
             pinned.add(id(rec))
-    nested = nested_ns(buffer)
-    excess = len(buffer) - keep
+    nested = nested_ns(records)
+    excess = len(records) - keep
     candidates = []
-    for i, rec in enumerate(buffer):
+    for i, rec in enumerate(records):
         if rec[T1] and rec[STATUS] == "ok" and id(rec) not in pinned:
             # equal times: the later (deeper) record first, so parents outlive children
             candidates.append((rec[T1] - rec[T0], -i))
@@ -758,7 +782,7 @@ def fold(keep: int) -> int:
     kept = []
     removed: list[int] = []
     count = 0
-    for i, rec in enumerate(buffer):
+    for i, rec in enumerate(records):
         if i in drop:
             total = rec[T1] - rec[T0]
             own = total - nested.get(id(rec), 0)
@@ -797,12 +821,12 @@ def fold(keep: int) -> int:
                 continue
         kept.append(rec)
     if removed:
-        buffer[:] = kept
+        buffer[:len(records)] = kept
         for cursor in cursors:
             position = cursor[0]
             cursor[0] = position - sum(1 for i in removed if i < position)
         # a folded parent's entry is gone with it; keep only entries of records still here
-        alive = {id(rec) for rec in kept}
+        alive = {id(rec) for rec in buffer}
         for table in [folded_children_ns] + [cursor[1] for cursor in cursors]:
             for key_id in [k for k in table if k not in alive]:
                 del table[key_id]
