@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from conftest import clean_env, write_tree
 from otlp_receiver import otlp_receiver
+from test_otel_runtime import with_override
 
 APP = {
     "app/__init__.py": "import json\nfrom . import models\n",
@@ -66,13 +68,15 @@ def test_under_opentelemetry_instrument(tmp_path: Path) -> None:
     write_tree(tmp_path, APP)
     bindir = Path(sys.executable).parent
     instrument = bindir / "opentelemetry-instrument"
+    report = tmp_path / "report.json"
     with otlp_receiver() as receiver:
         env = clean_env(
-            IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0",
+            IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_REPORT=str(report),
             OTEL_SERVICE_NAME="shop-auto", OTEL_TRACES_EXPORTER="otlp", OTEL_METRICS_EXPORTER="none",
             OTEL_LOGS_EXPORTER="none", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.url,
             OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
         )
+        with_override(env)
         proc = subprocess.run([str(instrument), sys.executable, "-m", "app"], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=90)
     assert proc.returncode == 0 and proc.stdout == "served\n", proc.stderr
@@ -87,3 +91,17 @@ def test_under_opentelemetry_instrument(tmp_path: Path) -> None:
     assert by_name["import app"]["resource"]["service.name"] == "shop-auto"
     assert by_name["import lazyreq"]["parent_span_id"] == by_name["handle request"]["span_id"]
     assert len([s for s in spans if s["name"] == "import sitecustomize"]) == 1
+    # opentelemetry-instrument sets the provider, then adds its span processor: the
+    # backlog must wait for it (it used to be replayed into no processor and lost).
+    # The process root and every import made before the SDK existed arrive, once.
+    assert [s["name"] for s in spans].count("python startup") == 1
+    assert site["parent_span_id"] == by_name["python startup"]["span_id"]
+    assert "import opentelemetry.sdk.trace" in _names(spans)  # imported by the distro, before any provider
+    ids = {s["span_id"] for s in spans}
+    assert [s["name"] for s in spans if s["parent_span_id"] and s["parent_span_id"] not in ids] == []
+    # Every record is a span, but those the exporter's own thread made while sending
+    # at shutdown (after the last emission: the SDK accepts no span then).
+    records = json.loads(report.read_text())["imports"]
+    late = [r for r in records if r["thread_name"] == "OtelBatchSpanRecordProcessor"]
+    assert sorted(s["name"] for s in spans if s["name"].startswith("import ")) == sorted(
+        f"import {r['name']}" for r in records if r["status"] != "incomplete" and r not in late)
