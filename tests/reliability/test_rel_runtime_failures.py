@@ -8,8 +8,12 @@ asserted; benchmarks/runtime_failures.py measures memory and exit time.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import jsonschema
+
+from conftest import ROOT
 from rel_helpers import plain_and_hooked, run
 
 SERVER = """
@@ -66,6 +70,7 @@ def test_repeated_runtime_failures_stay_one_record_each(tmp_path: Path) -> None:
         sizes[n] = _state(hooked.stdout)
         report = hooked.report
         assert report is not None
+        jsonschema.validate(report, json.loads((ROOT / "importguard" / "report.schema.json").read_text()))
         failures = [r for r in report["imports"] if r["status"] != "ok" and r["name"] != "sitecustomize"]
         # one record per failing statement, with the count of every occurrence
         by_name: dict[str, int] = {}
