@@ -17,6 +17,7 @@ emission holds up neither the other threads' imports nor the exit.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -192,3 +193,38 @@ def test_run_otlp_to_nothing_listening(tmp_path: Path) -> None:
     # Not the exporter's retry lines ("Transient error ... retrying in 1.00s"): one line, ours.
     assert hooked.stderr.splitlines() == lines
     assert "(Connection refused)" in lines[0]
+
+
+def test_instrument_with_a_silent_collector_waits_one_timeout_per_batch(tmp_path: Path) -> None:
+    # A program with no spans of its own exits at once, plain, whatever the collector does;
+    # hooked it has import spans queued, and the SDK's exit waits for them. The documented
+    # bound: one export timeout per batch of 512 spans (here 1 s each), no retry loop, no
+    # flush of importguard's own. Counted in export attempts, not timed.
+    import json
+    import math
+
+    (tmp_path / "app.py").write_text("import json, email.mime.text\nprint('app done')\n")
+    bindir = Path(sys.executable).parent
+    hole = _BlackHole()
+    try:
+        def run_one(hooked: bool) -> tuple[subprocess.CompletedProcess[str], int]:
+            before = len(hole.accepted)
+            extra = dict(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_REPORT=str(tmp_path / "r.json")) \
+                if hooked else {}
+            env = with_override(clean_env(
+                OTEL_TRACES_EXPORTER="otlp", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none",
+                OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=f"http://127.0.0.1:{hole.port}/v1/traces",
+                OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", OTEL_EXPORTER_OTLP_TIMEOUT="1",
+                PATH=f"{bindir}:{os.environ.get('PATH', '')}", **extra))
+            proc = subprocess.run([str(bindir / "opentelemetry-instrument"), sys.executable, "app.py"], cwd=tmp_path,
+                                  env=env, capture_output=True, text=True, timeout=100)
+            return proc, len(hole.accepted) - before
+
+        plain, plain_attempts = run_one(False)
+        hooked, hooked_attempts = run_one(True)
+    finally:
+        hole.close()
+    assert (plain.returncode, plain.stdout) == (hooked.returncode, hooked.stdout) == (0, "app done\n")
+    assert plain_attempts == 0
+    spans = len(json.loads((tmp_path / "r.json").read_text())["imports"]) + 1  # and the process root
+    assert 1 <= hooked_attempts <= math.ceil(spans / 512), (hooked_attempts, spans)
