@@ -52,6 +52,7 @@ SETTINGS: "dict[str, tuple[str, str, Any]]" = {
     "otlp": ("IMPORTGUARD_OTLP", "url", None),
     "max_records": ("IMPORTGUARD_MAX_RECORDS", "count", 20_000),
     "redact": ("IMPORTGUARD_REDACT", "bool", False),
+    "metrics": ("IMPORTGUARD_METRICS", "bool", False),
     # Tables: [tool.importguard.exports] and [tool.importguard.accept]; no variable.
     "exports": ("", "contracts", {}),
     "accept": ("", "accept", {}),

@@ -317,15 +317,13 @@ def _end(rec: list[Any]) -> None:
     span.set_attributes(attrs)
     span.end(end_time=end_ns)
     _root_end = max(_root_end, end_ns)
-    for sink in sinks:
-        sink(rec, own)
+    if _records.count_failures:
+        from importguard import _metrics
+
+        _metrics.record(rec, "runtime" if _captured_span(_root_of(rec)) is not None else "startup")
     if rec[_records.ERROR] is not None and id(rec) not in _records.toplevel_failures:
         # A repeat of an earlier run-time failure, kept for this span: now one count.
         _records.merge_repeat(rec)
-
-
-#: Called with each record as its span ends, and its self time in ns (the metrics bridge registers here).
-sinks: list[Any] = []
 
 
 def _root_of(rec: list[Any]) -> list[Any]:
@@ -439,6 +437,10 @@ def _emit_locked(final: bool, state: list[Any], quiet: int) -> int:
                 done += 1
         for item in _later.values():
             item[1] += 1  # one more emission since the failure was seen
+        if _records.count_failures:
+            from importguard import _metrics
+
+            _metrics.count_failures()
         if _records.folded_unsent:
             _send_folded(tracer)
         if _root is not None and not _root_ended():

@@ -448,6 +448,8 @@ def interrupted(state: "list[Any]", rec: "Record | None", exc: BaseException, st
 
 def _hold(rec: "Record", exc: BaseException, frames: "list[tuple[Any, int]]") -> None:
     """Keep what settling *rec*'s failure needs, with its importer or at top level."""
+    if count_failures:
+        _tally(rec)
     parent = rec[PARENT]
     if parent is not None and parent[T1] == 0:
         rec[EXC] = exc  # until the importer finishes
@@ -504,7 +506,20 @@ def failure_key(rec: "Record") -> "tuple[Any, ...]":
 def settled_probe(rec: "Record") -> None:
     """A ``from pkg import name`` miss outside any import, settled in place by the
     hook: counted into its first occurrence like any run-time failure."""
+    if count_failures:
+        _tally(rec)
     _toplevel_failure(rec)
+
+
+#: IMPORTGUARD_METRICS: failures are tallied per (top-level package, status)
+#: as they happen, repeats included, for the failure counter (``_metrics``).
+count_failures = False
+failure_tally: "dict[tuple[str, str], int]" = {}
+
+
+def _tally(rec: "Record") -> None:
+    key = (rec[NAME].partition(".")[0], rec[STATUS])
+    failure_tally[key] = failure_tally.get(key, 0) + 1
 
 
 def _toplevel_failure(rec: "Record") -> None:
@@ -852,6 +867,7 @@ def reset_after_fork() -> None:
     _merged_into.clear()
     _pending_repeat.clear()
     _fold_floor = 0
+    failure_tally.clear()
     for cursor in cursors:
         cursor[0] = 0
         cursor[1].clear()

@@ -69,6 +69,7 @@ def start(new_settings: "dict[str, Any]") -> bool:
     _hook.exports_on, _hook.check_every_module = _exports.configure(new_settings)
     _hook.max_records = int(new_settings.get("max_records") or 20_000)
     _records.redact = bool(new_settings.get("redact"))
+    _records.count_failures = bool(new_settings.get("metrics"))
     if new_settings.get("otel", True):
         _hook.otel_on = True
         trace_module = sys.modules.get("opentelemetry.trace")

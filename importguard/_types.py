@@ -124,10 +124,13 @@ class Config:
             of its own, one is configured at exit to send the import spans
             there (needs the ``sdk`` extra).
         max_records: records kept in memory (``IMPORTGUARD_MAX_RECORDS``);
-            past it the oldest successful ones are folded into per-module
+            past it the fastest successful ones are folded into per-module
             totals (still reported and sent); failures and violations never are.
         redact: exception messages are replaced by ``<redacted>`` in reports
             and spans (``IMPORTGUARD_REDACT``): they can hold secrets.
+        metrics: import durations and failures are also recorded as
+            OpenTelemetry metrics when the app has a MeterProvider
+            (``IMPORTGUARD_METRICS``; see ``importguard._metrics``).
         exports: ``[tool.importguard.exports]``: module (or glob) to the names
             it must provide.
         accept: ``[tool.importguard.accept]``: known violations, module to
@@ -154,6 +157,7 @@ class Config:
     otlp: str | None = None
     max_records: int = 20_000
     redact: bool = False
+    metrics: bool = False
     exports: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     accept: dict[str, tuple[tuple[str, ...] | None, str]] = attrs.field(factory=dict)
     modes: dict[str, str] = attrs.field(factory=dict)

@@ -1,7 +1,8 @@
-"""A real OTLP/HTTP trace receiver on 127.0.0.1, for the end-to-end tests.
+"""A real OTLP/HTTP receiver on 127.0.0.1, for the end-to-end tests.
 
-Decodes ``ExportTraceServiceRequest`` with ``opentelemetry-proto``, as a
-collector would, and keeps the spans it received.
+Decodes ``ExportTraceServiceRequest`` (``/v1/traces``) and
+``ExportMetricsServiceRequest`` (``/v1/metrics``) with ``opentelemetry-proto``,
+as a collector would, and keeps the spans and metric points it received.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -27,10 +32,12 @@ def _value(v: Any) -> Any:
 
 
 class Receiver:
-    """Spans received so far, as dicts; ``url`` is the traces endpoint."""
+    """Spans and metrics received so far, as dicts; ``url`` is the traces endpoint
+    (the metrics one is the same with ``/v1/metrics``)."""
 
     def __init__(self) -> None:
         self.spans: list[dict[str, Any]] = []
+        self.metrics: list[dict[str, Any]] = []
         self.requests = 0
         self.url = ""
         self._lock = threading.Lock()
@@ -57,6 +64,29 @@ class Receiver:
                             "scope": scope_spans.scope.name,
                         })
 
+    def add_metrics(self, body: bytes) -> None:
+        """One entry per metric per export: name, unit, scope, resource, and its points
+        (attributes with ``value`` for sums and gauges, ``count``/``sum`` for histograms)."""
+        request = ExportMetricsServiceRequest.FromString(body)
+        with self._lock:
+            self.requests += 1
+            for resource_metrics in request.resource_metrics:
+                resource = {a.key: _value(a.value) for a in resource_metrics.resource.attributes}
+                for scope_metrics in resource_metrics.scope_metrics:
+                    for metric in scope_metrics.metrics:
+                        kind = metric.WhichOneof("data")
+                        points = []
+                        for p in getattr(metric, kind).data_points:
+                            point: dict[str, Any] = {"attributes": {a.key: _value(a.value) for a in p.attributes}}
+                            if kind == "histogram":
+                                point.update(count=p.count, sum=p.sum)
+                            else:
+                                point["value"] = p.as_int if p.WhichOneof("value") == "as_int" else p.as_double
+                            points.append(point)
+                        self.metrics.append({"name": metric.name, "unit": metric.unit, "kind": kind,
+                                             "scope": scope_metrics.scope.name, "resource": resource,
+                                             "points": points})
+
 
 @contextmanager
 def otlp_receiver() -> Iterator[Receiver]:
@@ -68,8 +98,12 @@ def otlp_receiver() -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if self.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
-            receiver.add(body)
-            reply = ExportTraceServiceResponse().SerializeToString()
+            if self.path.endswith("/v1/metrics"):
+                receiver.add_metrics(body)
+                reply = ExportMetricsServiceResponse().SerializeToString()
+            else:
+                receiver.add(body)
+                reply = ExportTraceServiceResponse().SerializeToString()
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")
             self.send_header("Content-Length", str(len(reply)))
