@@ -239,18 +239,25 @@ def _runtime_failure(rec: list[Any]) -> None:
 
 
 def _is_routine(rec: list[Any]) -> bool:
-    """The routine optional-dependency probe: not found, caught by its importer,
-    and no module's code ran on the way (``import a.b.c`` where ``a`` is missing)."""
-    if rec[_records.STATUS] != "not_found" or rec[_records.SWALLOWED] is not True:
-        return False
-    error = rec[_records.ERROR]
-    cause = error[5] if error is not None else None
-    while cause is not None:
-        if cause[_records.STATUS] != "not_found":
-            return False
-        error = cause[_records.ERROR]
+    """The routine optional-dependency probe: a module not found, caught by its
+    importer, no module's code run on the way. ``import a.b.c`` where ``a`` is
+    missing is one probe: ``a``'s miss escapes into ``a.b``, whose error escapes
+    into ``a.b.c``, which was caught: all three are the probe."""
+    down = rec
+    while down[_records.STATUS] != "not_found":
+        error = down[_records.ERROR]
         cause = error[5] if error is not None else None
-    return True
+        if cause is None or not down[_records.NAME].startswith(cause[_records.NAME] + "."):
+            return False  # a module ran and failed, or failed in its own way
+        down = cause
+    up = rec
+    while up[_records.SWALLOWED] is False:
+        parent = up[_records.PARENT]
+        error = parent[_records.ERROR] if parent is not None else None
+        if error is None or error[5] is not up or not parent[_records.NAME].startswith(up[_records.NAME] + "."):
+            return False  # it escaped into a module that was importing something else
+        up = parent
+    return up[_records.SWALLOWED] is True
 
 
 def _end(rec: list[Any]) -> None:

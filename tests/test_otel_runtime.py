@@ -135,7 +135,8 @@ print(json.dumps({"seen": seen, "spans": spans_of(exporter)}))
 
 def test_runtime_failures_are_sent_when_their_request_ends(tmp_path: Path) -> None:
     write_tree(tmp_path, {"broken_plugin.py": "raise RuntimeError('plugin config missing')\n"})
-    data, report = _run(tmp_path, REQUESTS)
+    data, report = _run(tmp_path, "try:\n    import org_xyz.python.core\nexcept ImportError:\n    pass\n"
+                        + REQUESTS)
     seen, spans = data["seen"], data["spans"]
     # each probe's span is out as soon as its request ended, not at flush or exit
     for i in range(3):
@@ -157,6 +158,11 @@ def test_runtime_failures_are_sent_when_their_request_ends(tmp_path: Path) -> No
         assert fails[name]["status"] == "ERROR"
         (event,) = fails[name]["events"]
         assert event[1]["exception.escaped"] is True  # it left the import span: semantic conventions
+    # a dotted probe whose top-level package is missing: every part of it is the routine probe
+    dotted = {s["name"]: s for s in spans if s["name"].startswith("import org_xyz")}
+    assert set(dotted) == {"import org_xyz", "import org_xyz.python", "import org_xyz.python.core"}
+    for s in dotted.values():
+        assert s["status"] == "UNSET" and s["attributes"]["importguard.routine_probe"] is True, s
     # the report: the repeated probe is one record with a count
     assert report is not None
     records = [r for r in report["imports"] if r["name"] == "ujson_missing_xyz"]
