@@ -105,3 +105,40 @@ def test_under_opentelemetry_instrument(tmp_path: Path) -> None:
     late = [r for r in records if r["thread_name"] == "OtelBatchSpanRecordProcessor"]
     assert sorted(s["name"] for s in spans if s["name"].startswith("import ")) == sorted(
         f"import {r['name']}" for r in records if r["status"] != "incomplete" and r not in late)
+
+
+def test_finish_sends_everything_before_an_exit_that_skips_atexit(tmp_path: Path) -> None:
+    # What a SIGTERM handler or an exec wrapper calls (issue #11's lifecycle work): every
+    # open import span ended and exported within the bound, here just before SIGKILL.
+    write_tree(tmp_path, {"lazyreq.py": "import fractions\n"})
+    program = """
+import os, signal
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+provider = TracerProvider()
+# a batch processor that would not export by itself for a minute
+provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=os.environ["ENDPOINT"]),
+                                               schedule_delay_millis=60_000))
+trace.set_tracer_provider(provider)
+with trace.get_tracer("app").start_as_current_span("handle request"):
+    import lazyreq
+try:
+    import optional_missing_xyz          # outside any span: still open until the next emission
+except ImportError:
+    pass
+from importguard import _otel
+print(_otel.finish(10) > 0, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)     # no atexit, no SDK shutdown
+"""
+    with otlp_receiver() as receiver:
+        env = with_override(clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", ENDPOINT=receiver.url))
+        proc = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=120)
+    assert proc.stdout == "True\n" and proc.returncode == -9, proc.stderr
+    names = _names(receiver.spans)
+    assert {"import lazyreq", "import fractions", "import optional_missing_xyz", "python startup",
+            "handle request"} <= names
+    probe = [s for s in receiver.spans if s["name"] == "import optional_missing_xyz"][0]
+    assert probe["attributes"]["importguard.swallowed"] is True and probe["status"] == 0
