@@ -655,7 +655,7 @@ def _go_live() -> None:
 def _wants_own_span(rec: list[Any]) -> bool:
     """A repeat of a run-time failure made inside a span keeps its record until
     its own span is sent in that span's trace (then it is merged)."""
-    return _hook.toplevel_done is not None and _captured_span(rec) is not None
+    return _live and _hook.toplevel_done is not None and _captured_span(rec) is not None
 
 
 def _on_toplevel_done() -> None:
