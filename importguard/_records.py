@@ -576,10 +576,14 @@ def merge_repeat(rec: "Record") -> bool:
 
 def _detachable(i: int, end: int) -> "list[int] | None":
     """Positions of buffer[i] (a failure) and of the records after it that it
-    started, if every one of those is a failure too (a success there is a
+    started, if every one of those is a failure of a module that is not loaded
+    (a success there, or an import interrupted after its module ran, is a
     module that stayed loaded: a record the report needs); else None. Other
     threads' records in between stay."""
     rec = buffer[i]
+    modules = sys.modules
+    if rec[NAME] in modules:
+        return None  # interrupted after it loaded: the record is what says it loaded
     going = [i]
     for j in range(i + 1, end):
         other = buffer[j]
@@ -587,7 +591,7 @@ def _detachable(i: int, end: int) -> "list[int] | None":
         while parent is not None and parent is not rec:
             parent = parent[PARENT]
         if parent is rec:
-            if other[STATUS] == "ok" or other[T1] == 0:
+            if other[STATUS] == "ok" or other[T1] == 0 or other[NAME] in modules:
                 return None
             going.append(j)
     return going
@@ -828,7 +832,7 @@ def _fold(keep: int) -> int:
             continue
         key = _key_of.get(id(rec))
         if key is not None and id(rec) not in toplevel_failures and id(rec) not in pinned \
-                and id(rec) not in nested:
+                and id(rec) not in nested and rec[NAME] not in sys.modules:
             first = _first_failure.get(key)
             if first is not None and first is not rec:
                 _merge(rec, first, key)
