@@ -23,6 +23,7 @@ __all__ = [
     "on_import",
     "records",
     "remove_callback",
+    "startup_done",
     "uninstall",
     "wrap",
     "write_report",
@@ -47,6 +48,7 @@ _LAZY = {
     "uninstall": "_api",
     "write_report": "_api",
     "wrap": "_patching",
+    "startup_done": "_startup",
 }
 
 # `pytest -p importguard` registers this module as a plugin; pluggy finds the
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
     from importguard._callbacks import ImportEvent, on_import, remove_callback
     from importguard._exports import ExportError, ExportWarning
     from importguard._patching import wrap
+    from importguard._startup import startup_done
     from importguard._types import Config, ImportFailure, ImportRecord
 
 

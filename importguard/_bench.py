@@ -220,13 +220,21 @@ def run_child(target: Target, python: str, isolated: bool, env: dict[str, str]) 
         argv = [python, *(["-I"] if isolated else []), "-c", f"import {target.text}"]
     else:
         argv = target.text
+    wall, proc = run_timed(argv, env, shell=target.kind == "command")
+    return wall, proc.returncode, proc.stderr
+
+
+def run_timed(argv: str | list[str], env: dict[str, str], shell: bool = False,
+              stdout: bool = False) -> tuple[int, subprocess.CompletedProcess[str]]:
+    """Run *argv* once with no input: (wall ns, the finished process, stderr and, with *stdout*, stdout kept)."""
     start = time.perf_counter_ns()
     try:
-        proc = subprocess.run(argv, shell=target.kind == "command", env=env, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+        proc = subprocess.run(argv, shell=shell, env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE if stdout else subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, errors="replace")
     except OSError as exc:
         raise UsageError(f"cannot run {argv if isinstance(argv, str) else argv[0]}: {exc.strerror or exc}") from None
-    return time.perf_counter_ns() - start, proc.returncode, proc.stderr
+    return time.perf_counter_ns() - start, proc
 
 
 def probe(python: str, isolated: bool) -> str:
@@ -544,18 +552,7 @@ def main(args: argparse.Namespace) -> int:
     if any(t.kind == "module" for t in targets):
         probe(args.python, args.isolated)
 
-    total = (args.runs + args.warmup) * len(targets) * 2
-    bar: Any = None
-    if _isatty(sys.stderr):
-        import importlib
-
-        # Only on a terminal: a bar in a pipe or a CI log is noise. The size is
-        # shutil's, which falls back to 80x24 where a terminal reports 0x0 (a
-        # fresh pty, some CI consoles): tqdm draws nothing at all on zero rows.
-        size = shutil.get_terminal_size()
-        bar = importlib.import_module("tqdm").tqdm(total=total, desc="importguard bench", unit="run",
-                                                   file=sys.stderr, leave=False, ncols=size.columns,
-                                                   nrows=size.lines)
+    bar = progress_bar((args.runs + args.warmup) * len(targets) * 2, "importguard bench")
     try:
         data = bench(targets, args.runs, args.warmup, args.python, args.isolated,
                      progress=bar.update if bar is not None else (lambda: None))
@@ -580,6 +577,19 @@ def main(args: argparse.Namespace) -> int:
                                      f"{b['budget_ms']:g} ms)" for b in exceeded) + "\n")
         return EXIT_FOUND
     return EXIT_OK
+
+
+def progress_bar(total: int, desc: str) -> Any:
+    """A tqdm bar of *total* runs on stderr when it is a terminal, else None."""
+    if not _isatty(sys.stderr):
+        return None  # a bar in a pipe or a CI log is noise
+    import importlib
+
+    # The size is shutil's, which falls back to 80x24 where a terminal reports
+    # 0x0 (a fresh pty, some CI consoles): tqdm draws nothing at all on zero rows.
+    size = shutil.get_terminal_size()
+    return importlib.import_module("tqdm").tqdm(total=total, desc=desc, unit="run", file=sys.stderr, leave=False,
+                                                ncols=size.columns, nrows=size.lines)
 
 
 def _isatty(stream: Any) -> bool:

@@ -439,16 +439,23 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    argv = list(args.program)
+def program_argv(module: str | None, program: list[str]) -> list[str]:
+    """The command line of ``run``'s and ``advise``'s program forms: ``-- COMMAND``,
+    ``script.py ARGS`` or ``-m module ARGS`` (the last two with this Python)."""
+    argv = list(program)
     if argv and argv[0] == "--":
         argv = argv[1:]
-    if args.module:
-        argv = [sys.executable, "-m", args.module, *argv]
+    if module:
+        argv = [sys.executable, "-m", module, *argv]
     elif argv and argv[0].endswith(".py"):
         argv = [sys.executable, *argv]
     if not argv:
         raise UsageError("nothing to run: give a command after --, a script.py, or -m module")
+    return argv
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    argv = program_argv(args.module, args.program)
     from importguard import _formats
 
     reports = list(args.report)
@@ -510,6 +517,12 @@ def _collect_reports(tmp: str) -> list[dict[str, Any]]:
             except RuntimeError as exc:
                 sys.stderr.write(f"importguard run: {exc}\n")
     return _formats.processes(_formats.merge(procs)) if procs else []
+
+
+def cmd_advise(args: argparse.Namespace) -> int:
+    from importguard import _advise
+
+    return _advise.main(args, program_argv(args.module, args.program))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -607,6 +620,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     _compare.add_arguments(compare)
     compare.set_defaults(func=_compare.main)
+
+    advise = sub.add_parser("advise", help="which imports to defer, and what deferring them saves",
+                            description="Run a program once with the hook on, watching when each module is first "
+                                        "used, and list the imports made before startup ended whose modules were "
+                                        "not used by then, ranked by cost, with how to defer each. --verify "
+                                        "measures the saving. Forms as for run. The exit status is the program's.")
+    from importguard import _advise
+
+    _advise.add_arguments(advise)
+    advise.set_defaults(func=cmd_advise)
 
     report = sub.add_parser("report", help="merge or convert reports",
                             description="Merge per-process JSON reports of one program, or convert a report to "

@@ -610,7 +610,7 @@ def embed_json(data: Any) -> str:
     return text
 
 
-def render(procs: list[dict[str, Any]]) -> str:
+def render(procs: list[dict[str, Any]], advice: dict[str, Any] | None = None) -> str:
     """One self-contained HTML page showing the per-process reports *procs*.
 
     *procs* are ``importguard.report/1`` reports (one per process; see
@@ -645,5 +645,84 @@ def render(procs: list[dict[str, Any]]) -> str:
     imported more than once: reloads, several processes), adding the
     per-module totals of records folded to bound memory (``folded``), and
     sorts by any column when its header is clicked.
+
+    With *advice* (an ``importguard.advise/1`` result), the page starts with
+    :func:`advice_section`.
     """
-    return _HEAD + embed_json(procs) + _TAIL
+    head = _HEAD
+    if advice is not None:
+        head = head.replace('<div id="app">', advice_section(advice) + '<div id="app">', 1)
+    return head + embed_json(procs) + _TAIL
+
+
+# The advice is static HTML, every text escaped: it needs no script, so the
+# pinned script hash and the chart code stay as they are.
+_ADVICE_CSS = """
+#advice { margin-bottom: 18px; }
+#advice table { border-collapse: collapse; width: 100%; }
+#advice th { white-space: nowrap; }
+#advice th, #advice td { padding: 3px 8px; border-bottom: 1px solid var(--line); text-align: right; vertical-align: top; }
+#advice th:nth-child(n+5), #advice td:nth-child(n+5) { text-align: left; }
+#advice td.how { white-space: normal; overflow-wrap: anywhere; max-width: 60em; }
+#advice .dropped { color: var(--err); }
+"""
+
+
+def advice_section(advice: dict[str, Any]) -> str:
+    """``importguard advise``'s result as an HTML section: ranked candidates, total, dropped, cycles."""
+    from html import escape
+
+    def ms(value: float | None) -> str:
+        return "" if value is None else f"{value:.1f}"
+
+    def where(site: dict[str, Any] | None) -> str:
+        if not site or not site.get("file"):
+            return ""
+        return f"{site['file']}:{site['line']}"
+
+    end = advice.get("startup_end") or {}
+    cands = advice.get("candidates") or []
+    memory = (advice.get("total") or {}).get("memory_bytes") is not None
+    ended = {"exit": "when the program exited", "until": "at --until",
+             "marker": "at importguard.startup_done()"}.get(str(end.get("by")), str(end.get("by")))
+    out = [f'<section id="advice"><style>{_ADVICE_CSS}</style>',
+           "<h2>Imports to defer (importguard advise)</h2>",
+           f'<p class="sub">{len(cands)} import{"" if len(cands) == 1 else "s"} made before startup ended '
+           f'({escape(ended)}, {escape(str(end.get("seconds", "")))} s after the start) whose modules were not '
+           "used by then, largest cost first. Cost: the import's cumulative time minus what startup needs "
+           "anyway.</p>"]
+    if cands:
+        out.append('<table class="advice"><thead><tr><th>cost ms</th>' + ("<th>memory kB</th>" if memory else "")
+                   + "<th>saving ms</th><th>first use s</th><th>module</th><th>import statement</th>"
+                   "<th>how to defer it</th></tr></thead><tbody>")
+        for c in cands:
+            mem = c.get("memory_bytes")
+            first = c.get("first_use")
+            out.append(
+                "<tr>"
+                f"<td>{ms(c.get('cumulative_ms'))}</td>"
+                + (f"<td>{'' if mem is None else f'{mem / 1e3:.0f}'}</td>" if memory else "")
+                + f"<td>{ms(c.get('saving_ms')) or 'not measured'}</td>"
+                f"<td>{'never' if first is None else f'{first:.2f}'}</td>"
+                f'<td class="mono">{escape(str(c.get("module")))}</td>'
+                f'<td class="mono">{escape(where(c.get("importer")))}</td>'
+                f'<td class="how">{escape(str(c.get("how", "")))}</td>'
+                "</tr>")
+        out.append("</tbody></table>")
+        total = advice.get("total") or {}
+        text = f"Total: {ms(total.get('cumulative_ms'))} ms of startup"
+        if total.get("saving_ms") is not None:
+            text += f"; measured saving {ms(total['saving_ms'])} ms"
+        out.append(f"<p>{escape(text)}</p>")
+    for d in advice.get("dropped") or []:
+        out.append(f'<p class="dropped">dropped: {escape(str(d.get("module")))}: {escape(str(d.get("reason")))}</p>')
+    cycles = advice.get("cycles") or []
+    if cycles:
+        out.append("<h3>Import cycles</h3><ul>")
+        for cyc in cycles:
+            names = [str(n) for n in cyc.get("modules") or []]
+            out.append(f'<li class="mono">{escape(" -> ".join(names + names[:1]))} '
+                       f"{escape(where(cyc.get('importer')))}</li>")
+        out.append("</ul>")
+    out.append("</section>")
+    return "".join(out)
