@@ -110,8 +110,9 @@ def _diagnostic_env(report: str, out: str, memory: bool) -> dict[str, str]:
     return env
 
 
-def _verify_env(deferred: list[str], marker: str = "") -> dict[str, str]:
+def _verify_env(deferred: list[str], marker: str = "", scans: str = "") -> dict[str, str]:
     env = _bench.child_env(True)
+    env["_IMPORTGUARD_SCANS"] = scans
     env["IMPORTGUARD_REPORT"] = ""  # whatever [tool.importguard] says: no report, no work at exit
     env["IMPORTGUARD_HOOKS"] = "importguard._advise_child:defer"
     env["_IMPORTGUARD_DEFER"] = ",".join(deferred)
@@ -122,8 +123,9 @@ def _verify_env(deferred: list[str], marker: str = "") -> dict[str, str]:
 class _Runner:
     """Runs of the program for --verify, timed to its exit or, with *marker*, to its ``startup_done()`` call."""
 
-    def __init__(self, argv: list[str], marker: bool, workdir: str) -> None:
+    def __init__(self, argv: list[str], marker: bool, workdir: str, scans: str = "") -> None:
         self.argv = argv
+        self.scans = scans
         self.marker = marker
         self.workdir = workdir
         self.count = 0
@@ -135,7 +137,7 @@ class _Runner:
         self.count += 1
         path = os.path.join(self.workdir, f"marker-{self.count}") if self.marker else ""
         start = time.perf_counter_ns()
-        wall, proc = _bench.run_timed(self.argv, _verify_env(deferred, path), stdout=True)
+        wall, proc = _bench.run_timed(self.argv, _verify_env(deferred, path, self.scans), stdout=True)
         if not self.marker:
             return wall, proc
         try:
@@ -359,6 +361,7 @@ def analyse(report: dict[str, Any], child: dict[str, Any], until: float | None, 
             "_chain": [(n.name, *_site(n)[:2]) for n in _chain(node)],
             "_others": others,
             "_fromlist": via_fromlist,
+            "_dependency": in_dependency(file, child.get("stdlib")),
             "_loader": node.rec["loader"],
             "_cycle": in_cycle.get(node.name),
             "_import_ms": round(node.duration / 1e6, 3),
@@ -424,8 +427,14 @@ def how(candidate: dict[str, Any], python: str, older: bool | None) -> str:
     module = candidate["module"]
     file, line = candidate["importer"]["file"], candidate["importer"]["line"]
     where = f"{file}:{line}" if file else "(no Python import statement: imported by the interpreter or C code)"
-    text = _statement(file, line) or (f"from ... import {module.rpartition('.')[2]}" if candidate["_fromlist"]
-                                      else f"import {module}")
+    found = _statement(file, line)
+    if found and found.startswith("import ") and "," in found:
+        text = f"import {module}"  # one name of `import a, b, c`
+        where += f" (in `{found}`)"
+    elif found:
+        text = found + ("...)" if found.endswith("(") else "")
+    else:
+        text = f"from ... import {module.rpartition('.')[2]}" if candidate["_fromlist"] else f"import {module}"
     version = tuple(int(p) for p in python.split(".")[:2])
     parts = []
     lazy_list = (f"add {module!r} to a module-level `__lazy_modules__ = [...]` list in {file or 'the importer'} "
@@ -445,8 +454,12 @@ def how(candidate: dict[str, Any], python: str, older: bool | None) -> str:
         parts.append(f"on Python 3.15+, {lazy_list}")
     chain = candidate["_chain"]
     if len(chain) > 1:
+        shown = chain if len(chain) <= 4 else [chain[0], None, *chain[-3:]]
         parts.append("import chain: " + " -> ".join(
-            f"{name}" + (f" ({f}:{ln})" if f else "") for name, f, ln in chain))
+            "..." if link is None else link[0] + (f" ({link[1]}:{link[2]})" if link[1] else "") for link in shown))
+    if candidate.get("_dependency"):
+        parts.append("that statement is in a dependency (an installed package or the standard library): deferring "
+                     "it there is that project's change, unless your code can stop importing the chain above it")
     if candidate["_others"]:
         parts.append("also imported before startup ended at " + ", ".join(
             f"{o['file']}:{o['line']}" for o in candidate["_others"][:5]) + ": change those too")
@@ -455,6 +468,16 @@ def how(candidate: dict[str, Any], python: str, older: bool | None) -> str:
         parts.append(f"it is in an import cycle ({' -> '.join(cycle['modules'])} -> {cycle['modules'][0]}): "
                      f"deferring it changes which module sees the other half-initialized")
     return "; ".join(parts)
+
+
+def in_dependency(file: str | None, stdlib: str | None) -> bool:
+    """Whether *file* belongs to an installed package or the standard library (not the program's own code)."""
+    if not file:
+        return False
+    parts = file.replace("\\", "/").split("/")
+    if "site-packages" in parts or "dist-packages" in parts:
+        return True
+    return bool(stdlib) and os.path.abspath(file).startswith(os.path.join(str(stdlib), ""))
 
 
 # -- --verify ----------------------------------------------------------------------------------
@@ -489,13 +512,14 @@ def _changed(base: subprocess.CompletedProcess[str], run: subprocess.CompletedPr
 
 
 def verify(argv: list[str], candidates: list[dict[str, Any]], runs: int, warmup: int, marker: bool = False,
-           progress: Callable[[], None] = lambda: None) -> dict[str, Any]:
+           progress: Callable[[], None] = lambda: None, scans: list[list[Any]] | None = None) -> dict[str, Any]:
     """Measure what deferring each candidate (and all of them) saves; drop those that change the program.
 
     Times are to the program's exit, or with *marker* to its ``startup_done()`` call.
     """
     with tempfile.TemporaryDirectory(prefix="importguard-verify-") as tmp:
-        return _verify(_Runner(argv, marker, tmp), candidates, runs, warmup, progress)
+        sites = "\0".join(f"{line}:{file}" for file, line, _func in scans or () if file and line)
+        return _verify(_Runner(argv, marker, tmp, sites), candidates, runs, warmup, progress)
 
 
 def _verify(run: _Runner, candidates: list[dict[str, Any]], runs: int, warmup: int,
@@ -735,7 +759,7 @@ def main(args: argparse.Namespace, argv: list[str]) -> int:
         bar = _bench.progress_bar(runs_needed(data["candidates"], args.runs, args.warmup), "importguard advise")
         try:
             verified = verify(argv, data["candidates"], args.runs, args.warmup,
-                              marker=data["startup_end"]["by"] == "marker", progress=bar.update if bar is not None else (lambda: None))
+                              marker=data["startup_end"]["by"] == "marker", scans=child.get("scans"), progress=bar.update if bar is not None else (lambda: None))
         finally:
             if bar is not None:
                 bar.close()

@@ -112,7 +112,7 @@ def _user_frame(frame: "FrameType | None") -> "FrameType | None":
     return None
 
 
-USE, REFERENCE, MACHINERY = 1, 2, 3
+USE, REFERENCE, MACHINERY, SCANNED = 1, 2, 3, 4
 
 
 def classify(frame: "FrameType") -> "tuple[int, FrameType | None]":
@@ -149,13 +149,24 @@ class _Trap:
                 return _GETATTRIBUTE.__get__(module, _ModuleType)
             kind, site = classify(frame)
             entry = _watched.get(id(module))
+            if kind == USE and site is not None:
+                key = (site.f_code, site.f_lasti)
+                if key in _scan_sites:
+                    kind = SCANNED
+                else:
+                    seen = _site_uses.setdefault(key, [])
+                    if len(seen) >= SCAN - 1:
+                        _scanning(key, seen)
+                        kind = SCANNED
+                    elif entry is not None:
+                        seen.append((entry, module))
             if kind == USE:
                 module.__class__ = _ModuleType
                 _watched.pop(id(module), None)
                 if entry is not None and entry[FIRST_USE] is None:
                     entry[FIRST_USE] = (perf_counter_ns(), get_ident(), site.f_code if site else None,
                                         site.f_lasti if site else -1)
-            elif site is not None and entry is not None and len(entry[REFS]) < _MAX_REFS:
+            elif kind != SCANNED and site is not None and entry is not None and len(entry[REFS]) < _MAX_REFS:
                 code = site.f_code
                 lasti = site.f_lasti
                 for ref in entry[REFS]:
@@ -171,6 +182,28 @@ class _Trap:
             except BaseException:
                 pass
         return _GETATTRIBUTE.__get__(module, _ModuleType)
+
+
+#: A site that reads this many different modules first is going through ``sys.modules``
+#: (``inspect.getmodule`` reads ``__file__`` of every module; reloaders, monkey-patchers, pickle
+#: look for objects): a scan, not a use. Code that uses that many modules from one line (a plugin
+#: loop) is taken for a scan too: its uses are missed, and --verify sees the difference.
+SCAN = 8
+#: (code, lasti) -> the first uses made there, [(entry, module)], until it is known to scan.
+_site_uses: "dict[tuple[Any, int], list[tuple[list[Any], Any]]]" = {}
+_scan_sites: "set[tuple[Any, int]]" = set()
+
+
+def _scanning(key: "tuple[Any, int]", seen: "list[tuple[list[Any], Any]]") -> None:
+    """*key* turned out to scan modules: what it read first was not a use; watch those modules again."""
+    _scan_sites.add(key)
+    for entry, module in seen:
+        first = entry[FIRST_USE]
+        if first is not None and first[2] is key[0] and first[3] == key[1] and type(module) is _ModuleType:
+            entry[FIRST_USE] = None
+            _watched[id(module)] = entry
+            module.__class__ = _Watched
+    seen.clear()
 
 
 class _Watched(_ModuleType):
@@ -356,6 +389,7 @@ def _write() -> None:
                 "schema": "importguard.advise-child/1",
                 "pid": _pid,
                 "python": sys.version.split()[0],
+                "stdlib": os.path.dirname(os.__file__),
                 "start_ns": _start_ns + offset,
                 "marker_ns": _marker_ns + offset if _marker_ns else None,
                 "exit_ns": exit_ns + offset,
@@ -363,6 +397,7 @@ def _write() -> None:
                 "modules": modules,
                 "memory": _memory,
                 "cycles": [{"modules": list(names), "importer": _site(code, lasti)[:2]} for names, code, lasti in _cycles],
+                "scans": [_site(code, lasti) for code, lasti in _scan_sites],
             }
             _report.write_text(_out, _report.dumps(data) + "\n")
     except Exception as exc:
@@ -380,9 +415,11 @@ class _LazyTrap:
     def __get__(self, module: "Any", owner: "Any" = None) -> "Any":
         if module is None:
             return _GETATTRIBUTE
-        kind, _site_frame = classify(sys._getframe(1))
-        if kind == USE:
+        kind, site = classify(sys._getframe(1))
+        if kind == USE and not (site is not None and _lazy_scans and
+                                (site.f_code.co_filename, site.f_lineno) in _lazy_scans):
             _load(module)
+        site = None
         return _GETATTRIBUTE.__get__(module, _ModuleType)
 
 
@@ -394,6 +431,8 @@ class _Lazy(_ModuleType):
 
 
 _Lazy.__name__ = _Lazy.__qualname__ = "module"
+#: (file, line) of the sites the diagnosis found scanning modules.
+_lazy_scans: "set[tuple[str, int]]" = set()
 _Lazy.__module__ = "builtins"
 #: id(module) -> (loader, the namespace as importlib left it before running the code).
 _pending: "dict[int, tuple[Any, dict[str, Any]]]" = {}
@@ -463,7 +502,13 @@ def defer() -> None:
     _hook.uninstall()
     if not _root_process():
         return
+    global _lazy_scans
     names = frozenset(n for n in os.environ.get("_IMPORTGUARD_DEFER", "").split(",") if n)
+    # The diagnosis's scanning sites, "line:file" joined by NUL: not uses here either.
+    for scan in os.environ.get("_IMPORTGUARD_SCANS", "").split("\0"):
+        line, _, file = scan.partition(":")
+        if file and line.isdigit():
+            _lazy_scans.add((file, int(line)))
     _calibrate()
     sys.meta_path.insert(0, _DeferFinder(names))
     global _marker_out
