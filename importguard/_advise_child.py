@@ -151,11 +151,13 @@ class _Trap:
             entry = _watched.get(id(module))
             if kind == USE and site is not None:
                 key = (site.f_code, site.f_lasti)
-                if key in _scan_sites:
+                if key in _scan_sites or (_scan_codes and _in_scan(site.f_back)):
                     kind = SCANNED
                 else:
                     seen = _site_uses.setdefault(key, [])
-                    if len(seen) >= SCAN - 1:
+                    # In a function seen scanning, a second line reading a second module scans too
+                    # (inspect.getmodule: hasattr(module, '__file__') then module.__file__).
+                    if len(seen) >= (1 if key[0] in _scan_codes else SCAN - 1):
                         _scanning(key, seen)
                         kind = SCANNED
                     elif entry is not None:
@@ -192,11 +194,24 @@ SCAN = 8
 #: (code, lasti) -> the first uses made there, [(entry, module)], until it is known to scan.
 _site_uses: "dict[tuple[Any, int], list[tuple[list[Any], Any]]]" = {}
 _scan_sites: "set[tuple[Any, int]]" = set()
+_scan_codes: "set[Any]" = set()
+
+
+def _in_scan(frame: "FrameType | None", depth: int = 8) -> bool:
+    """Whether a function known to scan modules is among the *depth* callers from *frame* up
+    (``inspect.getmodule`` calls ``getabsfile``, which reads each module again)."""
+    while frame is not None and depth > 0:
+        if frame.f_code in _scan_codes:
+            return True
+        frame = frame.f_back
+        depth -= 1
+    return False
 
 
 def _scanning(key: "tuple[Any, int]", seen: "list[tuple[list[Any], Any]]") -> None:
     """*key* turned out to scan modules: what it read first was not a use; watch those modules again."""
     _scan_sites.add(key)
+    _scan_codes.add(key[0])
     for entry, module in seen:
         first = entry[FIRST_USE]
         if first is not None and first[2] is key[0] and first[3] == key[1] and type(module) is _ModuleType:
@@ -397,7 +412,8 @@ def _write() -> None:
                 "modules": modules,
                 "memory": _memory,
                 "cycles": [{"modules": list(names), "importer": _site(code, lasti)[:2]} for names, code, lasti in _cycles],
-                "scans": [_site(code, lasti) for code, lasti in _scan_sites],
+                "scans": [[code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name)]
+                          for code in _scan_codes],
             }
             _report.write_text(_out, _report.dumps(data) + "\n")
     except Exception as exc:
@@ -416,8 +432,7 @@ class _LazyTrap:
         if module is None:
             return _GETATTRIBUTE
         kind, site = classify(sys._getframe(1))
-        if kind == USE and not (site is not None and _lazy_scans and
-                                (site.f_code.co_filename, site.f_lineno) in _lazy_scans):
+        if kind == USE and not (_lazy_scans and _lazy_in_scan(site)):
             _load(module)
         site = None
         return _GETATTRIBUTE.__get__(module, _ModuleType)
@@ -431,8 +446,18 @@ class _Lazy(_ModuleType):
 
 
 _Lazy.__name__ = _Lazy.__qualname__ = "module"
-#: (file, line) of the sites the diagnosis found scanning modules.
+#: (file, first line) of the functions the diagnosis found scanning modules.
 _lazy_scans: "set[tuple[str, int]]" = set()
+
+
+def _lazy_in_scan(frame: "FrameType | None", depth: int = 9) -> bool:
+    while frame is not None and depth > 0:
+        code = frame.f_code
+        if (code.co_filename, code.co_firstlineno) in _lazy_scans:
+            return True
+        frame = frame.f_back
+        depth -= 1
+    return False
 _Lazy.__module__ = "builtins"
 #: id(module) -> (loader, the namespace as importlib left it before running the code).
 _pending: "dict[int, tuple[Any, dict[str, Any]]]" = {}
@@ -504,7 +529,7 @@ def defer() -> None:
         return
     global _lazy_scans
     names = frozenset(n for n in os.environ.get("_IMPORTGUARD_DEFER", "").split(",") if n)
-    # The diagnosis's scanning sites, "line:file" joined by NUL: not uses here either.
+    # The diagnosis's scanning functions, "first line:file" joined by NUL: not uses here either.
     for scan in os.environ.get("_IMPORTGUARD_SCANS", "").split("\0"):
         line, _, file = scan.partition(":")
         if file and line.isdigit():
