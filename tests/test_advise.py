@@ -122,7 +122,8 @@ def test_the_advised_program_behaves_as_without_advise(tmp_path: Path) -> None:
     write_tree(tmp_path, APP)
     plain = subprocess.run([sys.executable, "app.py", "--fail"], cwd=tmp_path, env=clean_env(),
                            capture_output=True, text=True, timeout=60)
-    proc = subprocess.run([sys.executable, "-m", "importguard", "advise", "-o", "advice.txt", "app.py", "--fail"],
+    proc = subprocess.run([sys.executable, "-m", "importguard", "advise", "-o", "advice.txt", "--min-ms", "10",
+                           "app.py", "--fail"],
                           cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120)
     assert (proc.returncode, proc.stdout) == (plain.returncode, plain.stdout) == (3, "hi hello ['side']\n")
     assert proc.stderr == plain.stderr + f"importguard advise: wrote advice.txt\n"

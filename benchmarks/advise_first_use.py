@@ -1,0 +1,100 @@
+"""How to see a module's first use, cheaply: advise's class swap against the alternatives.
+
+    python benchmarks/advise_first_use.py [--rounds 11] [--python PATH]
+
+Runs one workload (imports a web of standard-library modules, then does run-time
+work: 300,000 calls and attribute reads) as fresh processes, round by round in
+a rotating order, under:
+
+* plain: no importguard;
+* hooked: IMPORTGUARD=1 (what advise's run adds to anyway);
+* swap: advise's diagnostic child (importguard._advise_child:diagnose);
+* setprofile: a sys.setprofile function noting each module's first call;
+* monitoring: sys.monitoring PY_START, DISABLE after each code object's first call (3.12+).
+
+Prints the median wall time and the median difference to `hooked` per round,
+with quartiles, and how many modules each one saw used. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOAD = r"""
+import json, email.mime.multipart, http.client, decimal, argparse, logging, fractions, ipaddress, csv
+import textwrap, difflib, string
+def work():
+    total = 0
+    for i in range(100_000):
+        total += len(json.dumps(i)) + len(textwrap.indent("x", " ")) if i % 50 == 0 else i % 7
+        total += decimal.Decimal is not None
+        total += string.digits is not None
+    return total
+print(work() > 0)
+"""
+
+
+def variants(python: str) -> dict[str, dict[str, str]]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("IMPORTGUARD", "_IMPORTGUARD"))}
+    hooked = {**base, "IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_EXPORTS": "off",
+              "IMPORTGUARD_OTEL": "0"}
+    out = {"plain": base, "hooked": hooked,
+           "swap": {**hooked, "IMPORTGUARD_HOOKS": "importguard._advise_child:diagnose"},
+           "setprofile": {**hooked, "IMPORTGUARD_HOOKS": "firstuse_alternatives:profile",
+                          "PYTHONPATH": os.path.join(HERE, "advise")}}
+    version = subprocess.run([python, "-c", "import sys; print(sys.version_info >= (3, 12))"],
+                             capture_output=True, text=True).stdout.strip()
+    if version == "True":
+        out["monitoring"] = {**hooked, "IMPORTGUARD_HOOKS": "firstuse_alternatives:monitoring",
+                             "PYTHONPATH": os.path.join(HERE, "advise")}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--python", default=sys.executable)
+    args = parser.parse_args()
+    runs = variants(args.python)
+    names = list(runs)
+    walls: dict[str, list[float]] = {n: [] for n in names}
+    saw: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rnd in range(args.rounds + 1):
+            order = names[rnd % len(names):] + names[:rnd % len(names)]
+            for name in order:
+                env = dict(runs[name])
+                out = os.path.join(tmp, f"{name}.txt")
+                env["FIRSTUSE_OUT"] = out
+                env["_IMPORTGUARD_ADVISE"] = os.path.join(tmp, "advise-{pid}.json")
+                start = time.perf_counter()
+                subprocess.run([args.python, "-c", WORKLOAD], env=env, check=True, stdout=subprocess.DEVNULL)
+                if rnd:  # round 0 warms the caches
+                    walls[name].append((time.perf_counter() - start) * 1e3)
+                if os.path.exists(out):
+                    saw[name] = len(open(out).read().split())
+            for f in os.listdir(tmp):
+                if f.startswith("advise-") and "swap" not in saw:
+                    import json
+
+                    data = json.load(open(os.path.join(tmp, f)))
+                    saw["swap"] = sum(1 for m in data["modules"] if m["first_use"])
+    print(f"Python {subprocess.run([args.python, '-V'], capture_output=True, text=True).stdout.split()[1]}, "
+          f"{args.rounds} rounds")
+    print(f"{'variant':>11}  {'median ms':>9}  {'vs hooked, median [q1, q3] ms':>30}  modules seen used")
+    for name in names:
+        diffs = sorted(a - b for a, b in zip(walls[name], walls["hooked"]))
+        q = statistics.quantiles(diffs, n=4) if len(diffs) > 1 else [diffs[0]] * 3
+        print(f"{name:>11}  {statistics.median(walls[name]):9.1f}  {q[1]:+10.1f} [{q[0]:+.1f}, {q[2]:+.1f}]"
+              f"{'':>8}  {saw.get(name, '-')}")
+
+
+if __name__ == "__main__":
+    main()
