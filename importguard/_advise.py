@@ -156,12 +156,14 @@ def _run_streamed(argv: list[str], env: dict[str, str]) -> int:
     Ctrl-C goes to the program (the whole foreground group gets it); advise
     waits for it to finish and then reads what it left.
     """
+    try:
+        proc = subprocess.Popen(argv, env=env)
+    except OSError as exc:
+        raise UsageError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+    # Ignored only once the program runs: a child inherits an ignored SIGINT,
+    # and Python then leaves it ignored.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        try:
-            proc = subprocess.Popen(argv, env=env)
-        except OSError as exc:
-            raise UsageError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
         return proc.wait()
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -328,3 +328,33 @@ def test_requires_python_decides_between_lazy_import_and_lazy_modules(tmp_path: 
     write_tree(tmp_path, {"pyproject.toml": f'[project]\nname = "x"\nrequires-python = "{spec}"\n',
                           "src/app.py": ""})
     assert _advise.requires_older(str(tmp_path / "src" / "app.py")) is older
+
+
+def test_ctrl_c_stops_the_program_and_advise_still_reports(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    write_tree(tmp_path, {
+        "slowlib.py": APP["slowlib.py"],
+        "server.py": """\
+            import time
+            import slowlib
+            print("serving", flush=True)
+            try:
+                while True:
+                    time.sleep(0.05)
+            except KeyboardInterrupt:
+                print("stopped", flush=True)
+            """,
+    })
+    proc = subprocess.Popen([sys.executable, "-m", "importguard", "advise", "-o", "a.txt", "server.py"],
+                            cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "serving\n"
+    time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    out, err = proc.communicate(timeout=60)
+    assert out == "stopped\n" and proc.returncode == 0, err
+    assert "slowlib" in (tmp_path / "a.txt").read_text()
