@@ -128,9 +128,23 @@ def classify(frame: "FrameType") -> "tuple[int, FrameType | None]":
         return MACHINERY, None
     lasti = frame.f_lasti
     if lasti >= 0 and _import_name_op >= 0:
-        if code.co_code[lasti] == _import_name_op:
+        if _code_bytes(code)[lasti] == _import_name_op:
             return REFERENCE, frame
     return USE, frame
+
+
+_last_code: "Any" = None
+_last_bytes = b""
+
+
+def _code_bytes(code: "Any") -> bytes:
+    """``code.co_code``, kept for the last code object asked: reads come in runs from one
+    importing module, and on 3.11 every ``co_code`` is a fresh copy of the whole body."""
+    global _last_code, _last_bytes
+    if code is not _last_code:
+        _last_bytes = code.co_code
+        _last_code = code
+    return _last_bytes
 
 
 class _Trap:
