@@ -352,9 +352,14 @@ def test_ctrl_c_stops_the_program_and_advise_still_reports(tmp_path: Path) -> No
                             cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     assert proc.stdout is not None
-    assert proc.stdout.readline() == "serving\n"
-    time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
-    out, err = proc.communicate(timeout=60)
+    try:
+        assert proc.stdout.readline() == "serving\n"
+        time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # the program ignored Ctrl-C: leave no server behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     assert out == "stopped\n" and proc.returncode == 0, err
     assert "slowlib" in (tmp_path / "a.txt").read_text()
