@@ -155,6 +155,8 @@ WATCHED_BEHAVIOUR = """\
     print(type(plain_mod) is types.ModuleType)
     import plain_mod as again
     print(again is plain_mod)
+    # the same modules loaded (importguard's own aside)
+    print(sorted(m for m in sys.modules if m != "importguard" and not m.startswith("importguard.")))
 """
 
 
