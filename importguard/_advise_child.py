@@ -55,7 +55,7 @@ defer, so both pay the same.
 import os
 import sys
 from _thread import get_ident
-from time import perf_counter_ns
+from time import perf_counter_ns, process_time_ns
 
 from importguard import _callbacks, _hook, _records, _startup
 
@@ -561,12 +561,13 @@ _marker_out = ""
 
 def _mark_to_file() -> None:
     """In a verify run: when the program called ``startup_done()``, as ``perf_counter_ns``
-    (the same clock in every process: CLOCK_MONOTONIC on Linux), for advise to read."""
+    (the same clock in every process: CLOCK_MONOTONIC on Linux) and as the CPU time the
+    process had used, for advise to read."""
     global _marker_out
     out, _marker_out = _marker_out, ""
     if out:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, str(perf_counter_ns()).encode())
+            os.write(fd, f"{perf_counter_ns()} {process_time_ns()}".encode())
         finally:
             os.close(fd)

@@ -365,3 +365,13 @@ def test_ctrl_c_stops_the_program_and_advise_still_reports(tmp_path: Path) -> No
             proc.wait()
     assert out == "stopped\n" and proc.returncode == 0, err
     assert "slowlib" in (tmp_path / "a.txt").read_text()
+
+
+def test_a_package_whose_submodule_startup_needs_is_not_named(tmp_path: Path) -> None:
+    write_tree(tmp_path, {
+        "pkg/__init__.py": "import time\ntime.sleep(0.05)\n",
+        "pkg/palette.py": "COLOUR = 'red'\n",
+        "app.py": "from pkg.palette import COLOUR\nprint(COLOUR)\n",
+    })
+    _proc, data = advise(tmp_path, "app.py")
+    assert "pkg" not in named(data)  # `from pkg.palette import ...` runs pkg/__init__.py first
