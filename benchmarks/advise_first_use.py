@@ -79,6 +79,9 @@ def main() -> None:
 
         counts = {}
         for name in names:
+            # once plainly first: the variant's own .pyc files are written then, not counted
+            subprocess.run([args.python, "-c", WORKLOAD], env={**runs[name], "_IMPORTGUARD_ADVISE": "/dev/null"},
+                           check=True, stdout=subprocess.DEVNULL)
             proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                                    args.python, "-c", WORKLOAD], env={**runs[name], "_IMPORTGUARD_ADVISE": "/dev/null"},
                                   capture_output=True, text=True, check=True)

@@ -81,14 +81,15 @@ _calibrating: "list[int] | None" = None
 #: id(module) -> its entry while it is watched (the entry outlives the watch in _entries).
 _watched: "dict[int, list[Any]]" = {}
 #: Every entry, in load order: [name, t0 (perf ns, of its loading record), importer
-#: (code, lasti, via_fromlist) or None, first use (t, thread, code, lasti) or None,
-#: references [(t, thread, code, lasti)], watched (bool)].
+#: (file, line, via_fromlist) or None, first use (t, thread, file, line, function) or None,
+#: references [(t, thread, file, line)], watched (bool)]. Places are kept as text, not
+#: code objects: holding a module's code would keep in memory what its import frees.
 _entries: "list[list[Any]]" = []
 NAME, T0, IMPORTER, FIRST_USE, REFS, WATCHED = 0, 1, 2, 3, 4, 5
 #: Sites kept per module for references (other import statements of it).
 _MAX_REFS = 32
-#: Import cycles seen: (tuple of names from the re-imported module down, code, lasti).
-_cycles: "list[tuple[tuple[str, ...], Any, int]]" = []
+#: Import cycles seen: (tuple of names from the re-imported module down, file, line).
+_cycles: "list[tuple[tuple[str, ...], str | None, int | None]]" = []
 _start_ns = 0
 _marker_ns = 0
 _pid = 0
@@ -163,16 +164,17 @@ class _Trap:
                 return _GETATTRIBUTE.__get__(module, _ModuleType)
             kind, site = classify(frame)
             entry = _watched.get(id(module))
+            where = _where(site)
             if kind == USE and site is not None:
-                key = (site.f_code, site.f_lasti)
+                key = (where[0], where[1])
                 if key in _scan_sites or (_scan_codes and _in_scan(site.f_back)):
                     kind = SCANNED
                 else:
                     seen = _site_uses.setdefault(key, [])
                     # In a function seen scanning, a second line reading a second module scans too
                     # (inspect.getmodule: hasattr(module, '__file__') then module.__file__).
-                    if len(seen) >= (1 if key[0] in _scan_codes else SCAN - 1):
-                        _scanning(key, seen)
+                    if len(seen) >= (1 if site.f_code in _scan_codes else SCAN - 1):
+                        _scanning(key, site.f_code, seen)
                         kind = SCANNED
                     elif entry is not None:
                         seen.append((entry, module))
@@ -180,16 +182,13 @@ class _Trap:
                 module.__class__ = _ModuleType
                 _watched.pop(id(module), None)
                 if entry is not None and entry[FIRST_USE] is None:
-                    entry[FIRST_USE] = (perf_counter_ns(), get_ident(), site.f_code if site else None,
-                                        site.f_lasti if site else -1)
+                    entry[FIRST_USE] = (perf_counter_ns(), get_ident(), *where)
             elif kind != SCANNED and site is not None and entry is not None and len(entry[REFS]) < _MAX_REFS:
-                code = site.f_code
-                lasti = site.f_lasti
                 for ref in entry[REFS]:
-                    if ref[2] is code and ref[3] == lasti:
+                    if ref[2] == where[0] and ref[3] == where[1]:
                         break
                 else:
-                    entry[REFS].append((perf_counter_ns(), get_ident(), code, lasti))
+                    entry[REFS].append((perf_counter_ns(), get_ident(), where[0], where[1]))
             frame = site = None
         except BaseException:
             # Never fail the program's read: stop watching this module instead.
@@ -205,9 +204,10 @@ class _Trap:
 #: look for objects): a scan, not a use. Code that uses that many modules from one line (a plugin
 #: loop) is taken for a scan too: its uses are missed, and --verify sees the difference.
 SCAN = 8
-#: (code, lasti) -> the first uses made there, [(entry, module)], until it is known to scan.
-_site_uses: "dict[tuple[Any, int], list[tuple[list[Any], Any]]]" = {}
-_scan_sites: "set[tuple[Any, int]]" = set()
+#: (file, line) -> the first uses made there, [(entry, module)], until it is known to scan.
+_site_uses: "dict[tuple[str | None, int | None], list[tuple[list[Any], Any]]]" = {}
+_scan_sites: "set[tuple[str | None, int | None]]" = set()
+#: The code of the functions seen scanning (a handful).
 _scan_codes: "set[Any]" = set()
 
 
@@ -222,13 +222,13 @@ def _in_scan(frame: "FrameType | None", depth: int = 8) -> bool:
     return False
 
 
-def _scanning(key: "tuple[Any, int]", seen: "list[tuple[list[Any], Any]]") -> None:
+def _scanning(key: "tuple[str | None, int | None]", code: "Any", seen: "list[tuple[list[Any], Any]]") -> None:
     """*key* turned out to scan modules: what it read first was not a use; watch those modules again."""
     _scan_sites.add(key)
-    _scan_codes.add(key[0])
+    _scan_codes.add(code)
     for entry, module in seen:
         first = entry[FIRST_USE]
-        if first is not None and first[2] is key[0] and first[3] == key[1] and type(module) is _ModuleType:
+        if first is not None and first[2] == key[0] and first[3] == key[1] and type(module) is _ModuleType:
             entry[FIRST_USE] = None
             _watched[id(module)] = entry
             module.__class__ = _Watched
@@ -288,7 +288,7 @@ def _after(event: "_callbacks.ImportEvent") -> None:
             if frame.f_code.co_name == "_handle_fromlist":
                 via_fromlist = True
             frame = frame.f_back
-        importer = (site.f_code, site.f_lasti, via_fromlist)
+        importer = (*_where(site)[:2], via_fromlist)
     frame = site = None
     watch = type(module) is _ModuleType
     entry = [event.name, rec[_records.T0], importer, None, [], watch]
@@ -323,7 +323,7 @@ def _lock_unlock_module(name: str) -> "Any":
                 # A package's own submodules importing it back are how packages work.
                 if len(names) > 1 and not top.startswith(name + "."):
                     site = _user_frame(sys._getframe(1))
-                    _cycles.append((names, site.f_code if site else None, site.f_lasti if site else -1))
+                    _cycles.append((names, *_where(site)[:2]))
                     site = None
                 break
     except Exception:
@@ -386,10 +386,12 @@ def _private_builtin(name: str) -> "Any":
     return module
 
 
-def _site(code: "Any", lasti: int) -> "list[Any]":
-    if code is None:
-        return [None, None, None]
-    return [code.co_filename, _records.line_of(code, lasti), getattr(code, "co_qualname", code.co_name)]
+def _where(frame: "FrameType | None") -> "tuple[str | None, int | None, str | None]":
+    """(file, line, function) of *frame*, or Nones."""
+    if frame is None:
+        return None, None, None
+    code = frame.f_code
+    return code.co_filename, frame.f_lineno, getattr(code, "co_qualname", code.co_name)
 
 
 def _write() -> None:
@@ -409,10 +411,10 @@ def _write() -> None:
                 modules.append({
                     "name": name,
                     "start_ns": t0 + offset,
-                    "importer": None if importer is None else _site(importer[0], importer[1])[:2] + [importer[2]],
+                    "importer": None if importer is None else list(importer),
                     "watched": watched,
-                    "first_use": None if first is None else [first[0] + offset, first[1], *_site(first[2], first[3])],
-                    "references": [[t + offset, thread, *_site(code, lasti)] for t, thread, code, lasti in refs],
+                    "first_use": None if first is None else [first[0] + offset, *first[1:]],
+                    "references": [[t + offset, thread, file, line, None] for t, thread, file, line in refs],
                 })
             data = {
                 "schema": "importguard.advise-child/1",
@@ -425,7 +427,7 @@ def _write() -> None:
                 "import_name_opcode": _import_name_op,
                 "modules": modules,
                 "memory": _memory,
-                "cycles": [{"modules": list(names), "importer": _site(code, lasti)[:2]} for names, code, lasti in _cycles],
+                "cycles": [{"modules": list(names), "importer": [file, line]} for names, file, line in _cycles],
                 "scans": [[code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name)]
                           for code in _scan_codes],
             }
