@@ -19,8 +19,10 @@ run's times would be inflated by it) and adds the memory each import kept.
 ``--verify`` runs the program again many times, alternating, round by round,
 runs with one candidate deferred (and one with all of them) with baseline runs
 (``_bench.schedule``), both booting importguard the same way with the recording
-hook removed. The saving is the baseline's wall time minus the deferred run's,
-per round; reported as median and quartiles (``_bench.summarize``). A candidate
+hook removed. The saving is the baseline's CPU time (user + system, from the
+OS; wall time is kept beside it, but on a shared machine it swings by hundreds
+of ms) minus the deferred run's, per round, to the program's exit or to its
+``startup_done()``; reported as median and quartiles (``_bench.summarize``). A candidate
 whose deferral changes the exit status, stdout or stderr (those the baseline
 runs agree on) is dropped, with the difference.
 
