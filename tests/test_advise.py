@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import clean_env, run_python, write_tree
+from test_html import browser  # noqa: F401  (the headless Chromium fixture)
 from importguard import _advise
 
 # A program with one slow module used only on a rarely taken path, modules used
@@ -375,3 +376,24 @@ def test_a_package_whose_submodule_startup_needs_is_not_named(tmp_path: Path) ->
     })
     _proc, data = advise(tmp_path, "app.py")
     assert "pkg" not in named(data)  # `from pkg.palette import ...` runs pkg/__init__.py first
+
+
+def test_the_html_section_in_the_browser(tmp_path: Path, browser: Any) -> None:
+    write_tree(tmp_path, {
+        "slowlib.py": APP["slowlib.py"],
+        "app.py": "import slowlib\nprint('ok')\n",
+    })
+    proc = subprocess.run([sys.executable, "-m", "importguard", "advise", "--format", "html", "-o", "a.html",
+                           "app.py"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto((tmp_path / "a.html").as_uri())
+    rows = page.evaluate("() => Array.from(document.querySelectorAll('#advice tbody tr'), "
+                         "tr => Array.from(tr.cells, c => c.textContent))")
+    assert len(rows) == 1 and "slowlib" in rows[0] and str(tmp_path / "app.py") + ":1" in rows[0]
+    assert page.evaluate("() => document.querySelectorAll('canvas').length") == 1  # the report is still drawn
+    page.close()
+    assert errors == []
