@@ -50,7 +50,9 @@ print(work() > 0)
 
 
 def variants(python: str) -> dict[str, dict[str, str]]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("IMPORTGUARD", "_IMPORTGUARD"))}
+    # PYTHONDONTWRITEBYTECODE would make every run compile importguard's modules from source.
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("IMPORTGUARD", "_IMPORTGUARD")) and k != "PYTHONDONTWRITEBYTECODE"}
     hooked = {**base, "IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_EXPORTS": "off",
               "IMPORTGUARD_OTEL": "0"}
     out = {"plain": base, "hooked": hooked,
