@@ -99,9 +99,6 @@ _memory: "dict[str, int] | None" = None
 _mem_stacks: "dict[int, list[int]]" = {}
 _traced: "Any" = None
 
-# -- deferral (--verify) ----------------------------------------------------------
-_defer: "frozenset[str]" = frozenset()
-
 
 def _user_frame(frame: "FrameType | None") -> "FrameType | None":
     """The first frame at or above *frame* that is not importlib or importguard (the program's)."""
