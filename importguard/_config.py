@@ -3,9 +3,15 @@
 This runs at interpreter startup (from the ``.pth`` file), so it uses builtins
 only: no ``attrs``, no ``re``, no ``warnings``. The typed, attrs-based
 :class:`importguard.Config` is built from the plain dict returned here, on
-demand (see ``_types.py``). ``tomllib`` (or ``tomli`` on 3.10) is imported only
-when a ``pyproject.toml`` actually mentions importguard: parsing TOML costs
-~30 modules and ~23 ms, a substring test on the file text costs nothing.
+demand (see ``_types.py``). A ``pyproject.toml`` that does not mention
+importguard is not parsed (a substring test on its text). One that does is
+never parsed in this process at startup: ``tomllib`` (``tomli`` on 3.10) loads
+~40 modules (``re``, ``enum``, ``typing``, ``datetime``...), which would then
+be missing from the program's import tree, as if they cost nothing. The
+validated table is read from a cache written with ``marshal`` (a builtin),
+keyed by the file's path and checked against its whole content; on a miss a
+forked child parses and validates it and sends the result back (see
+:func:`table_settings`).
 
 Every problem becomes one message that names the setting, what it accepts and
 what importguard does instead; the program always runs.
@@ -435,10 +441,19 @@ def read_table(path: str, explicit: bool, problems: "list[ConfigProblem]") -> "d
 
     A file that does not mention ``importguard`` is not parsed at all.
     *explicit* means the user named the file (``IMPORTGUARD_CONFIG``), so a
-    missing file is a problem rather than a normal absence.
+    missing file is a problem rather than a normal absence. This parses in the
+    calling process (``importguard bench`` and ``check`` use it); the startup
+    path uses :func:`table_settings`, which does not.
     """
+    data = _read_file(path, explicit, problems)
+    if data is None or b"importguard" not in data:
+        return None
+    return _parse_table(path, data, problems)
+
+
+def _read_file(path: str, explicit: bool, problems: "list[ConfigProblem]") -> "bytes | None":
     try:
-        data = _read_regular(path)
+        return _read_regular(path)
     except OSError as exc:
         if explicit or not isinstance(exc, FileNotFoundError):
             problems.append(
@@ -450,8 +465,10 @@ def read_table(path: str, explicit: bool, problems: "list[ConfigProblem]") -> "d
                 )
             )
         return None
-    if b"importguard" not in data:
-        return None
+
+
+def _parse_table(path: str, data: bytes, problems: "list[ConfigProblem]") -> "dict[str, Any] | None":
+    """The ``[tool.importguard]`` table in the TOML text *data* (imports ``tomllib``)."""
     try:
         text = data.decode("utf-8")
         doc = _load_toml(text)
@@ -475,6 +492,215 @@ def read_table(path: str, explicit: bool, problems: "list[ConfigProblem]") -> "d
         )
         return None
     return table
+
+
+# -- the startup path: a validated table without importing tomllib here ----------------------
+#
+# Measured on Python 3.11, `python -c pass` with IMPORTGUARD=1 in a project whose
+# pyproject.toml has a [tool.importguard] table (README "Architecture" has the table):
+# parsing here loads 44 modules; a forked child that parses and sends back a
+# marshalled dict loads none here and costs about what parsing here costs (the
+# parent waits for it); reading the cache costs a stat-free read of one small file
+# and marshal.loads. So: the cache first, the child on a miss, and parsing here
+# only where there is no fork (or it failed), once: that run writes the cache.
+
+#: Bumped when what is cached changes shape.
+_CACHE_FORMAT = 1
+#: A cache file larger than this is not read (the largest table accepted is far smaller).
+_CACHE_MAX = 64 * 1024 * 1024
+
+
+def _problem_tuples(problems: "list[ConfigProblem]") -> "list[tuple[str, str, str]]":
+    return [(p.setting, p.source, p.message) for p in problems]
+
+
+def _settle_table(path: str, data: bytes) -> "tuple[dict[str, Any] | None, list[tuple[str, str, str]]]":
+    """Parse and validate *data* (the file at *path*): (settings from its table or None, problems)."""
+    problems: list[ConfigProblem] = []
+    table = _parse_table(path, data, problems)
+    settings = from_table(table, path, problems) if table is not None else None
+    return settings, _problem_tuples(problems)
+
+
+def cache_dir(environ: "Mapping[str, str] | None" = None) -> "str | None":
+    """Where parsed configurations are cached: ``$XDG_CACHE_HOME/importguard``
+    (default ``~/.cache/importguard``), or None without a home directory."""
+    base = (os.environ if environ is None else environ).get("XDG_CACHE_HOME") or ""
+    if not os.path.isabs(base):
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
+    return os.path.join(base, "importguard")
+
+
+def _cache_file(path: str, environ: "Mapping[str, str] | None") -> "str | None":
+    import _imp
+
+    directory = cache_dir(environ)
+    if directory is None:
+        return None
+    # A stable 64-bit SipHash of the path (the builtin behind hash-based .pyc
+    # files); hash() would change with every process's PYTHONHASHSEED.
+    digest = _imp.source_hash(_CACHE_FORMAT, path.encode("utf-8", "surrogatepass")).hex()
+    return os.path.join(directory, f"config-{digest}.{sys.implementation.cache_tag}")
+
+
+def _cache_key(path: str, data: bytes) -> "tuple[Any, ...]":
+    # The validation rules are this file's: a new importguard must not read an
+    # old one's verdicts. Its size and mtime change with any install.
+    try:
+        st = os.stat(__file__)
+        code = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        code = None
+    return (_CACHE_FORMAT, code, path, data)
+
+
+def _cache_read(cache: str, key: "tuple[Any, ...]") -> "Any":
+    """The cached (settings, problems) for *key*, or None. Never raises."""
+    import marshal
+
+    try:
+        fd = os.open(cache, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        # Only a regular file this user wrote: it decides what the program's start imports (hooks).
+        if (not (st.st_mode & 0o170000 == 0o100000) or st.st_size > _CACHE_MAX
+                or (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            blob = fh.read()
+        stored = marshal.loads(blob)
+        if type(stored) is tuple and len(stored) == 2 and stored[0] == key:
+            outcome = stored[1]
+            if type(outcome) is tuple and len(outcome) == 2 and (outcome[0] is None or type(outcome[0]) is dict):
+                return outcome
+    except Exception:  # corrupt, truncated, from another Python: a miss
+        pass
+    finally:
+        os.close(fd)
+    return None
+
+
+def _cache_write(cache: str, key: "tuple[Any, ...]", outcome: "Any") -> None:
+    """Store *outcome* for *key*, atomically (readers see the old file or the new one). Never raises."""
+    import marshal
+
+    tmp = None
+    try:
+        blob = marshal.dumps((key, outcome))
+        directory = os.path.dirname(cache)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        tmp = f"{cache}.{os.getpid()}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(tmp, flags, 0o600)
+        try:
+            view = memoryview(blob)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, cache)
+        tmp = None
+    except Exception:  # unwritable, full, read-only: the next start parses again
+        pass
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _settle_in_child(path: str, data: bytes) -> "Any":
+    """Parse and validate in a forked child that sends the marshalled result back
+    through a pipe, so no module it imports is left in this process. None if
+    there is no fork here or the child did not deliver."""
+    import marshal
+
+    fork = getattr(os, "fork", None)
+    if fork is None or sys.modules.get("_thread") is None:
+        return None
+    thread = sys.modules["_thread"]
+    # With other threads running, a fork can deadlock the child (a lock held
+    # by a thread that does not exist there) and 3.12+ warns about it.
+    if getattr(thread, "_count", lambda: 1)() != 0:
+        return None
+    real_exit = getattr(sys.modules.get(os.name), "_exit", None)
+    if real_exit is None:
+        return None
+    read_end, write_end = os.pipe()
+    try:
+        pid = fork()
+    except Exception:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:  # the child: parse, send, leave without running anything else
+        status = 1
+        try:
+            os.close(read_end)
+            blob = marshal.dumps(_settle_table(path, data))
+            view = memoryview(blob)
+            while view:
+                view = view[os.write(write_end, view):]
+            status = 0
+        finally:
+            real_exit(status)
+    os.close(write_end)
+    chunks = []
+    try:
+        while True:
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        _pid, wait_status = os.waitpid(pid, 0)
+    if wait_status != 0:
+        return None
+    try:
+        outcome = marshal.loads(b"".join(chunks))
+    except Exception:
+        return None
+    if type(outcome) is tuple and len(outcome) == 2:
+        return outcome
+    return None
+
+
+def table_settings(path: str, explicit: bool, problems: "list[ConfigProblem]",
+                   environ: "Mapping[str, str] | None" = None) -> "dict[str, Any] | None":
+    """The validated ``[tool.importguard]`` settings of *path* (None: no table), for the startup path.
+
+    The same settings and the same problems as :func:`read_table` followed by
+    :func:`from_table`, but this process imports nothing to get them: the
+    outcome comes from the cache when the file's content is the one cached, or
+    else from a forked child (then it is cached). Without ``fork`` (Windows),
+    with other threads running, or if the child fails, the file is parsed here
+    (its modules load early that once) and the cache is written, so the next
+    start reads it. An unwritable or corrupt cache only costs the next start
+    another parse.
+    """
+    data = _read_file(path, explicit, problems)
+    if data is None or b"importguard" not in data:
+        return None
+    cache = _cache_file(path, environ)
+    key = _cache_key(path, data)
+    outcome = _cache_read(cache, key) if cache is not None else None
+    if outcome is None:
+        outcome = _settle_in_child(path, data)
+        if outcome is None:
+            outcome = _settle_table(path, data)
+        if cache is not None:
+            _cache_write(cache, key, outcome)
+    settings, found = outcome
+    problems.extend(ConfigProblem(setting, source, message) for setting, source, message in found)
+    return settings
 
 
 def from_table(table: "Mapping[str, Any]", path: str, problems: "list[ConfigProblem]") -> "dict[str, Any]":
@@ -521,9 +747,9 @@ def load(
     # directory (derived, not a setting): they get the export-check mode.
     settings["project_root"] = os.path.dirname(os.path.abspath(path)) if path and not explicit else None
     if path is not None:
-        table = read_table(path, explicit is not None, problems)
-        if table is not None:
-            settings.update(from_table(table, path, problems))
+        from_file = table_settings(path, explicit is not None, problems, environ)
+        if from_file is not None:
+            settings.update(from_file)
             settings["config"] = path
             # A report path in the file is relative to the file, not to wherever the
             # program happened to start.

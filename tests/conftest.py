@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,11 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# importguard caches parsed [tool.importguard] tables under $XDG_CACHE_HOME: the
+# tests' thousands of temporary projects go to a directory of their own, not
+# to the user's cache (subprocesses inherit it through clean_env).
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="importguard-test-cache-")
 
 
 def _pth_installed() -> bool:

@@ -33,6 +33,53 @@ def test_footprint_is_importguards_own_modules_only(tmp_path: Path) -> None:
     assert plain - hooked == set()
 
 
+#: A project that configures everything there is to configure in pyproject.toml.
+EVERY_TABLE = """
+[project]
+name = "app"
+
+[tool.importguard]
+summary = "0"
+include = ["app", "app.*", "json"]
+exports_mode = "warn"
+max_records = 5000
+
+[tool.importguard.exports]
+"app.models" = ["Model"]
+
+[tool.importguard.accept]
+"app.legacy" = {names = ["Old"], reason = "JIRA-1"}
+
+[tool.importguard.modes]
+"app.*" = "error"
+
+[tool.importguard.budgets]
+"app" = "150ms"
+"""
+
+
+@pytest.mark.parametrize("table", ["[tool.importguard]\nsummary = '0'\n", EVERY_TABLE], ids=["one key", "every table"])
+def test_configuration_preimports_nothing(tmp_path: Path, table: str) -> None:
+    # tomllib would load re, enum, typing, datetime... (33 -> 77 modules): they would
+    # vanish from the program's import tree. With a table the modules at startup are
+    # exactly those without one, whether the parsed table came from the cache or not.
+    plain_dir, project = tmp_path / "plain", tmp_path / "project"
+    plain_dir.mkdir()
+    project.mkdir()
+    (project / "pyproject.toml").write_text(table)
+    cache = tmp_path / "cache"
+    env = {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "XDG_CACHE_HOME": str(cache)}
+    without = _modules_at_startup(plain_dir, **env)
+    first = _modules_at_startup(project, **env)  # cache miss: parsed in a forked child
+    assert list(cache.glob("importguard/config-*")), "the parsed table was not cached"
+    second = _modules_at_startup(project, **env)  # cache hit
+    assert first == without, sorted(first ^ without)
+    assert second == without, sorted(second ^ without)
+    (tmp_path / "file").write_text("a file where the cache directory would be")
+    unwritable = _modules_at_startup(project, **{**env, "XDG_CACHE_HOME": str(tmp_path / "file" / "x")})
+    assert unwritable == without
+
+
 def test_disabled_loads_nothing(tmp_path: Path) -> None:
     unset = _modules_at_startup(tmp_path)
     for value in ("0", "false", "", "off"):

@@ -115,3 +115,112 @@ def test_table_drives_a_real_process(tmp_path: Path) -> None:
     assert proc.stderr == ""
     names = [r["name"] for r in json.loads((tmp_path / "ig.json").read_text())["imports"]]
     assert "json" in names and not any(n.startswith("json.") for n in names)
+
+
+# -- the startup path: no TOML parser in the process, a cache keyed by content ------------
+
+BAD_TABLE = """
+[tool.importguard]
+colour = "always"
+include = 3
+report = "out.json"
+when = 1979-05-27T07:32:00Z
+[tool.importguard.modes]
+"app.*" = "loud"
+[tool.importguard.budgets]
+"app" = "150"
+"""
+
+
+def _startup(tmp_path: Path, cache: Path, **extra: str) -> tuple[dict, list[str]]:
+    env = {"IMPORTGUARD": "1", "XDG_CACHE_HOME": str(cache), **extra}
+    settings, problems = _config.load(environ=env, cwd=str(tmp_path))
+    return settings, [str(p) for p in problems]
+
+
+def _in_process(tmp_path: Path) -> tuple[dict, list[str]]:
+    """What parsing in this process gives: the reference every other road must match."""
+    path = str(tmp_path / "pyproject.toml")
+    problems: list[_config.ConfigProblem] = []
+    table = _config.read_table(path, False, problems)
+    settings = _config.from_table(table, path, problems) if table is not None else None
+    return settings or {}, [str(p) for p in problems]
+
+
+def _cached_files(cache: Path) -> list[Path]:
+    return sorted((cache / "importguard").glob("config-*"))
+
+
+def test_every_road_gives_the_same_settings_and_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pyproject.toml").write_text(BAD_TABLE)
+    want_settings, want = _in_process(tmp_path)
+    assert len(want) == 5, want  # colour, include, when, modes, budgets
+    cache = tmp_path / "cache"
+
+    miss = _startup(tmp_path, cache)  # parsed in a forked child
+    assert len(_cached_files(cache)) == 1
+    hit = _startup(tmp_path, cache)
+    for settings, problems in (miss, hit):
+        assert problems == want
+        assert {k: settings[k] for k in want_settings if k != "report"} == {
+            k: v for k, v in want_settings.items() if k != "report"}
+        assert settings["report"] == str(tmp_path / "out.json")  # relative to the file, as before
+
+    # A corrupt or truncated cache file is a miss, then rewritten.
+    for garbage in (b"", b"\x00garbage", _cached_files(cache)[0].read_bytes()[:-7]):
+        _cached_files(cache)[0].write_bytes(garbage)
+        assert _startup(tmp_path, cache)[1] == want
+    assert _startup(tmp_path, cache)[1] == want
+
+    # No fork (Windows), or a fork that fails: parsed here, same messages.
+    monkeypatch.delattr(_config.os, "fork")
+    assert _startup(tmp_path, tmp_path / "other-cache")[1] == want
+    monkeypatch.setattr(_config.os, "fork", lambda: (_ for _ in ()).throw(OSError(11, "EAGAIN")), raising=False)
+    assert _startup(tmp_path, tmp_path / "third-cache")[1] == want
+
+
+def test_cache_follows_the_content_not_the_timestamps(tmp_path: Path) -> None:
+    # Same size, same mtime, different content: a cache keyed on (size, mtime) would
+    # serve the old table. The key is the content itself.
+    path = tmp_path / "pyproject.toml"
+    path.write_text("[tool.importguard]\nreport = 'aaa.json'\n")
+    cache = tmp_path / "cache"
+    assert _startup(tmp_path, cache)[0]["report"] == str(tmp_path / "aaa.json")
+    st = path.stat()
+    path.write_text("[tool.importguard]\nreport = 'bbb.json'\n")
+    import os
+
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+    assert _startup(tmp_path, cache)[0]["report"] == str(tmp_path / "bbb.json")
+    assert len(_cached_files(cache)) == 1  # one file per pyproject.toml, rewritten
+
+
+def test_cache_written_by_someone_else_is_not_trusted(tmp_path: Path) -> None:
+    # The cached table decides what the program's start imports (hooks): a file that
+    # others may write, or that is not a regular file, is ignored.
+    (tmp_path / "pyproject.toml").write_text("[tool.importguard]\nhooks = 'good_hooks'\n")
+    cache = tmp_path / "cache"
+    assert _startup(tmp_path, cache)[0]["hooks"] == ("good_hooks",)
+    cached = _cached_files(cache)[0]
+    head, _, tail = cached.read_bytes().rpartition(b"good_hooks")  # the outcome, after the key
+    cached.write_bytes(head + b"evil_hooks" + tail)
+    assert _startup(tmp_path, cache)[0]["hooks"] == ("evil_hooks",)  # (what a forgery could do)
+    cached.chmod(0o666)
+    assert _startup(tmp_path, cache)[0]["hooks"] == ("good_hooks",)
+    cached.unlink()
+    cached.mkdir()
+    assert _startup(tmp_path, cache)[0]["hooks"] == ("good_hooks",)
+
+
+def test_unusable_cache_directory_still_configures(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(BAD_TABLE)
+    _want_settings, want = _in_process(tmp_path)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    for cache in (blocker / "sub", blocker):
+        assert _startup(tmp_path, cache)[1] == want
+    proc = run_python("print('ran')", cwd=tmp_path,
+                      env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", XDG_CACHE_HOME=str(blocker)))
+    assert proc.returncode == 0 and proc.stdout == "ran\n"
+    assert proc.stderr.splitlines() == want
