@@ -532,8 +532,31 @@ def cmd_report(args: argparse.Namespace) -> int:
         fmt = _formats.format_for(args.output)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    reports = [_formats.load(path) for path in args.inputs]
-    _formats.write(args.output, _formats.merge(reports) if len(reports) > 1 else reports[0], fmt)
+    reports = []
+    seen: dict[tuple[Any, ...], str] = {}
+    for path in args.inputs:
+        procs = []
+        for proc in _formats.processes(_formats.load(path)):
+            # The same process twice (a file named twice, or a shell glob that also
+            # matched the merged output of an earlier run) would double every number.
+            first = min((r["start_ns"] for r in proc["imports"]), default=None)
+            key = (proc.get("pid"), proc.get("python"), first, len(proc["imports"]))
+            if key in seen:
+                again = "is named twice" if seen[key] == path else f"holds the same process as {seen[key]}"
+                sys.stderr.write(f"importguard report: {path} {again} (pid {proc.get('pid')}); "
+                                 "that process is merged once. Name each per-process report once.\n")
+                continue
+            seen[key] = path
+            procs.append(proc)
+        if procs:
+            reports.append({"schema": _formats.MERGED_SCHEMA, "processes": procs} if len(procs) > 1 else procs[0])
+    data = _formats.merge(reports) if len(reports) > 1 else reports[0]
+    _formats.write(args.output, data, fmt)
+    procs = _formats.processes(data)
+    imports = sum(len(p["imports"]) for p in procs)
+    sys.stderr.write(f"importguard report: wrote {args.output} ({fmt}): {len(procs)} process"
+                     f"{'es' if len(procs) != 1 else ''}, {imports:,} imports, from {len(args.inputs)} file"
+                     f"{'s' if len(args.inputs) != 1 else ''}\n")
     return EXIT_OK
 
 

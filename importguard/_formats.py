@@ -57,6 +57,7 @@ def render(data: dict[str, Any], fmt: str) -> str:
     """*data* (a report or a merged report) as text in format *fmt*."""
     renderers: dict[str, Callable[[list[dict[str, Any]]], str]] = {
         "txt": to_importtime,
+        "importtime": to_importtime_exact,
         "speedscope": to_speedscope,
         "trace": to_trace,
         "html": _html_render,
@@ -117,12 +118,26 @@ def _text_name(name: str) -> str:
     return repr(name)
 
 
-def _failure_line(rec: dict[str, Any]) -> str:
+#: How each format words a failure's verdict (``_summary.verdicts``).
+VERDICT_WORDS = {
+    "probe": "optional, not found",
+    "swallowed": "swallowed",
+    "escaped": "escaped",
+    "unsettled": "unsettled",
+}
+
+
+def _failure_line(rec: dict[str, Any], verdict: str | None) -> str:
     err = rec.get("error") or {}
-    swallowed = rec.get("swallowed")
-    fate = " [swallowed]" if swallowed is True else " [escaped]" if swallowed is False else ""
+    fate = f" [{VERDICT_WORDS[verdict]}]" if verdict in VERDICT_WORDS else ""
     message = " ".join(str(err.get("message", "")).split())  # one line, whatever the message holds
     return f"importguard: failed: {_text_name(rec['name'])}: {' '.join(str(err.get('type')).split())}: {message}{fate}"
+
+
+def _verdicts(imports: list[dict[str, Any]]) -> dict[int, str]:
+    from importguard._summary import verdicts
+
+    return verdicts(imports)
 
 
 def to_importtime(procs: list[dict[str, Any]]) -> str:
@@ -134,15 +149,30 @@ def to_importtime(procs: list[dict[str, Any]]) -> str:
     form their own block (CPython nests another thread's import under whatever
     the main thread is importing at that moment). Failures, thread and process
     boundaries are extra lines starting ``importguard:``, which those tools
-    skip because they do not start with ``import time:``.
+    skip because they do not start with ``import time:`` (tuna warns about
+    each; ``.importtime.txt`` is the same stream without them).
     """
+    return _importtime(procs, extra=True)
+
+
+def to_importtime_exact(procs: list[dict[str, Any]]) -> str:
+    """The ``python -X importtime`` stream and nothing else (``.importtime.txt``):
+    the header and one ``import time:`` line per finished import, failed ones
+    included (CPython prints those too), each thread's imports a block of
+    their own; no failure, thread, process or folded lines, so tools that
+    read the stream (tuna) have nothing to skip or warn about."""
+    return _importtime(procs, extra=False)
+
+
+def _importtime(procs: list[dict[str, Any]], extra: bool) -> str:
     out = ["import time: self [us] | cumulative | imported package"]
     for proc in procs:
-        if len(procs) > 1:
+        if len(procs) > 1 and extra:
             out.append(f"importguard: process {proc.get('pid')} (Python {' '.join(str(proc.get('python', '?')).split())})")
         threads = _threads(proc["imports"])
+        judged = _verdicts(proc["imports"]) if extra else {}
         for recs in threads:
-            if len(threads) > 1:
+            if len(threads) > 1 and extra:
                 first = recs[0]
                 thread_name = " ".join(str(first.get("thread_name") or "").split())
                 out.append(f"importguard: thread {thread_name} ({first['thread']})")
@@ -152,16 +182,19 @@ def to_importtime(procs: list[dict[str, Any]]) -> str:
                 for kid in kids.get(rec["id"], ()):
                     emit(kid, depth + 1)
                 if rec["duration_ns"] is None:
-                    out.append(f"importguard: incomplete: {_text_name(rec['name'])} "
-                               "(still importing when the report was written)")
+                    if extra:
+                        out.append(f"importguard: incomplete: {_text_name(rec['name'])} "
+                                   "(still importing when the report was written)")
                     return
                 out.append(f"import time: {_us(rec['self_ns']):9d} | {_us(rec['duration_ns']):10d} | "
                            f"{'  ' * depth}{_text_name(rec['name'])}")
-                if rec["status"] in ("not_found", "error"):
-                    out.append(_failure_line(rec))
+                if rec["status"] in ("not_found", "error") and extra:
+                    out.append(_failure_line(rec, judged.get(rec["id"])))
 
             for root in roots:
                 emit(root, 0)
+        if not extra:
+            continue
         for fold in proc.get("folded") or ():
             out.append(f"importguard: folded: {_text_name(fold['name'])}: {fold['count']} imports, "
                        f"{_us(fold['total_ns'])} us cumulative, {_us(fold['self_ns'])} us self")
@@ -190,17 +223,22 @@ def to_speedscope(procs: list[dict[str, Any]]) -> str:
     frame_ids: dict[tuple[str, str | None], int] = {}
     profiles = []
     for proc in procs:
+        judged = _verdicts(proc["imports"])
         for recs in _threads(proc["imports"]):
             last = max((_end(r, r["start_ns"]) for r in recs), default=origin)
             roots, kids = _children(recs)
             events: list[dict[str, Any]] = []
 
             def walk(rec: dict[str, Any], floor: int, ceiling: int) -> None:
-                key = (rec["name"], rec.get("file"))
+                # A failure is a frame of its own, named with its verdict, so it can
+                # be searched for (speedscope has no colours of its own to give it).
+                verdict = judged.get(rec["id"])
+                name = f"{rec['name']} [failed: {VERDICT_WORDS[verdict]}]" if verdict in VERDICT_WORDS else rec["name"]
+                key = (name, rec.get("file"))
                 frame = frame_ids.get(key)
                 if frame is None:
                     frame = frame_ids[key] = len(frames)
-                    entry: dict[str, Any] = {"name": rec["name"]}
+                    entry: dict[str, Any] = {"name": name}
                     if rec.get("file"):
                         entry["file"] = rec["file"]
                     frames.append(entry)
@@ -237,6 +275,10 @@ def to_speedscope(procs: list[dict[str, Any]]) -> str:
     return json.dumps(doc, ensure_ascii=True) + "\n"
 
 
+#: Chrome's reserved colour names, by verdict.
+_TRACE_COLOURS = {"probe": "grey", "swallowed": "yellow", "escaped": "terrible", "unsettled": "terrible"}
+
+
 def to_trace(procs: list[dict[str, Any]]) -> str:
     """Chrome's trace event format (opens in Perfetto and chrome://tracing).
 
@@ -244,7 +286,8 @@ def to_trace(procs: list[dict[str, Any]]) -> str:
     one track per thread of each process. Thread ids are renumbered 1, 2, ...
     per process (the real ``threading.get_ident()`` values exceed what the
     viewers handle well) and named by metadata events that keep the real id.
-    Failures carry the error in ``args`` and a red colour.
+    Failures carry the error and their verdict in ``args``, coloured by it:
+    red escaped, yellow swallowed, grey an optional dependency not found.
     """
     origin = _origin(procs)
     events: list[dict[str, Any]] = []
@@ -253,6 +296,7 @@ def to_trace(procs: list[dict[str, Any]]) -> str:
         events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
                        "args": {"name": f"python {proc.get('python', '')} (pid {proc.get('pid')})"}})
         tids: dict[int, int] = {}
+        judged = _verdicts(proc["imports"])
         for rec in proc["imports"]:
             tid = tids.get(rec["thread"])
             if tid is None:
@@ -274,7 +318,9 @@ def to_trace(procs: list[dict[str, Any]]) -> str:
                 err = rec.get("error") or {}
                 args["error"] = f"{err.get('type')}: {err.get('message')}"
                 args["swallowed"] = rec.get("swallowed")
-                event["cname"] = "terrible"
+                verdict = judged.get(rec["id"])
+                args["verdict"] = verdict
+                event["cname"] = _TRACE_COLOURS.get(verdict or "", "terrible")
             event["args"] = args
             events.append(event)
     import json

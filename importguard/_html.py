@@ -26,6 +26,11 @@ code, .mono, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, m
 .legend { display: flex; flex-wrap: wrap; gap: 14px; margin: 10px 0 4px; color: var(--dim); }
 .legend span::before { content: ""; display: inline-block; width: 12px; height: 12px; margin-right: 5px;
   vertical-align: -2px; border-radius: 2px; background: var(--sw); border: 2px solid var(--bd, transparent); }
+.legend span.trail::before { width: 22px; border: 0; border-bottom: 3px solid var(--tr); border-radius: 0; }
+.lane-head button { font: inherit; font-size: 12px; border: 1px solid var(--line); background: var(--panel);
+  border-radius: 3px; cursor: pointer; margin-left: 8px; padding: 0 6px; }
+.lane-head button.k-error { color: var(--err); }
+.lane-head button.k-swallowed { color: #9a5b00; }
 #procs { display: grid; gap: 14px; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); }
 .proc { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; min-width: 0; }
 .proc > header { display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: baseline; margin-bottom: 6px; }
@@ -71,7 +76,7 @@ table.mods { border-collapse: collapse; width: 100%; }
 _JS = r"""
 (function () {
 "use strict";
-var ROW = 18, MIN_W = 1, MARK_W = 3, TABLE_ROWS = 500, LIST_ROWS = 200, MAX_ROWS = 80, ANCESTORS = 6;
+var ROW = 18, MIN_W = 1, MARK_W = 5, TRAIL = 3, TABLE_ROWS = 500, LIST_ROWS = 200, MAX_ROWS = 80, ANCESTORS = 6;
 var FONT = "11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
 var procs = JSON.parse(document.getElementById("importguard-data").textContent);
 var lanes = [], models = [], tip = el("div");
@@ -86,10 +91,15 @@ function el(tag, cls, text) {
 function add(parent, child) { parent.appendChild(child); return child; }
 function ms(ns) { return (typeof ns === "number" ? ns / 1e6 : 0).toFixed(2); }
 function str(v) { return v === undefined || v === null ? "" : String(v); }
+// A failure's verdict is the report's own (one classification for every
+// format: the head of a failed import statement decides for the parent
+// packages and modules that failed with it).
+var VERDICT_KIND = { probe: "probe", swallowed: "swallowed", escaped: "error", unsettled: "error" };
+var VERDICT_TEXT = { probe: "optional, not found", swallowed: "swallowed", escaped: "escaped", unsettled: "unsettled" };
 function kind(r) {
-  // The README's rule: a swallowed not_found is the routine optional probe;
-  // every other failure matters, escaped ones most.
   if (r.status === "error" || r.status === "not_found") {
+    if (typeof r.verdict === "string" && VERDICT_KIND[r.verdict]) return VERDICT_KIND[r.verdict];
+    // A report written without verdicts: each record on its own.
     if (r.swallowed === true) return r.status === "not_found" ? "probe" : "swallowed";
     return "error";
   }
@@ -97,8 +107,17 @@ function kind(r) {
 }
 function statusText(r) {
   if (r.status !== "error" && r.status !== "not_found") return str(r.status);
-  return str(r.status) + (r.swallowed === true ? ", swallowed" : r.swallowed === false ? ", escaped" : "");
+  var v = typeof r.verdict === "string" && VERDICT_TEXT[r.verdict] ? VERDICT_TEXT[r.verdict] :
+    r.swallowed === true ? "swallowed" : r.swallowed === false ? "escaped" : "";
+  return str(r.status) + (v ? ", " + v : "");
 }
+function gcNs(r) {
+  var t = 0;
+  (Array.isArray(r.gc) ? r.gc : []).forEach(function (e) { if (Array.isArray(e) && typeof e[1] === "number") t += e[1]; });
+  return t;
+}
+var SEVERITY = { error: 3, swallowed: 2, viol: 1 };
+var TRAIL_COLOURS = { 3: "#d93025", 2: "#e8910c", 1: "#b5179e" };
 
 function buildProcess(p) {
   var P = { p: p, lanes: [], nodes: [], max: 0, total: 0, viol: new Map() };
@@ -130,11 +149,17 @@ function buildProcess(p) {
     P.viol.delete("name:" + n.name);
     n.kind = kind(r);
     n.flag = (n.kind !== "ok" && n.kind !== "incomplete") || n.viols ? 1 : 0;
+    // What this module's own bar warns of: 3 escaped, 2 swallowed, 1 violation.
+    n.own = SEVERITY[n.kind] || (n.viols ? 1 : 0);
+    n.below = 0;
     byId.set(r.id, n); P.nodes.push(n);
   });
   for (var i = P.nodes.length - 1; i >= 0; i--) {
     var n = P.nodes[i], kids = 0;
-    n.children.forEach(function (c) { kids += c.value; n.flag |= c.flag ? 2 : 0; });
+    n.children.forEach(function (c) {
+      kids += c.value; n.flag |= c.flag ? 2 : 0;
+      n.below = Math.max(n.below, c.own, c.below);
+    });
     n.value = Math.max(typeof n.rec.duration_ns === "number" ? n.rec.duration_ns : 0, kids);
   }
   P.lanes.forEach(function (L) {
@@ -229,11 +254,27 @@ function draw(L) {
       ctx.strokeStyle = colour; ctx.lineWidth = width;
       ctx.strokeRect(r.x + inset, y + inset, Math.max(r.w - 1 - width, 1), ROW - 1 - width);
     }
+    if (r.w < MIN_W * 3 && n.own) {
+      // A marker for a failure too small to see at this zoom: full height, dark edge.
+      ctx.strokeStyle = "#20262e"; ctx.lineWidth = 1;
+      ctx.strokeRect(r.x + 0.5, y + 0.5, Math.max(r.w - 2, 1), ROW - 2);
+    }
+    if (n.below && !r.anc && r.w >= MIN_W * 3) {
+      // The trail: a bar with a failure (or violation) somewhere below it is
+      // underlined in that failure's colour, so the chart leads down to it.
+      ctx.fillStyle = TRAIL_COLOURS[n.below];
+      ctx.fillRect(r.x, y + ROW - 1 - TRAIL, Math.max(r.w - 1, 1), TRAIL);
+    }
     var room = Math.floor((r.w - 8) / cw);
     if (room >= 3) {
-      var label = (n.viols ? "! " : "") + n.name;
-      if (label.length > room) label = label.slice(0, room - 1) + "\u2026";
-      ctx.fillStyle = ink; ctx.fillText(label, r.x + 4, y + ROW / 2);
+      var name = (n.viols ? "! " : "") + n.name, t = ms(n.value) + " ms", label = name;
+      var base = L.zoom ? L.zoom.value : L.P.max;
+      var full = name + "  " + t + (base > 0 ? " \u00b7 " + (100 * n.value / base).toFixed(n.value * 1000 < base ? 1 : 0) + "%" : "");
+      // Time and share of the chart's width when they fit, the time alone, else the name.
+      if (full.length <= room) label = full;
+      else if ((name + "  " + t).length <= room) label = name + "  " + t;
+      else if (label.length > room) label = label.slice(0, room - 1) + "\u2026";
+      ctx.fillStyle = ink; ctx.fillText(label, r.x + 4, y + ROW / 2 - (n.below && !r.anc ? 1 : 0));
     }
   });
   L.rects = rects;
@@ -289,6 +330,9 @@ function details(P, n) {
   var dl = add(box, el("dl"));
   row(dl, "status", statusText(r) + (r.fromlist ? " (from-import submodule look-up)" : ""));
   row(dl, "self", ms(r.self_ns) + " ms");
+  var gc = gcNs(r);
+  if (gc) row(dl, "garbage collection", ms(gc) + " ms in " + r.gc.length + (r.gc.length === 1 ? " collection" : " collections") +
+    " (generation " + r.gc.map(function (e) { return str(e[2]); }).join(", ") + "), counted in the self time");
   row(dl, "cumulative", r.duration_ns === null ? "still running at exit" : ms(r.duration_ns) + " ms");
   row(dl, "thread", str(r.thread_name) + " (" + str(r.thread) + ")");
   row(dl, "imported by", n.parent ? n.parent.name : "");
@@ -316,7 +360,8 @@ function showTip(ev, n) {
   while (tip.firstChild) tip.removeChild(tip.firstChild);
   if (!n) { tip.style.display = "none"; return; }
   var r = n.rec, lines = [
-    "self " + ms(r.self_ns) + " ms \u00b7 cumulative " + ms(n.value) + " ms",
+    "self " + ms(r.self_ns) + " ms \u00b7 cumulative " + ms(n.value) + " ms" +
+      (gcNs(r) ? " \u00b7 of the self time " + ms(gcNs(r)) + " ms garbage collection" : ""),
     "status " + statusText(r) + " \u00b7 thread " + str(r.thread_name),
   ];
   if (r.file) lines.push(str(r.file));
@@ -354,6 +399,19 @@ function renderProcs(root) {
       var head = add(box, el("div", "lane-head", str(L.name || "thread") + " "));
       add(head, el("span", "sub", "thread " + str(L.thread) + " \u00b7 " + L.count + " imports \u00b7 " +
         ms(L.total) + " ms"));
+      // Failures that matter, worst first, one click each: however small, each is reachable.
+      var fails = P.nodes.filter(function (n) { return n.lane === L && (n.kind === "error" || n.kind === "swallowed"); });
+      fails.sort(function (a, b) { return b.own - a.own; });
+      if (fails.length) {
+        var next = 0, go = add(head, el("button", "k-" + fails[0].kind));
+        go.type = "button"; go.className = "k-" + fails[0].kind + " next-failure";
+        var label = function () {
+          go.textContent = fails.length + (fails.length === 1 ? " failure" : " failures") + ": show " +
+            (fails.length === 1 ? "it" : (next % fails.length + 1) + " of " + fails.length) + " \u203a";
+        };
+        label();
+        go.addEventListener("click", function () { select(fails[next % fails.length], false); next++; label(); });
+      }
       L.crumbs = add(box, el("nav", "crumbs")); L.crumbs.setAttribute("aria-label", "zoom");
       var c = L.canvas = add(box, el("canvas"));
       c.tabIndex = 0;
@@ -456,14 +514,14 @@ function chainRoot(n) { while (n.parent) n = n.parent; return n; }
 function renderTable(root) {
   var byName = new Map();
   function entry(name) {
-    if (!byName.has(name)) byName.set(name, { name: name, self: 0, cum: 0, count: 0, folded: 0, st: new Map(), worst: 0 });
+    if (!byName.has(name)) byName.set(name, { name: name, self: 0, gc: 0, cum: 0, count: 0, folded: 0, st: new Map(), worst: 0 });
     return byName.get(name);
   }
   var rank = { ok: 0, incomplete: 1, probe: 2, swallowed: 3, error: 4 };
   models.forEach(function (P) {
     P.nodes.forEach(function (n) {
       var e = entry(n.name), s = statusText(n.rec);
-      e.self += n.rec.self_ns || 0; e.cum += n.rec.duration_ns || 0; e.count++;
+      e.self += n.rec.self_ns || 0; e.cum += n.rec.duration_ns || 0; e.count++; e.gc += gcNs(n.rec);
       e.st.set(s, (e.st.get(s) || 0) + 1);
       e.worst = Math.max(e.worst, rank[n.kind]);
     });
@@ -480,7 +538,7 @@ function renderTable(root) {
     }).join("; ");
   });
   var cols = [["name", "module"], ["self", "self ms"], ["cum", "cumulative ms"], ["count", "count"],
-              ["folded", "folded"], ["status", "status"]];
+              ["folded", "folded"], ["gc", "gc ms (in self)"], ["status", "status"]];
   var sort = { key: "cum", dir: -1 }, limit = TABLE_ROWS;
   add(root, el("h2", "", "Modules"));
   var tools = add(root, el("div", "tools"));
@@ -522,7 +580,7 @@ function renderTable(root) {
       var r = add(tbody, el("tr", "s-" + ["ok", "ok", "probe", "swallowed", "error"][e.worst]));
       add(r, el("td", "mono", e.name));
       add(r, el("td", "", ms(e.self))); add(r, el("td", "", ms(e.cum)));
-      add(r, el("td", "", e.count)); add(r, el("td", "", e.folded || ""));
+      add(r, el("td", "", e.count)); add(r, el("td", "", e.folded || "")); add(r, el("td", "", e.gc ? ms(e.gc) : ""));
       add(r, el("td", "", e.status));
     });
     note.textContent = rows.length > limit ? "showing " + limit + " of " + rows.length : rows.length + " modules";
@@ -539,11 +597,16 @@ function main() {
   add(root, el("div", "sub", procs.length + (procs.length === 1 ? " process, " : " processes, ") + n + " imports. " +
     "Width is cumulative import time; each row is one level of nesting; one lane per thread."));
   var lg = add(root, el("div", "legend"));
-  [["ok", "hsl(200,55%,78%)"], ["failed, escaped", "#d93025"], ["failed, swallowed", "#f6b24a"],
-   ["optional, not found", "#d5dadf"], ["export violation", "#fff", "#b5179e"]].forEach(function (x) {
+  // The ok swatch shows the range of hues ok bars get (one per top-level package).
+  var hues = [80, 125, 170, 215, 259].map(function (h) { return "hsl(" + h + ",55%,78%)"; }).join(",");
+  [["ok (a colour per top-level package)", "linear-gradient(90deg," + hues + ")"],
+   ["failed, escaped", "#d93025"], ["failed, swallowed", "repeating-linear-gradient(135deg,#f6b24a 0 3px,#c97800 3px 5px)"],
+   ["optional, not found", "#d5dadf"], ["export violation", "#fff", "#b5179e"],
+   ["a failure below (follow the line)", "hsl(200,55%,78%)", "", "#d93025"]].forEach(function (x) {
     var s = add(lg, el("span", "", x[0]));
     s.style.setProperty("--sw", x[1]);
     if (x[2]) s.style.setProperty("--bd", x[2]);
+    if (x[3]) { s.className = "trail"; s.style.setProperty("--tr", x[3]); }
   });
   document.title = "importguard report" + (procs.length === 1 ? " (pid " + str(procs[0].pid) + ")" : "");
   renderProcs(root);

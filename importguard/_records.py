@@ -342,9 +342,24 @@ def failed(rec: "Record", exc: BaseException, depth: int = 3) -> None:
     frames = _frames(inner)
     # The module was found if its own code ran: the first frame is its body.
     if frames and frames[0][0].co_name == "<module>" and rec[STATUS] == "error":
-        rec[SPEC] = frames[0][0].co_filename
+        rec[SPEC] = _failed_spec(inner, frames[0][0], name)
     rec[ERROR] = (type(exc), message, frames, importer, via_fromlist, cause)
     _hold(rec, exc, frames)
+
+
+def _failed_spec(tb: "Any", body: "Any", name: str) -> "Any":
+    """What a module whose code raised was loaded with: its ``__spec__``, read
+    from its body's frame (so the loader kind is the real one: ``source``,
+    ``bytecode``, ``zip``...), or else its file name."""
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code is body:
+            spec = frame.f_globals.get("__spec__")
+            if getattr(spec, "name", None) == name and getattr(spec, "origin", None) == body.co_filename:
+                return spec
+            break
+        tb = tb.tb_next
+    return body.co_filename
 
 
 def _handler_codes() -> "set[Any]":
@@ -719,6 +734,61 @@ def settle_at_exit() -> None:
     settle_toplevel(getattr(sys, "last_exc", None) or getattr(sys, "last_value", None))
 
 
+# -- what a failure was, for every report format and the spans alike ------------------------
+#
+# One import statement can fail through several records: ``import a.b.c`` with
+# no ``a`` records ``a.b.c``, ``a.b`` and ``a`` (importlib imports the parent
+# packages on the statement's behalf), each failing with the same exception; a
+# module that ran and failed on a missing import is another cascade. Each
+# record's ``swallowed`` says what its own importer did, so inside a cascade the
+# inner records "escaped" into the outer ones. What the statement did (caught
+# as an optional dependency, a real failure someone swallowed, or an error
+# that reached the program) is the verdict of its head, shared by every record
+# of the cascade: the summary, the JSON (``verdict``), the -X importtime text,
+# speedscope, the trace and the HTML all show this one verdict.
+
+#: A failed import's verdict: an optional dependency that is not installed
+#: (not found, caught by the importer, no module code ran on the way).
+PROBE = "probe"
+#: A failure that matters, caught by its importer (``except ImportError``).
+SWALLOWED_FAILURE = "swallowed"
+#: A failure that reached the code that made the import statement and was not caught there.
+ESCAPED = "escaped"
+#: Not known (the importer has not finished).
+UNSETTLED = "unsettled"
+
+
+def judge(head_swallowed: "bool | None", root_status: str, code_ran: bool) -> str:
+    """The verdict of a failed import statement, from its head record (the
+    outermost failure of the cascade: its ``swallowed``), its root cause's
+    status, and whether any module of the cascade ran code (was found)."""
+    if head_swallowed is None:
+        return UNSETTLED
+    if not head_swallowed:
+        return ESCAPED
+    return PROBE if root_status == "not_found" and not code_ran else SWALLOWED_FAILURE
+
+
+def verdict(rec: "Record") -> "str | None":
+    """The verdict shared by the cascade *rec* belongs to (see :func:`judge`); None if it did not fail.
+
+    The head is found by walking up while the importer's failure is caused by
+    this record; the root by following ``caused_by`` down.
+    """
+    if rec[STATUS] not in ("error", "not_found"):
+        return None
+    head = rec
+    for _ in range(1000):
+        parent = head[PARENT]
+        if parent is None or parent[ERROR] is None or parent[ERROR][5] is not head:
+            break
+        head = parent
+    chain = [head]
+    while chain[-1][ERROR] is not None and chain[-1][ERROR][5] is not None and len(chain) < 1000:
+        chain.append(chain[-1][ERROR][5])
+    return judge(head[SWALLOWED], chain[-1][STATUS], any(_file(r[SPEC]) is not None for r in chain))
+
+
 #: Successful imports folded out of the buffer: {module: [count, total_ns, self_ns]}, for reports.
 folded: "dict[str, list[int]]" = {}
 #: The same for those folded before the span bridge saw them, until it sends
@@ -1043,6 +1113,7 @@ def to_dicts(
                 "status": rec[STATUS] if done else "incomplete",
                 "error": error,
                 "swallowed": rec[SWALLOWED],
+                "verdict": verdict(rec),
                 "file": _file(rec[SPEC]),
                 "loader": loader_kind(rec[SPEC]),
                 "importer": importer,

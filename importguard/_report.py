@@ -66,6 +66,7 @@ SUFFIXES = (
     (".speedscope.json", "speedscope"),
     (".trace.json", "trace"),
     (".json", "json"),
+    (".importtime.txt", "importtime"),
     (".txt", "txt"),
     (".html", "html"),
     (".htm", "html"),

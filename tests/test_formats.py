@@ -199,7 +199,11 @@ def test_run_merges_every_process_into_each_report(tmp_path: Path) -> None:
     first, second = ({r["name"] for r in p["imports"]} for p in procs)
     assert "helper_parent" in first and "helper_child" not in first  # the parent started first
     assert {"helper_child", "decimal"} <= second
-    assert "also pid" in proc.stderr and "reports: all.json, all.txt" in proc.stderr
+    assert "importguard: 2 processes" in proc.stderr and "reports: all.json, all.txt" in proc.stderr
+    # One picture of both: the child's modules are ranked beside the parent's, with their pid.
+    child_pid = procs[1]["pid"]
+    assert f"pid {child_pid}: " in proc.stderr
+    assert any("decimal" in line and f"pid {child_pid}" in line for line in proc.stderr.splitlines())
     text = (tmp_path / "all.txt").read_text()
     assert text.count("importguard: process ") == 2
     trace = json.loads((tmp_path / "all.trace.json").read_text())
@@ -220,11 +224,35 @@ def test_report_merge_and_convert(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     both = json.loads((tmp_path / "both.json").read_text())
     assert [p["pid"] for p in both["processes"]] == [one["pid"], two["pid"]]
-    # Merging a merged report with another keeps every process once.
-    assert ig(tmp_path, "report", "merge", "both.json", "one.json", "-o", "three.json").returncode == 0
-    assert len(json.loads((tmp_path / "three.json").read_text())["processes"]) == 3
+    # Merging a merged report with another report keeps every process once.
+    three = report_of(tmp_path, "three.json", code="import app.a")
+    assert ig(tmp_path, "report", "merge", "both.json", "three.json", "-o", "all.json").returncode == 0
+    assert [p["pid"] for p in json.loads((tmp_path / "all.json").read_text())["processes"]] == [
+        one["pid"], two["pid"], three["pid"]]
     assert ig(tmp_path, "report", "convert", "both.json", "-o", "both.txt").returncode == 0
     assert (tmp_path / "both.txt").read_text().count("importguard: process ") == 2
+
+
+def test_report_merge_says_what_it_did_and_takes_each_process_once(tmp_path: Path) -> None:
+    one = report_of(tmp_path, "one.json")
+    two = report_of(tmp_path, "two.json", code="import app.b")
+    proc = ig(tmp_path, "report", "merge", "one.json", "two.json", "-o", "both.html")
+    assert proc.returncode == 0
+    count = len(one["imports"]) + len(two["imports"])
+    assert proc.stderr == f"importguard report: wrote both.html (html): 2 processes, {count:,} imports, from 2 files\n"
+    # The same file twice, or a merged file beside one of its parts: each process once, one line each.
+    proc = ig(tmp_path, "report", "merge", "one.json", "one.json", "two.json", "-o", "again.json")
+    assert proc.returncode == 0
+    assert [p["pid"] for p in json.loads((tmp_path / "again.json").read_text())["processes"]] == [one["pid"], two["pid"]]
+    lines = proc.stderr.splitlines()
+    assert lines[0] == (f"importguard report: one.json is named twice (pid {one['pid']}); that process is merged once. "
+                        "Name each per-process report once.")
+    assert lines[1].startswith("importguard report: wrote again.json (json): 2 processes")
+    assert ig(tmp_path, "report", "merge", "both.json", "one.json", "-o", "x.json").returncode == 2  # no both.json
+    assert ig(tmp_path, "report", "merge", "one.json", "two.json", "-o", "both.json").returncode == 0
+    proc = ig(tmp_path, "report", "merge", "both.json", "one.json", "-o", "three.json")
+    assert f"one.json holds the same process as both.json (pid {one['pid']})" in proc.stderr
+    assert len(json.loads((tmp_path / "three.json").read_text())["processes"]) == 2
 
 
 def test_report_bad_input_is_one_clear_message(tmp_path: Path) -> None:
