@@ -96,20 +96,29 @@ function str(v) { return v === undefined || v === null ? "" : String(v); }
 // packages and modules that failed with it).
 var VERDICT_KIND = { probe: "probe", swallowed: "swallowed", escaped: "error", unsettled: "error" };
 var VERDICT_TEXT = { probe: "optional, not found", swallowed: "swallowed", escaped: "escaped", unsettled: "unsettled" };
-function kind(r) {
-  if (r.status === "error" || r.status === "not_found") {
-    if (typeof r.verdict === "string" && VERDICT_KIND[r.verdict]) return VERDICT_KIND[r.verdict];
-    // A report written without verdicts: each record on its own.
-    if (r.swallowed === true) return r.status === "not_found" ? "probe" : "swallowed";
-    return "error";
+function failed(r) { return r.status === "error" || r.status === "not_found"; }
+// A report written without verdicts gets the same rule as _records.judge: the
+// head of the cascade (walking up while the importer failed because of this
+// record) decides, from its own fate and the root cause (down caused_by).
+function judge(n, byId) {
+  var head = n, c, codeRan = false, steps = 0;
+  while (head.parent && head.parent.rec.error && head.parent.rec.error.caused_by === head.rec.id && steps++ < 1000)
+    head = head.parent;
+  for (c = head, steps = 0; ; steps++) {
+    if (c.rec.file) codeRan = true;
+    var e = c.rec.error, next = e && typeof e.caused_by === "number" ? byId.get(e.caused_by) : null;
+    if (!next || steps > 1000) break;
+    c = next;
   }
-  return r.status === "incomplete" ? "incomplete" : "ok";
+  var s = head.rec.swallowed;
+  if (s !== true && s !== false) return "unsettled";
+  if (!s) return "escaped";
+  return c.rec.status === "not_found" && !codeRan ? "probe" : "swallowed";
 }
-function statusText(r) {
-  if (r.status !== "error" && r.status !== "not_found") return str(r.status);
-  var v = typeof r.verdict === "string" && VERDICT_TEXT[r.verdict] ? VERDICT_TEXT[r.verdict] :
-    r.swallowed === true ? "swallowed" : r.swallowed === false ? "escaped" : "";
-  return str(r.status) + (v ? ", " + v : "");
+function statusText(n) {
+  var r = n.rec;
+  if (!failed(r)) return str(r.status);
+  return str(r.status) + ", " + VERDICT_TEXT[n.verdict];
 }
 function gcNs(r) {
   var t = 0;
@@ -147,12 +156,19 @@ function buildProcess(p) {
     n.viols = P.viol.get(r.id) || P.viol.get("name:" + n.name) || null;
     // A violation without an import id belongs to the first record of its module.
     P.viol.delete("name:" + n.name);
-    n.kind = kind(r);
+    byId.set(r.id, n); P.nodes.push(n);
+  });
+  P.nodes.forEach(function (n) {
+    var r = n.rec;
+    n.verdict = null;
+    if (failed(r)) n.verdict = typeof r.verdict === "string" && VERDICT_KIND[r.verdict] ? r.verdict : judge(n, byId);
+    n.kind = n.verdict ? VERDICT_KIND[n.verdict] : r.status === "incomplete" ? "incomplete" : "ok";
+    // The first failure of an import statement; the others failed with it (its parent packages, its cause).
+    n.head = !(n.parent && n.parent.rec.error && n.parent.rec.error.caused_by === r.id && failed(n.parent.rec));
     n.flag = (n.kind !== "ok" && n.kind !== "incomplete") || n.viols ? 1 : 0;
     // What this module's own bar warns of: 3 escaped, 2 swallowed, 1 violation.
     n.own = SEVERITY[n.kind] || (n.viols ? 1 : 0);
     n.below = 0;
-    byId.set(r.id, n); P.nodes.push(n);
   });
   for (var i = P.nodes.length - 1; i >= 0; i--) {
     var n = P.nodes[i], kids = 0;
@@ -328,7 +344,7 @@ function details(P, n) {
   while (box.firstChild) box.removeChild(box.firstChild);
   add(box, el("h3", "mono", n.name));
   var dl = add(box, el("dl"));
-  row(dl, "status", statusText(r) + (r.fromlist ? " (from-import submodule look-up)" : ""));
+  row(dl, "status", statusText(n) + (r.fromlist ? " (from-import submodule look-up)" : ""));
   row(dl, "self", ms(r.self_ns) + " ms");
   var gc = gcNs(r);
   if (gc) row(dl, "garbage collection", ms(gc) + " ms in " + r.gc.length + (r.gc.length === 1 ? " collection" : " collections") +
@@ -362,7 +378,7 @@ function showTip(ev, n) {
   var r = n.rec, lines = [
     "self " + ms(r.self_ns) + " ms \u00b7 cumulative " + ms(n.value) + " ms" +
       (gcNs(r) ? " \u00b7 of the self time " + ms(gcNs(r)) + " ms garbage collection" : ""),
-    "status " + statusText(r) + " \u00b7 thread " + str(r.thread_name),
+    "status " + statusText(n) + " \u00b7 thread " + str(r.thread_name),
   ];
   if (r.file) lines.push(str(r.file));
   if (r.loader) lines.push("loader " + str(r.loader));
@@ -449,7 +465,10 @@ function pidPrefix(P) { return models.length > 1 ? "[pid " + str(P.p.pid) + "] "
 function renderIssues(root) {
   var fails = [], probes = [], viols = [];
   models.forEach(function (P) {
+    // One line per failed import statement, as the summary lists them: the
+    // parent packages and causes that failed with it are named in its line.
     P.nodes.forEach(function (n) {
+      if (!n.head) return;
       if (n.kind === "error" || n.kind === "swallowed") fails.push(n);
       else if (n.kind === "probe") probes.push(n);
     });
@@ -465,9 +484,11 @@ function renderIssues(root) {
     add(li, el("span", "", pidPrefix(n.P)));
     add(li, goLink(n.name, n));
     var at = r.importer ? " (imported at " + str(r.importer.file) + ":" + str(r.importer.line) + ")" : "";
-    var cause = typeof e.caused_by === "number" ? n.P.byId.get(e.caused_by) : null;
-    add(li, el("span", "", ": " + str(e.type) + ": " + str(e.message) + " [" + statusText(r) + "]" +
-      (cause ? " because " + cause.name + " failed" : "") + at));
+    var cause = n, steps = 0;  // the root cause, down caused_by
+    while (cause.rec.error && typeof cause.rec.error.caused_by === "number" && n.P.byId.get(cause.rec.error.caused_by) &&
+           steps++ < 1000) cause = n.P.byId.get(cause.rec.error.caused_by);
+    add(li, el("span", "", ": " + str(e.type) + ": " + str(e.message) + " [" + statusText(n) + "]" +
+      (cause !== n ? " because " + cause.name + " failed" : "") + at));
   });
   if (fails.length > LIST_ROWS) add(ul, el("li", "", "\u2026 and " + (fails.length - LIST_ROWS) + " more"));
   viols.slice(0, LIST_ROWS).forEach(function (x) {
@@ -520,7 +541,7 @@ function renderTable(root) {
   var rank = { ok: 0, incomplete: 1, probe: 2, swallowed: 3, error: 4 };
   models.forEach(function (P) {
     P.nodes.forEach(function (n) {
-      var e = entry(n.name), s = statusText(n.rec);
+      var e = entry(n.name), s = statusText(n);
       e.self += n.rec.self_ns || 0; e.cum += n.rec.duration_ns || 0; e.count++; e.gc += gcNs(n.rec);
       e.st.set(s, (e.st.get(s) || 0) + 1);
       e.worst = Math.max(e.worst, rank[n.kind]);

@@ -146,7 +146,10 @@ def render_processes(procs: "list[dict[str, Any]]", top: int = 10, report_path: 
             heads, _ = failed_statements(p["imports"])
             lines.append(f"  pid {p.get('pid')}: {len(p['imports'])} imports, {_total_ns(p) / 1e6:.1f} ms"
                          + (f", {len(heads)} failed imports" if heads else ""))
-    pid = (lambda p: f"  {dim}pid {p.get('pid')}{off}") if many else (lambda p: "")
+
+    def pid(proc: "dict[str, Any]") -> str:
+        return f"  {dim}pid {proc.get('pid')}{off}" if many else ""
+
     done = _ranked(procs)
     if done:
         lines.append(f"  {dim}cumulative ms     self ms  module{off}")

@@ -84,7 +84,7 @@ def rec(
         "status": status,
         "error": error,
         "swallowed": swallowed,
-        "file": file if file is not None else f"/src/{name.replace('.', '/')}.py",
+        "file": file if file is not None else None if status == "not_found" else f"/src/{name.replace('.', '/')}.py",
         "loader": "source",
         "importer": {"file": "/src/importer.py", "line": 3} if status != "ok" else None,
     }
@@ -429,7 +429,10 @@ def test_every_module_is_drawn_and_failures_are_coloured(open_report: Any) -> No
     by_class: dict[str, str] = {}
     for cls, text in issues:
         by_class[cls] = by_class.get(cls, "") + text + "\n"
-    assert "app.web.broken" in by_class["k-error"] and "app.plugin.dep" in by_class["k-error"]
+    assert "app.web.broken" in by_class["k-error"] and "app.plugin" not in by_class["k-error"]
+    # One line per failed statement, as in the summary: app.plugin.dep escaped into app.plugin,
+    # which was swallowed; the statement was swallowed, and app.plugin.dep is named as its cause.
+    assert by_class["k-swallowed"].count("\n") == 1
     assert "app.plugin: ImportError: no [error, swallowed] because app.plugin.dep failed" in by_class["k-swallowed"]
     assert "Gone" in by_class["k-viol"]
     assert any("fastjson" in text for _cls, text in issues)
