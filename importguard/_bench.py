@@ -104,6 +104,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -159,6 +160,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", dest="json_out", metavar="OUT", help="write every sample and the statistics here")
     parser.add_argument("--top", type=int, default=20, metavar="N",
                         help="modules shown per target, by median cumulative time (default 20)")
+    parser.add_argument("--gc", choices=("include", "exclude"), default="include",
+                        help="count the garbage collector's time inside imports in each module's times "
+                             "(include, as -X importtime does; the default) or leave it out (exclude): a "
+                             "collection lands in whichever module is running when it triggers")
 
 
 # -- statistics ---------------------------------------------------------------
@@ -280,12 +285,17 @@ def sample_from_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 total += duration
             if rec["status"] != "ok" or rec["duplicate_of"] is not None:
                 continue
-            entry = modules.setdefault(rec["name"], {"self_ns": 0, "cumulative_ns": 0})
+            entry = modules.setdefault(rec["name"], {"self_ns": 0, "cumulative_ns": 0, "gc_self_ns": 0,
+                                                     "gc_cumulative_ns": 0})
             entry["self_ns"] += rec["self_ns"]
             entry["cumulative_ns"] += duration
+            entry["gc_self_ns"] += rec.get("gc_ns") or 0
+            entry["gc_cumulative_ns"] += rec.get("gc_cumulative_ns") or 0
             structure.setdefault(rec["name"], (rec["parent"], rec["thread_name"]))
+    gc_total = sum(rec.get("gc_cumulative_ns") or 0 for report in reports for rec in report["imports"]
+                   if rec["parent_id"] is None and rec["duration_ns"] is not None)
     versions = sorted({str(r.get("python")) for r in reports})
-    return {"total_ns": total, "module_count": len(modules), "modules": modules,
+    return {"total_ns": total, "gc_total_ns": gc_total, "module_count": len(modules), "modules": modules,
             "structure": structure, "python": ", ".join(versions)}
 
 
@@ -344,8 +354,12 @@ def schedule(targets: Sequence[Target], rounds: int) -> list[tuple[int, int, boo
 
 
 def bench(targets: Sequence[Target], runs: int, warmup: int, python: str, isolated: bool,
-          progress: Callable[[], None] = lambda: None) -> dict[str, Any]:
-    """Run the bench and return its result, shaped as the ``importguard.bench/1`` JSON (budgets aside)."""
+          progress: Callable[[], None] = lambda: None, gc: str = "include") -> dict[str, Any]:
+    """Run the bench and return its result, shaped as the ``importguard.bench/1`` JSON (budgets aside).
+
+    *gc* ``"exclude"`` leaves the garbage collector's time inside imports out
+    of the statistics (the raw samples keep both).
+    """
     workdir = tempfile.mkdtemp(prefix="importguard-bench-")
     per_target: list[dict[int, dict[str, Any]]] = [{} for _ in targets]
     try:
@@ -366,7 +380,7 @@ def bench(targets: Sequence[Target], runs: int, warmup: int, python: str, isolat
     for target, rounds in zip(targets, per_target):
         measured = [rounds[r] for r in range(warmup, warmup + runs)]
         versions.update(v for s in measured for v in s["python"].split(", "))
-        results.append(_target_result(target, measured, warmup))
+        results.append(_target_result(target, measured, warmup, gc))
     return {
         "schema": SCHEMA,
         "importguard": __version__,
@@ -374,11 +388,77 @@ def bench(targets: Sequence[Target], runs: int, warmup: int, python: str, isolat
         "runs": runs,
         "warmup": warmup,
         "isolated": isolated,
+        "gc": gc,
         "targets": results,
     }
 
 
-def _target_result(target: Target, measured: list[dict[str, Any]], warmup: int) -> dict[str, Any]:
+def module_times(times: dict[str, int], gc: str) -> tuple[int, int]:
+    """(self ns, cumulative ns) of one module in one run, with the collector's time
+    left out when *gc* is ``"exclude"`` (a sample without GC fields has none to leave out)."""
+    if gc == "exclude":
+        return (times["self_ns"] - times.get("gc_self_ns", 0),
+                times["cumulative_ns"] - times.get("gc_cumulative_ns", 0))
+    return times["self_ns"], times["cumulative_ns"]
+
+
+def total_time(sample: dict[str, Any], gc: str) -> int:
+    """The total import time of one run, without the collector's time when *gc* is ``"exclude"``."""
+    return int(sample["total_ns"] - (sample.get("gc_total_ns", 0) if gc == "exclude" else 0))
+
+
+#: The confidence the overhead's interval aims for (its exact coverage is stated with it).
+CONFIDENCE = 0.95
+
+
+def median_interval(n: int, confidence: float = CONFIDENCE) -> tuple[int, float]:
+    """Order statistics bounding the median of *n* samples: ``(k, coverage)`` such
+    that the k-th smallest and the k-th largest enclose the true median with
+    probability *coverage* (the sign test: Binomial(n, 1/2)), the narrowest
+    interval reaching *confidence*; with too few samples for that, ``k`` is 1
+    (the range) and the coverage is what the range gives."""
+    if n < 1:
+        return 1, 0.0
+    best = (1, 1 - 2 * 0.5**n)
+    cumulative = 0.0
+    for k in range(1, n // 2 + 1):
+        # P(B <= k - 1)
+        cumulative += math.comb(n, k - 1) / 2**n
+        coverage = 1 - 2 * cumulative
+        if coverage >= confidence:
+            best = (k, coverage)
+        else:
+            break
+    return best
+
+
+def overhead(hooked: Sequence[int], plain: Sequence[int]) -> dict[str, Any]:
+    """importguard's overhead on the wall time, from the runs paired round by round.
+
+    The hooked and plain run of a round ran one after the other, so their
+    difference cancels most of what the machine was doing then; the overhead
+    is the median of those differences, with a distribution-free interval for
+    it (the sign test's order statistics; see :func:`median_interval`). When
+    the interval contains zero, the runs cannot tell importguard's cost from
+    the noise, and the output says so.
+    """
+    diffs = sorted(h - p for h, p in zip(hooked, plain))
+    k, coverage = median_interval(len(diffs))
+    low, high = diffs[k - 1] / 1e6, diffs[len(diffs) - k] / 1e6
+    median = quantile(diffs, 0.5) / 1e6
+    plain_median = quantile(sorted(plain), 0.5) / 1e6
+    return {
+        "hooked_wall_ms": summarize(hooked),
+        "plain_wall_ms": summarize(plain),
+        "difference_ms": round(median, 4),
+        "difference_pct": round(100 * median / plain_median, 1) if plain_median else None,
+        "interval_ms": [round(low, 4), round(high, 4)],
+        "confidence": round(coverage, 4),
+        "inside_noise": low <= 0 <= high,
+    }
+
+
+def _target_result(target: Target, measured: list[dict[str, Any]], warmup: int, gc: str = "include") -> dict[str, Any]:
     structure: dict[str, tuple[str | None, str]] = {}
     for sample in measured:
         for name, where in sample["structure"].items():
@@ -388,36 +468,32 @@ def _target_result(target: Target, measured: list[dict[str, Any]], warmup: int) 
     for name in names:
         present = [s["modules"][name] for s in measured if name in s["modules"]]
         parent, thread = structure[name]
+        times = [module_times(p, gc) for p in present]
         modules[name] = {
             "runs": len(present),
             "parent": parent,
             "thread": thread,
-            "self_ms": summarize(p["self_ns"] for p in present),
-            "cumulative_ms": summarize(p["cumulative_ns"] for p in present),
+            "self_ms": summarize(t[0] for t in times),
+            "cumulative_ms": summarize(t[1] for t in times),
+            "gc_ms": summarize(p.get("gc_self_ns", 0) for p in present),
         }
-    hooked = summarize(s["wall_ns"] for s in measured)
-    plain = summarize(s["plain_wall_ns"] for s in measured)
     count = summarize((s["module_count"] for s in measured), scale=1)
-    difference = round(hooked["median"] - plain["median"], 4)
     return {
         **target.describe(),
         "python": ", ".join(sorted({s["python"] for s in measured})),
         "samples": [
             {"round": warmup + i, "wall_ns": s["wall_ns"], "plain_wall_ns": s["plain_wall_ns"],
-             "total_ns": s["total_ns"], "module_count": s["module_count"], "modules": s["modules"]}
+             "total_ns": s["total_ns"], "gc_total_ns": s.get("gc_total_ns", 0), "module_count": s["module_count"],
+             "modules": s["modules"]}
             for i, s in enumerate(measured)
         ],
         "statistics": {
             "modules": modules,
-            "total_ms": summarize(s["total_ns"] for s in measured),
+            "total_ms": summarize(total_time(s, gc) for s in measured),
+            "gc_total_ms": summarize(s.get("gc_total_ns", 0) for s in measured),
             "module_count": count,
         },
-        "overhead": {
-            "hooked_wall_ms": hooked,
-            "plain_wall_ms": plain,
-            "difference_ms": difference,
-            "difference_pct": round(100 * difference / plain["median"], 1) if plain["median"] else None,
-        },
+        "overhead": overhead([s["wall_ns"] for s in measured], [s["plain_wall_ns"] for s in measured]),
     }
 
 
@@ -499,8 +575,11 @@ def _spread(stats: dict[str, float]) -> str:
 
 def render(data: dict[str, Any], top: int) -> str:
     """The table bench prints: per target, the slowest modules and the totals."""
+    gc = data.get("gc", "include")
+    gc_words = ("garbage collection included in the times, as -X importtime counts it (--gc exclude leaves it out)"
+                if gc == "include" else "garbage collection left out of the times (--gc exclude)")
     lines = [f"importguard bench: {data['runs']} runs per target after {data['warmup']} warmup, "
-             f"Python {data['python']}; times are medians ± half the interquartile range, in ms"]
+             f"Python {data['python']}; times are medians ± half the interquartile range, in ms; {gc_words}"]
     for result in data["targets"]:
         stats = result["statistics"]
         count = stats["module_count"]
@@ -509,26 +588,45 @@ def render(data: dict[str, Any], top: int) -> str:
         label = result["target"] if result["kind"] == "module" else f"command: {result['target']}"
         lines.append("")
         lines.append(f"{label}: {counted} modules, total import time {_spread(stats['total_ms'])} ms")
-        lines.append(f"  {'cumulative':>16}  {'self':>14}  {'runs':>4}  module")
+        lines.append(f"  {'cumulative':>16}  {'self':>14}  {'gc in self':>10}  {'runs':>4}  module")
         ranked = sorted(stats["modules"].items(), key=lambda kv: (-kv[1]["cumulative_ms"]["median"], kv[0]))
         for name, mod in ranked[:top]:
-            lines.append(f"  {_spread(mod['cumulative_ms']):>16}  {_spread(mod['self_ms']):>14}  "
+            gc_ms = mod.get("gc_ms", {}).get("max", 0)
+            # The median collector time of a module is usually 0: a collection lands in it in some runs only.
+            gc_text = f"{format_ms(mod['gc_ms']['median'])} (≤{format_ms(gc_ms)})" if gc_ms else "-"
+            lines.append(f"  {_spread(mod['cumulative_ms']):>16}  {_spread(mod['self_ms']):>14}  {gc_text:>10}  "
                          f"{mod['runs']:>4}  {name}")
         if len(ranked) > top:
             lines.append(f"  ... {len(ranked) - top} more (--top N to show them, --json for everything)")
-        over = result["overhead"]
-        pct = f" ({over['difference_pct']:+.0f}%)" if over["difference_pct"] is not None else ""
-        lines.append(f"  wall time: {_spread(over['hooked_wall_ms'])} ms hooked, {_spread(over['plain_wall_ms'])} "
-                     f"ms plain: importguard's overhead {over['difference_ms']:+.1f} ms{pct}, most of it the "
-                     f"hook's start and the report written at exit")
+        if "gc_total_ms" in stats and stats["gc_total_ms"]["max"]:
+            lines.append(f"  garbage collection inside imports: {_spread(stats['gc_total_ms'])} ms per run "
+                         f"({'included above' if gc == 'include' else 'left out above'})")
+        lines.append("  " + overhead_line(result["overhead"]))
     return "\n".join(lines) + "\n"
 
 
-def render_budgets(checked: Sequence[dict[str, Any]], runs: int) -> str:
+def overhead_line(over: dict[str, Any]) -> str:
+    """What importguard costs the measured program, and how sure the runs are of it."""
+    walls = (f"wall time: {_spread(over['hooked_wall_ms'])} ms hooked, {_spread(over['plain_wall_ms'])} ms plain")
+    if "interval_ms" not in over:
+        return f"{walls}: importguard's overhead {over['difference_ms']:+.1f} ms"
+    low, high = over["interval_ms"]
+    sure = f"{100 * over['confidence']:.1f}% confidence"
+    if over["inside_noise"]:
+        return (f"{walls}: importguard's overhead is inside the noise (the runs put it between {low:+.1f} and "
+                f"{high:+.1f} ms, {sure}; more --runs narrow that)")
+    pct = f" ({over['difference_pct']:+.0f}%)" if over["difference_pct"] is not None else ""
+    return (f"{walls}: importguard's overhead {over['difference_ms']:+.1f} ms{pct}, between {low:+.1f} and "
+            f"{high:+.1f} ms ({sure}, median of the paired runs' differences), most of it the hook's start "
+            f"and the report written at exit")
+
+
+def render_budgets(checked: Sequence[dict[str, Any]], runs: int, gc: str = "include") -> str:
     """The budget table: every checked budget, exceeded ones marked."""
     if not checked:
         return ""
-    lines = ["", f"budgets (median cumulative time over {runs} runs):"]
+    without = ", garbage collection left out" if gc == "exclude" else ""
+    lines = ["", f"budgets (median cumulative time over {runs} runs{without}):"]
     for b in checked:
         verdict = "EXCEEDED" if b["exceeded"] else "ok"
         lines.append(f"  {b['module']}: {format_ms(b['median_cumulative_ms'])} ms, budget {b['budget_ms']:g} ms "
@@ -555,7 +653,7 @@ def main(args: argparse.Namespace) -> int:
     bar = progress_bar((args.runs + args.warmup) * len(targets) * 2, "importguard bench")
     try:
         data = bench(targets, args.runs, args.warmup, args.python, args.isolated,
-                     progress=bar.update if bar is not None else (lambda: None))
+                     progress=bar.update if bar is not None else (lambda: None), gc=args.gc)
     finally:
         if bar is not None:
             bar.close()
@@ -566,7 +664,7 @@ def main(args: argparse.Namespace) -> int:
 
         write_text(args.json_out, json.dumps(data, indent=1, sort_keys=False) + "\n")
     sys.stdout.write(render(data, args.top))
-    sys.stdout.write(render_budgets(checked, args.runs))
+    sys.stdout.write(render_budgets(checked, args.runs, args.gc))
     unchecked = sorted(set(budgets) - {b["module"] for b in checked})
     if unchecked:
         sys.stdout.write(f"budgets not checked (no target imports them): {', '.join(unchecked)}\n")

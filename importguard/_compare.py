@@ -57,7 +57,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from importguard import __version__
-from importguard._bench import SCHEMA, format_ms, quantile
+from importguard._bench import SCHEMA, format_ms, module_times, quantile, total_time
 from importguard._cli import EXIT_FOUND, EXIT_OK, UsageError
 
 _EXACT_LIMIT = 50
@@ -76,6 +76,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="significance level of the one-sided Mann-Whitney U test that the runs moved by "
                              "more than the allowance (default 0.01)")
     parser.add_argument("--top", type=int, default=20, metavar="N", help="modules shown per list (default 20)")
+    parser.add_argument("--gc", choices=("include", "exclude"), default="include",
+                        help="judge times with the garbage collector's time inside imports (include, the default) "
+                             "or without it (exclude): a collection lands in whichever module is running, and "
+                             "moves between runs")
 
 
 # -- the test -------------------------------------------------------------------
@@ -204,19 +208,20 @@ def judge(base: Sequence[int], new: Sequence[int], threshold: float, min_ms: flo
             "p": slower_p if change >= 0 else faster_p, "verdict": verdict}
 
 
-def _per_module(target: dict[str, Any], key: str) -> dict[str, list[int]]:
+def _per_module(target: dict[str, Any], which: int, gc: str = "include") -> dict[str, list[int]]:
+    """Per module, its self (*which* 0) or cumulative (1) time in each run."""
     out: dict[str, list[int]] = {}
     for sample in target["samples"]:
         for name, times in sample["modules"].items():
-            out.setdefault(name, []).append(times[key])
+            out.setdefault(name, []).append(module_times(times, gc)[which])
     return out
 
 
 def compare_target(base: dict[str, Any], new: dict[str, Any], threshold: float, min_ms: float,
-                   alpha: float) -> dict[str, Any]:
+                   alpha: float, gc: str = "include") -> dict[str, Any]:
     """Every module of one target, and its total, judged."""
-    base_cum, new_cum = _per_module(base, "cumulative_ns"), _per_module(new, "cumulative_ns")
-    base_self, new_self = _per_module(base, "self_ns"), _per_module(new, "self_ns")
+    base_cum, new_cum = _per_module(base, 1, gc), _per_module(new, 1, gc)
+    base_self, new_self = _per_module(base, 0, gc), _per_module(new, 0, gc)
     modules = {}
     for name in sorted(set(base_cum) & set(new_cum)):
         verdict = judge(base_cum[name], new_cum[name], threshold, min_ms, alpha)
@@ -226,7 +231,7 @@ def compare_target(base: dict[str, Any], new: dict[str, Any], threshold: float, 
         "modules": modules,
         "new": {name: _median_ms(new_cum[name]) for name in set(new_cum) - set(base_cum)},
         "gone": {name: _median_ms(base_cum[name]) for name in set(base_cum) - set(new_cum)},
-        "total": judge([s["total_ns"] for s in base["samples"]], [s["total_ns"] for s in new["samples"]],
+        "total": judge([total_time(s, gc) for s in base["samples"]], [total_time(s, gc) for s in new["samples"]],
                        threshold, min_ms, alpha),
         "counts": (len(base["samples"]), len(new["samples"])),
     }
@@ -275,6 +280,11 @@ def main(args: argparse.Namespace) -> int:
     if args.threshold < 0 or args.min_ms < 0 or not 0 < args.alpha < 1 or args.top < 1:
         raise UsageError("--threshold and --min-ms must be 0 or more, --alpha between 0 and 1, --top 1 or more")
     base, new = load(args.base), load(args.new)
+    if args.gc == "exclude":
+        for path, data in ((args.base, base), (args.new, new)):
+            if any("gc_total_ns" not in s for t in data["targets"] for s in t["samples"]):
+                raise UsageError(f"{path} has no garbage-collection times (an older importguard's bench); "
+                                 "bench again, or compare with --gc include")
     keyed_base = {(t["kind"], t["target"]): t for t in base["targets"]}
     keyed_new = {(t["kind"], t["target"]): t for t in new["targets"]}
     common = [key for key in keyed_base if key in keyed_new]
@@ -289,12 +299,13 @@ def main(args: argparse.Namespace) -> int:
                              f"bench with --runs {need} or more on both sides")
     out = [f"importguard compare: {args.base} (Python {base['python']}) -> {args.new} (Python {new['python']})",
            f"a change counts when the runs show it beyond {args.min_ms:g} ms and {args.threshold:g}% of the base "
-           f"median (one-sided Mann-Whitney U, p < {args.alpha:g}); times are median cumulative ms"]
+           f"median (one-sided Mann-Whitney U, p < {args.alpha:g}); times are median cumulative ms, "
+           + ("garbage collection included" if args.gc == "include" else "garbage collection left out (--gc exclude)")]
     if base["python"] != new["python"]:
         out.append(f"warning: the two benches ran different Pythons ({base['python']} and {new['python']})")
     regressions = []
     for key in common:
-        result = compare_target(keyed_base[key], keyed_new[key], args.threshold, args.min_ms, args.alpha)
+        result = compare_target(keyed_base[key], keyed_new[key], args.threshold, args.min_ms, args.alpha, args.gc)
         label = key[1] if key[0] == "module" else f"command: {key[1]}"
         out.append("")
         out.extend(render(label, result, args.top))

@@ -245,8 +245,22 @@ def to_speedscope(procs: list[dict[str, Any]]) -> str:
                 start = min(max(rec["start_ns"] - origin, floor), ceiling)
                 end = min(max(_end(rec, last) - origin, start), ceiling)
                 events.append({"type": "O", "frame": frame, "at": start})
-                for kid in kids.get(rec["id"], ()):
-                    walk(kid, start, end)
+                # Nested imports and the collections that ran in this module's own
+                # code, in time order: a collection is a frame of its own inside it.
+                inner: list[tuple[int, int, Any]] = [(kid["start_ns"], 0, kid) for kid in kids.get(rec["id"], ())]
+                inner += [(event[0], 1, event) for event in rec.get("gc") or ()]
+                inner.sort(key=lambda item: (item[0], item[1]))
+                for _at, is_gc, item in inner:
+                    if is_gc:
+                        gc_frame = frame_ids.get(("[garbage collection]", None))
+                        if gc_frame is None:
+                            gc_frame = frame_ids[("[garbage collection]", None)] = len(frames)
+                            frames.append({"name": "[garbage collection]"})
+                        at = min(max(item[0] - origin, start), end)
+                        events.append({"type": "O", "frame": gc_frame, "at": at})
+                        events.append({"type": "C", "frame": gc_frame, "at": min(at + item[1], end)})
+                    else:
+                        walk(item, start, end)
                     start = events[-1]["at"]  # siblings do not overlap either
                 events.append({"type": "C", "frame": frame, "at": end})
 
@@ -309,6 +323,8 @@ def to_trace(procs: list[dict[str, Any]]) -> str:
                     args[key] = rec[key]
             event: dict[str, Any] = {"name": rec["name"], "cat": "import", "ph": "X", "pid": pid, "tid": tid,
                                      "ts": (rec["start_ns"] - origin) / 1000}
+            if rec.get("gc_ns"):
+                args["gc_us"] = rec["gc_ns"] / 1000
             if rec["duration_ns"] is None:
                 args["incomplete"] = True
                 event["ph"] = "B"  # begun, never ended: viewers draw it to the end of the trace
@@ -323,6 +339,11 @@ def to_trace(procs: list[dict[str, Any]]) -> str:
                 event["cname"] = _TRACE_COLOURS.get(verdict or "", "terrible")
             event["args"] = args
             events.append(event)
+            # Each collection in the module's own code, on the same track, inside its event.
+            for start_ns, duration_ns, generation in rec.get("gc") or ():
+                events.append({"name": "garbage collection", "cat": "gc", "ph": "X", "pid": pid, "tid": tid,
+                               "ts": (start_ns - origin) / 1000, "dur": duration_ns / 1000, "cname": "black",
+                               "args": {"generation": generation, "in": rec["name"]}})
     import json
 
     return json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}, ensure_ascii=True) + "\n"

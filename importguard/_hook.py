@@ -44,7 +44,7 @@ atomic). Everything slower happens in ``_records`` on the failure path or later.
 import sys
 from time import perf_counter_ns
 
-from importguard import _callbacks, _exports, _records
+from importguard import _callbacks, _exports, _gc, _records
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         stack = state[0]
         ident = state[1]
         parent = stack[-1] if stack else None
-        rec = [name, parent, ident, 0, 0, None, None, None, None, None, None, None, None]
+        rec = [name, parent, ident, 0, 0, None, None, None, None, None, None, None, None, None]
         if parent is None and otel_on:
             # The first import in a thread belongs to the span current there
             # (a lazy import inside a request handler), if the app uses OpenTelemetry.
@@ -286,6 +286,7 @@ def install() -> bool:
         return False
     if current is _find_and_load_unlocked:
         _active = True
+        _gc.start()
         return True
     if _real is None:
         _real = current
@@ -294,6 +295,7 @@ def install() -> bool:
         _real = current
     _bootstrap._find_and_load_unlocked = _find_and_load_unlocked
     _active = True
+    _gc.start()
     return True
 
 
@@ -301,6 +303,7 @@ def uninstall() -> None:
     """Stop recording. Unhooks if nobody wrapped on top of us; else becomes a pass-through."""
     global _active
     _active = False
+    _gc.stop()
     if getattr(_bootstrap, "_find_and_load_unlocked", None) is _find_and_load_unlocked and _real is not None:
         _bootstrap._find_and_load_unlocked = _real
 

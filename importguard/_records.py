@@ -37,7 +37,8 @@ SWALLOWED = 9  #: None until settled, then True/False (failures only)
 FAILED_KIDS = 10  #: failed child records waiting for this import to finish, or None
 DUPLICATE_OF = 11  #: the nested record that really loaded this module (circular package import)
 CONTEXT = 12  #: the OpenTelemetry context current when an import outside any import started
-SIZE = 13
+GC = 13  #: None, or [(start, end, generation)] of the collections that ran in this import's own code (_gc)
+SIZE = 14
 
 #: Every record of this process, in start order (parents before children).
 buffer: "list[Record]" = []
@@ -1071,6 +1072,18 @@ def to_dicts(
     # Self time = own span minus the spans of direct children (the hot path
     # keeps only start and end). Parents outside *records* simply get no share.
     nested = nested_ns(records)
+    # Collector time: a record's own collections, and those of its whole subtree
+    # (children come after their parents, so one backward pass adds them up).
+    gc_own: dict[int, int] = {}
+    gc_all: dict[int, int] = {}
+    for rec in reversed(records):
+        events = rec[GC] if len(rec) > GC else None
+        own = sum(end - begin for begin, end, _gen in events) if events else 0
+        gc_own[id(rec)] = own
+        subtree = gc_all[id(rec)] = gc_all.get(id(rec), 0) + own
+        parent = rec[PARENT]
+        if subtree and parent is not None:
+            gc_all[id(parent)] = gc_all.get(id(parent), 0) + subtree
 
     def ref(rec: "Record | None") -> "int | None":
         return ids.get(id(rec)) if rec is not None else None
@@ -1119,6 +1132,10 @@ def to_dicts(
                 "importer": importer,
                 "fromlist": via_fromlist,
                 "duplicate_of": ref(rec[DUPLICATE_OF]),
+                "gc_ns": gc_own[id(rec)],
+                "gc_cumulative_ns": gc_all[id(rec)],
+                "gc": [[begin + epoch_offset_ns, end - begin, gen] for begin, end, gen in rec[GC]]
+                if len(rec) > GC and rec[GC] else [],
             }
         )
         again = repeats.get(id(rec)) if repeats else None

@@ -1,0 +1,103 @@
+"""Garbage collection inside imports: each collection's time, charged to the import it ran in.
+
+A collection runs whenever allocations cross a threshold, so it lands in
+whichever import happens to be running: one 16 ms full collection during
+``import pandas`` makes one module look ten times slower than it is, and
+another in the next run. ``-X importtime`` counts it in that module's self
+time; importguard does too (so the numbers agree), and records it apart, so
+reports show it and ``bench``/``compare``/budgets can leave it out
+(``--gc exclude``).
+
+While the hook records, a ``gc.callbacks`` entry times each collection and
+appends ``(start, end, generation)`` (``perf_counter_ns``) to the record on top
+of the collecting thread's import stack (slot ``_records.GC``): the import whose
+own code was running, so a collection counts in exactly one record's self time,
+and in the cumulative time of its importers. Collections outside any import,
+or during importguard's own work, are not recorded.
+
+``gc`` is not loaded at startup in a plain interpreter; importing it would take
+it off the program's ``-X importtime`` tree. A private instance of the builtin
+module (not put in ``sys.modules``, as ``_session`` does for ``atexit``) gives
+the interpreter's one ``callbacks`` list. Builtins only: imported at startup.
+"""
+
+import sys
+from time import perf_counter_ns
+
+from importguard import _records
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+_threads = _records.threads
+_GC = _records.GC
+#: The interpreter's gc.callbacks list while recording, else None.
+_callbacks: "list[Any] | None" = None
+_started = 0
+
+
+def _on_collect(phase: str, info: "dict[str, Any]") -> None:
+    # Called by the collector itself: it must never raise (an exception here
+    # would be printed as unraisable, in the middle of the program's output).
+    global _started
+    if phase == "start":
+        _started = perf_counter_ns()
+        return
+    end = perf_counter_ns()
+    try:
+        state = _threads.state
+        stack = state[0]
+        if stack and not state[2]:
+            rec = stack[-1]
+            events = rec[_GC]
+            event = (_started, end, info.get("generation", -1))
+            if events is None:
+                rec[_GC] = [event]
+            else:
+                events.append(event)
+    except Exception:  # no import state in this thread: not inside an import
+        pass
+
+
+def _gc_module() -> "Any":
+    module = sys.modules.get("gc")
+    if module is not None:
+        return module
+    import _imp
+
+    bootstrap = sys.modules["_frozen_importlib"]
+    spec = bootstrap.ModuleSpec("gc", bootstrap.BuiltinImporter, origin="built-in")
+    module = _imp.create_builtin(spec)
+    _imp.exec_builtin(module)
+    return module
+
+
+def start() -> None:
+    """Time collections from now on (idempotent). Never raises: without it, GC time is simply not split out."""
+    global _callbacks
+    if _callbacks is not None:
+        return
+    try:
+        callbacks = _gc_module().callbacks
+        if _on_collect not in callbacks:
+            callbacks.append(_on_collect)
+        _callbacks = callbacks
+    except Exception as exc:
+        _records.internal_error("timing garbage collection", exc, "collector time is not shown apart.")
+
+
+def stop() -> None:
+    """Stop timing collections (when the hook stops recording)."""
+    global _callbacks
+    callbacks, _callbacks = _callbacks, None
+    if callbacks is not None:
+        try:
+            callbacks.remove(_on_collect)
+        except ValueError:
+            pass
+
+
+def events_ns(events: "list[tuple[int, int, int]] | None") -> int:
+    """The collector time in a record's events."""
+    return sum(end - begin for begin, end, _gen in events) if events else 0
