@@ -63,6 +63,8 @@ The JSON written by ``--json`` (schema ``importguard.bench/1``)
       "importguard": "0.1.0",            # version that ran the bench
       "python": "3.11.7",                # version(s) the reports name, ", "-joined if several
       "runs": 10, "warmup": 1, "isolated": false,
+      "gc": "include",                   # or "exclude" (--gc): statistics with or without the
+                                         # garbage collector's time inside imports
       "targets": [
         {
           "kind": "module" | "command",
@@ -73,21 +75,29 @@ The JSON written by ``--json`` (schema ``importguard.bench/1``)
              "wall_ns": 31000000,        # hooked process, start to exit, seen from bench
              "plain_wall_ns": 25000000,  # the same target without the hook, same round
              "total_ns": 5400000,        # sum of top-level imports' cumulative time
+             "gc_total_ns": 0,           # collector time within total_ns
              "module_count": 12,
-             "modules": {"json": {"self_ns": 400000, "cumulative_ns": 3100000}, ...}}
+             "modules": {"json": {"self_ns": 400000, "cumulative_ns": 3100000,
+                                  "gc_self_ns": 0, "gc_cumulative_ns": 0}, ...}}
           ],
           "statistics": {
             "modules": {
               "json": {"runs": 10,       # measured runs that loaded it
                        "parent": null,   # importer in the first measured run
                        "thread": "MainThread",
-                       "self_ms": STATS, "cumulative_ms": STATS}, ...},
+                       "self_ms": STATS, "cumulative_ms": STATS,
+                       "gc_ms": STATS},  # collector time in its self time
+                       ...},
             "total_ms": STATS,
+            "gc_total_ms": STATS,
             "module_count": STATS        # (a count, not ms)
           },
           "overhead": {"hooked_wall_ms": STATS, "plain_wall_ms": STATS,
-                       "difference_ms": 4.1,      # median hooked - median plain
-                       "difference_pct": 19.5}    # of median plain
+                       "difference_ms": 4.1,      # median of the rounds' hooked - plain
+                       "difference_pct": 19.5,    # of median plain
+                       "interval_ms": [3.2, 5.0], # where that median lies, with...
+                       "confidence": 0.979,       # ...this probability (sign test)
+                       "inside_noise": false}     # the interval contains 0
         }
       ],
       "budgets": [{"module": "json", "budget_ms": 150.0, "target": "json",
