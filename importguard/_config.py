@@ -644,6 +644,10 @@ def _settle_in_child(path: str, data: bytes) -> "Any":
         status = 1
         try:
             os.close(read_end)
+            # Nothing it does may reach the program's stderr: under -X importtime
+            # its own imports would be printed there as if the program made them.
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 2)
             blob = marshal.dumps(_settle_table(path, data))
             view = memoryview(blob)
             while view:

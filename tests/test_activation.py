@@ -142,3 +142,14 @@ def test_interpreter_flags(tmp_path: Path, flag: str) -> None:
     proc = run_python("import sys; print('importguard._hook' in sys.modules)", cwd=tmp_path, args=[flag],
                       env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0"), check=True)
     assert proc.stdout.strip() == ("False" if flag == "-S" else "True")
+
+
+def test_parsing_the_table_prints_nothing_under_importtime(tmp_path: Path) -> None:
+    # On a cache miss the table is parsed in a forked child: its imports (tomllib,
+    # re, ...) must not appear in the program's -X importtime stream.
+    (tmp_path / "pyproject.toml").write_text("[tool.importguard]\nsummary = '0'\n")
+    env = clean_env(IMPORTGUARD="1", XDG_CACHE_HOME=str(tmp_path / "cache"))
+    proc = run_python("pass", cwd=tmp_path, env=env, args=["-X", "importtime"], check=True)
+    names = [line.split("|")[-1].strip() for line in proc.stderr.splitlines()[1:]]
+    assert "tomllib" not in names and "re" not in names, names
+    assert len(names) == len(set(names)), names
