@@ -76,7 +76,7 @@ table.mods { border-collapse: collapse; width: 100%; }
 _JS = r"""
 (function () {
 "use strict";
-var ROW = 18, MIN_W = 1, MARK_W = 5, TRAIL = 3, TABLE_ROWS = 500, LIST_ROWS = 200, MAX_ROWS = 80, ANCESTORS = 6;
+var ROW = 18, MIN_W = 1, MARK_W = 5, FAIL_W = 8, TRAIL = 3, TABLE_ROWS = 500, LIST_ROWS = 200, MAX_ROWS = 80, ANCESTORS = 6;
 var FONT = "11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
 var procs = JSON.parse(document.getElementById("importguard-data").textContent);
 var lanes = [], models = [], tip = el("div");
@@ -234,11 +234,17 @@ function layout(L, W) {
     var it = stack.pop(), n = it.n, w = n.value * scale;
     if (w < MIN_W && !n.flag) continue;
     if (it.d >= MAX_ROWS) { L.cut = true; continue; }
-    if (w >= MIN_W || n.flag & 1) rects.push({ n: n, x: it.x, w: Math.max(w, MARK_W * (w < MIN_W)), d: it.d });
+    // A failure that matters is at least FAIL_W wide, so it can be seen and clicked at any zoom.
+    if (w >= MIN_W || n.flag & 1) {
+      var ww = Math.max(w, n.own >= 2 ? FAIL_W : MARK_W * (w < MIN_W));
+      // Kept inside the canvas: the last module of a row ends at its right edge.
+      rects.push({ n: n, x: Math.max(0, Math.min(it.x, W - ww)), w: ww, d: it.d });
+    }
     if (w >= MIN_W) push(n.children, it.x, it.d + 1);
     else push(n.children.filter(function (c) { return c.flag; }), it.x, it.d + 1);
   }
-  return rects;
+  // Failures last: drawn over their neighbours, and found first by hit().
+  return rects.filter(function (r) { return !r.n.own; }).concat(rects.filter(function (r) { return r.n.own; }));
 }
 
 function draw(L) {
@@ -270,12 +276,12 @@ function draw(L) {
       ctx.strokeStyle = colour; ctx.lineWidth = width;
       ctx.strokeRect(r.x + inset, y + inset, Math.max(r.w - 1 - width, 1), ROW - 1 - width);
     }
-    if (r.w < MIN_W * 3 && n.own) {
+    if (r.w <= FAIL_W && n.own) {
       // A marker for a failure too small to see at this zoom: full height, dark edge.
       ctx.strokeStyle = "#20262e"; ctx.lineWidth = 1;
       ctx.strokeRect(r.x + 0.5, y + 0.5, Math.max(r.w - 2, 1), ROW - 2);
     }
-    if (n.below && !r.anc && r.w >= MIN_W * 3) {
+    if (n.below && !n.own && !r.anc && r.w >= MIN_W * 3) {
       // The trail: a bar with a failure (or violation) somewhere below it is
       // underlined in that failure's colour, so the chart leads down to it.
       ctx.fillStyle = TRAIL_COLOURS[n.below];
@@ -284,13 +290,15 @@ function draw(L) {
     var room = Math.floor((r.w - 8) / cw);
     if (room >= 3) {
       var name = (n.viols ? "! " : "") + n.name, t = ms(n.value) + " ms", label = name;
-      var base = L.zoom ? L.zoom.value : L.P.max;
+      // Share of what the chart shows: the zoomed module (its ancestors: of all the imports).
+      var base = L.zoom && !r.anc ? L.zoom.value : L.P.max;
       var full = name + "  " + t + (base > 0 ? " \u00b7 " + (100 * n.value / base).toFixed(n.value * 1000 < base ? 1 : 0) + "%" : "");
       // Time and share of the chart's width when they fit, the time alone, else the name.
       if (full.length <= room) label = full;
       else if ((name + "  " + t).length <= room) label = name + "  " + t;
       else if (label.length > room) label = label.slice(0, room - 1) + "\u2026";
-      ctx.fillStyle = ink; ctx.fillText(label, r.x + 4, y + ROW / 2 - (n.below && !r.anc ? 1 : 0));
+      ctx.fillStyle = ink; ctx.fillText(label, r.x + 4, y + ROW / 2 - (n.below && !n.own && !r.anc ? 1 : 0));
+      r.label = label;
     }
   });
   L.rects = rects;
@@ -415,8 +423,11 @@ function renderProcs(root) {
       var head = add(box, el("div", "lane-head", str(L.name || "thread") + " "));
       add(head, el("span", "sub", "thread " + str(L.thread) + " \u00b7 " + L.count + " imports \u00b7 " +
         ms(L.total) + " ms"));
-      // Failures that matter, worst first, one click each: however small, each is reachable.
-      var fails = P.nodes.filter(function (n) { return n.lane === L && (n.kind === "error" || n.kind === "swallowed"); });
+      // Failed statements that matter (as the summary lists them), worst first, one click
+      // each: however small, each is reachable.
+      var fails = P.nodes.filter(function (n) {
+        return n.lane === L && n.head && (n.kind === "error" || n.kind === "swallowed");
+      });
       fails.sort(function (a, b) { return b.own - a.own; });
       if (fails.length) {
         var next = 0, go = add(head, el("button", "k-" + fails[0].kind));
@@ -443,7 +454,8 @@ function renderProcs(root) {
       // Lets a test (or a user in the console) find where a module was drawn.
       c.importguardRects = function () {
         return L.rects.map(function (r) {
-          return { id: r.n.rec.id, name: r.n.name, x: r.x, y: r.d * ROW, w: r.w, h: ROW };
+          return { id: r.n.rec.id, name: r.n.name, x: r.x, y: r.d * ROW, w: r.w, h: ROW, label: r.label || "",
+                   trail: !!(r.n.below && !r.n.own && !r.anc && r.w >= MIN_W * 3), kind: r.n.kind };
         });
       };
     });
@@ -620,10 +632,10 @@ function main() {
   var lg = add(root, el("div", "legend"));
   // The ok swatch shows the range of hues ok bars get (one per top-level package).
   var hues = [80, 125, 170, 215, 259].map(function (h) { return "hsl(" + h + ",55%,78%)"; }).join(",");
-  [["ok (a colour per top-level package)", "linear-gradient(90deg," + hues + ")"],
+  [["ok (colour: top-level package)", "linear-gradient(90deg," + hues + ")"],
    ["failed, escaped", "#d93025"], ["failed, swallowed", "repeating-linear-gradient(135deg,#f6b24a 0 3px,#c97800 3px 5px)"],
    ["optional, not found", "#d5dadf"], ["export violation", "#fff", "#b5179e"],
-   ["a failure below (follow the line)", "hsl(200,55%,78%)", "", "#d93025"]].forEach(function (x) {
+   ["failure below", "hsl(200,55%,78%)", "", "#d93025"]].forEach(function (x) {
     var s = add(lg, el("span", "", x[0]));
     s.style.setProperty("--sw", x[1]);
     if (x[2]) s.style.setProperty("--bd", x[2]);

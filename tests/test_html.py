@@ -549,3 +549,52 @@ def test_deep_chain_stays_within_a_canvas(open_report: Any) -> None:
     assert crumbs[:2] == ["all imports", "m0"] and crumbs[-1] == f"m{depth - 1}" and len(crumbs) == 9
     page.click_node(0, f"m{depth - 3}")
     assert canvas.get_attribute("data-zoom") == str(depth - 3)
+
+
+def test_legend_labels_and_every_failure_findable(open_report: Any, tmp_path: Path) -> None:
+    # A failure swallowed three levels down, 0.02% of the chart's width, next to a wide
+    # module: it must be visible (a marker), led to (a trail under its ancestors), and
+    # one click away; bars with room show time and share, as tuna does.
+    imports = [
+        rec(0, "app", None, 300, 1),
+        rec(1, "app.a", 0, 100, 1),
+        rec(2, "app.a.b", 1, 99, 98.9),
+        rec(3, "app.a.b.broken", 2, 0.05, 0.03, status="error", swallowed=True, error=err("ImportError", "x", 4)),
+        rec(4, "gone_helper", 3, 0.02, 0.02, status="not_found", swallowed=False,
+            error=err("ModuleNotFoundError", "No module named 'gone_helper'")),
+        rec(5, "app.big", 0, 198, 198),
+        rec(6, "zzz", None, 0.01, 0.01, status="error", swallowed=False, error=err("ValueError", "late")),
+    ]
+    page = open_report([proc(7, imports)])
+    rects = {r["name"]: r for r in page.rects(0)}
+    width = page.js("() => document.querySelector('canvas').clientWidth")
+    # Visible however small, and inside the canvas (zzz is the last module of its row).
+    for name in ("app.a.b.broken", "zzz"):
+        assert rects[name]["w"] >= 8 and 0 <= rects[name]["x"] and rects[name]["x"] + rects[name]["w"] <= width
+    # The trail: every ancestor of the swallowed failure is underlined, nothing else.
+    assert {n for n, r in rects.items() if r["trail"]} == {"app", "app.a", "app.a.b"}
+    # Time and share on the bars with room.
+    assert re.fullmatch(r"app  300\.00 ms · 100%", rects["app"]["label"])
+    assert re.fullmatch(r"app\.big  198\.00 ms · 66%", rects["app.big"]["label"])
+    # The legend's ok swatch spans the hues ok bars are drawn in (one per top-level package).
+    swatch = page.js("() => document.querySelector('.legend span').style.getPropertyValue('--sw')")
+    hues = [int(h) for h in re.findall(r"hsl\((\d+)", swatch)]
+    assert min(hues) == 80 and max(hues) >= 255 and len(hues) >= 4
+    pixel = """(name) => {
+        const c = document.querySelector('canvas'), r = c.importguardRects().find(r => r.name === name);
+        const k = c.width / c.clientWidth;
+        return Array.from(c.getContext('2d').getImageData(Math.round((r.x + r.w - 3) * k), Math.round((r.y + 3) * k), 1, 1).data);
+    }"""
+    rgb = page.js(pixel, "app.big")[:3]
+    import colorsys
+
+    hue = colorsys.rgb_to_hls(*(v / 255 for v in rgb))[0] * 360
+    assert 75 <= hue <= 265, rgb
+    # One button per lane goes to each failed statement in turn (2: the cascade counts once).
+    button = page.page.locator("button.next-failure")
+    assert button.text_content() == "2 failures: show 1 of 2 \u203a"
+    button.click()
+    zoomed = page.js("() => document.querySelector('canvas').dataset.zoom")
+    assert zoomed == "6"  # the escaped one first
+    button.click()
+    assert page.js("() => document.querySelector('canvas').dataset.zoom") == "3"
