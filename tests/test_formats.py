@@ -118,6 +118,29 @@ def test_tuna_reads_the_txt_report(tmp_path: Path) -> None:
     assert "app.threaded" in seen["main"]  # its own root, as importguard records it
 
 
+def test_importtime_txt_is_the_bare_stream_tuna_reads_without_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tuna = pytest.importorskip("tuna._import_profile")
+    report = report_of(tmp_path)
+    assert ig(tmp_path, "report", "convert", "r.json", "-o", "r.importtime.txt").returncode == 0
+    text = (tmp_path / "r.importtime.txt").read_text()
+    lines = text.splitlines()
+    # Nothing but what -X importtime prints: its header, then one line per import, failures included.
+    assert lines[0] == "import time: self [us] | cumulative | imported package"
+    assert all(LINE.match(line) for line in lines[1:])
+    assert sorted(e[0] for e in parse_importtime(text)) == sorted(r["name"] for r in report["imports"])
+    # The same lines as the .txt report, without its importguard: lines.
+    assert ig(tmp_path, "report", "convert", "r.json", "-o", "r.txt").returncode == 0
+    full = (tmp_path / "r.txt").read_text().splitlines()
+    assert [line for line in full if not line.startswith("importguard: ")] == lines
+    with caplog.at_level("WARNING", logger="tuna"):
+        tuna.read_import_profile(str(tmp_path / "r.importtime.txt"))
+    assert caplog.records == []
+    with caplog.at_level("WARNING", logger="tuna"):
+        tuna.read_import_profile(str(tmp_path / "r.txt"))
+    assert caplog.records  # the .txt report's extra lines: what .importtime.txt is for
+
+
 def check_nesting(profile: dict[str, Any]) -> list[int]:
     """Replay speedscope's evented stack discipline; return the opened frames."""
     stack: list[int] = []
