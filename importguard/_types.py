@@ -40,9 +40,12 @@ class ImportRecord:
     executing the module raised) or ``"incomplete"`` (still running).
     ``swallowed`` is set on failures once the importer finished: ``True`` when
     the importer went on (``except ImportError``), ``False`` when the error
-    escaped, ``None`` while unknown. Times are nanoseconds; ``start_ns`` is
-    since the epoch, ``duration_ns`` is cumulative and ``self_ns`` excludes
-    nested imports.
+    escaped, ``None`` while unknown. ``verdict`` is what the failed import
+    statement the record belongs to did, shared by its whole cascade:
+    ``"probe"``, ``"swallowed"``, ``"escaped"`` or ``"unsettled"`` (README
+    "Verdicts"). Times are nanoseconds; ``start_ns`` is since the epoch,
+    ``duration_ns`` is cumulative and ``self_ns`` excludes nested imports;
+    ``gc_ns`` is the garbage collection inside ``self_ns``.
     """
 
     id: int
@@ -62,6 +65,9 @@ class ImportRecord:
     importer: tuple[str, int] | None = None
     fromlist: bool = False
     duplicate_of: int | None = None
+    verdict: str | None = None
+    gc_ns: int = 0
+    gc_cumulative_ns: int = 0
 
     @property
     def failed(self) -> bool:
@@ -70,7 +76,10 @@ class ImportRecord:
 
     @property
     def routine_probe(self) -> bool:
-        """A missing optional dependency: not found, and the importer caught it."""
+        """A missing optional dependency: not installed, and the import statement was caught
+        (for ``from org.python.core import X`` without ``org``, every record of it)."""
+        if self.verdict is not None:
+            return self.verdict == "probe"
         return self.status == "not_found" and self.swallowed is True
 
     @classmethod
