@@ -46,7 +46,9 @@ def _on_collect(phase: str, info: "dict[str, Any]") -> None:
         return
     end = perf_counter_ns()
     try:
-        state = _threads.state
+        state = getattr(_threads, "state", None)  # None: this thread never imported
+        if state is None:
+            return
         stack = state[0]
         if stack and not state[2]:
             rec = stack[-1]
@@ -56,7 +58,7 @@ def _on_collect(phase: str, info: "dict[str, Any]") -> None:
                 rec[_GC] = [event]
             else:
                 events.append(event)
-    except Exception:  # no import state in this thread: not inside an import
+    except Exception:  # never into the collector
         pass
 
 
