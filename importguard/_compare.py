@@ -37,6 +37,10 @@ the other. At alpha 0.01 the test needs at least 5 runs a side to be able to
 say anything (the smallest one-sided p of 4 against 4 runs is 0.014); with
 fewer, compare refuses (exit 2) rather than pass everything.
 
+Garbage collection lands in whichever module is running when it triggers,
+and moves between runs: ``--gc exclude`` judges every time without the
+collector's time inside it (``bench``'s samples carry it apart).
+
 A module only NEW loads is *new*, one only BASE loads is *gone*; neither is a
 regression by itself (its cost shows in its importer's cumulative time and in
 the total, which are judged). Cumulative time is judged, as budgets are: it
