@@ -633,7 +633,10 @@ def _settle_in_child(path: str, data: bytes) -> "Any":
     real_exit = getattr(sys.modules.get(os.name), "_exit", None)
     if real_exit is None:
         return None
-    read_end, write_end = os.pipe()
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:  # out of file descriptors: parse here
+        return None
     try:
         pid = fork()
     except Exception:
@@ -657,18 +660,25 @@ def _settle_in_child(path: str, data: bytes) -> "Any":
             real_exit(status)
     os.close(write_end)
     chunks = []
+    wait_status = 0
     try:
         while True:
             chunk = os.read(read_end, 1 << 16)
             if not chunk:
                 break
             chunks.append(chunk)
+    except OSError:
+        chunks = []
     finally:
         os.close(read_end)
-        _pid, wait_status = os.waitpid(pid, 0)
+        try:
+            _pid, wait_status = os.waitpid(pid, 0)
+        except OSError:  # SIGCHLD ignored (inherited): the child reaped itself; its data decides
+            pass
     if wait_status != 0:
         return None
     try:
+        # The child writes the whole blob before it exits: a cut one does not load.
         outcome = marshal.loads(b"".join(chunks))
     except Exception:
         return None

@@ -224,3 +224,19 @@ def test_unusable_cache_directory_still_configures(tmp_path: Path) -> None:
                       env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", XDG_CACHE_HOME=str(blocker)))
     assert proc.returncode == 0 and proc.stdout == "ran\n"
     assert proc.stderr.splitlines() == want
+
+
+def test_a_program_that_ignores_sigchld_still_gets_its_table(tmp_path: Path) -> None:
+    # With SIGCHLD ignored (inherited from a daemon), the forked child reaps itself
+    # and waitpid fails: the table still arrives, through the pipe.
+    (tmp_path / "pyproject.toml").write_text("[tool.importguard]\nreport = 'from-table.json'\ncolour = 1\n")
+    code = """
+        import signal, subprocess, sys
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+        env = dict(__import__('os').environ, IMPORTGUARD='1', IMPORTGUARD_SUMMARY='0')
+        proc = subprocess.run([sys.executable, '-c', 'print(1)'], env=env, capture_output=True, text=True)
+        print(proc.stdout.strip(), proc.stderr.strip().count('unknown key'))
+    """
+    proc = run_python(code, cwd=tmp_path, env=clean_env(XDG_CACHE_HOME=str(tmp_path / "cache")), check=True)
+    assert proc.stdout.split() == ["1", "1"]
+    assert (tmp_path / "from-table.json").is_file()
