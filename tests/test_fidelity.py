@@ -26,7 +26,7 @@ does), with and without a ``[tool.importguard]`` table:
 No speed is asserted: two clocks read around the same code in the same run
 are compared. A loaded machine can preempt the process in the few
 microseconds between the two readings; a module is accepted if it agrees in
-any of three runs.
+any of up to five runs (most need one).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import pytest
 from conftest import ROOT, clean_env, write_tree
 
 LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S.*)$")
-ATTEMPTS = 3
+ATTEMPTS = 5
 #: What the hook's own work may add per module, per nested import and per failed nested
 #: import (the failure path reads the traceback), in microseconds, on a loaded 2-core machine.
 SLACK_US, PER_CHILD_US, PER_FAILED_CHILD_US, RELATIVE = 250, 60, 400, 0.05
