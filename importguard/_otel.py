@@ -238,28 +238,6 @@ def _runtime_failure(rec: list[Any]) -> None:
         _later[id(rec)] = [rec, 0]
 
 
-def _is_routine(rec: list[Any]) -> bool:
-    """The routine optional-dependency probe: a module not found, caught by its
-    importer, no module's code run on the way. ``import a.b.c`` where ``a`` is
-    missing is one probe: ``a``'s miss escapes into ``a.b``, whose error escapes
-    into ``a.b.c``, which was caught: all three are the probe."""
-    down = rec
-    while down[_records.STATUS] != "not_found":
-        error = down[_records.ERROR]
-        cause = error[5] if error is not None else None
-        if cause is None or not down[_records.NAME].startswith(cause[_records.NAME] + "."):
-            return False  # a module ran and failed, or failed in its own way
-        down = cause
-    up = rec
-    while up[_records.SWALLOWED] is False:
-        parent = up[_records.PARENT]
-        error = parent[_records.ERROR] if parent is not None else None
-        if error is None or error[5] is not up or not parent[_records.NAME].startswith(up[_records.NAME] + "."):
-            return False  # it escaped into a module that was importing something else
-        up = parent
-    return up[_records.SWALLOWED] is True
-
-
 def _end(rec: list[Any]) -> None:
     global _root_end
     _rec, span = _spans.pop(id(rec))
@@ -287,7 +265,8 @@ def _end(rec: list[Any]) -> None:
         qualname = _records.qualname_of(cls)
         message = _records.shown(message)
         swallowed = rec[_records.SWALLOWED]
-        routine = _is_routine(rec)
+        # The verdict every report format shows (one rule: _records.verdict).
+        routine = _records.verdict(rec) == _records.PROBE
         attrs[ATTR_ERROR_TYPE] = qualname
         attrs[ATTR_FROMLIST] = bool(via_fromlist)
         if swallowed is not None:
