@@ -18,7 +18,7 @@ from importguard._globs import one_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from types import FrameType
     from typing import Any
 
@@ -1066,6 +1066,14 @@ def to_dicts(
     out, each parented to its nearest kept ancestor. Imports still in progress
     come out with status ``"incomplete"`` and no duration.
     """
+    return list(iter_dicts(records, keep))
+
+
+def iter_dicts(
+    records: "list[Record] | None" = None, keep: "Callable[[str], bool] | None" = None
+) -> "Iterator[dict[str, Any]]":
+    """:func:`to_dicts` one dict at a time: the report is written at exit as it
+    is converted, so its dicts are never all in memory at once."""
     if records is None:
         records = buffer[:]
     ids = {id(rec): i for i, rec in enumerate(records)}
@@ -1088,7 +1096,6 @@ def to_dicts(
     def ref(rec: "Record | None") -> "int | None":
         return ids.get(id(rec)) if rec is not None else None
 
-    out = []
     for i, rec in enumerate(records):
         if keep is not None and not keep(rec[NAME]):
             continue
@@ -1112,7 +1119,7 @@ def to_dicts(
             }
             if where is not None:
                 importer = {"file": where[0], "line": where[1]}
-        out.append(
+        item: "dict[str, Any]" = (
             {
                 "id": i,
                 "name": rec[NAME],
@@ -1141,6 +1148,6 @@ def to_dicts(
         again = repeats.get(id(rec)) if repeats else None
         if again is not None:
             # A run-time failure that happened again and again: one record, counted.
-            out[-1]["repeats"] = {"count": again[0], "escaped": again[1],
-                                  "last_start_ns": again[2] + epoch_offset_ns}
-    return out
+            item["repeats"] = {"count": again[0], "escaped": again[1],
+                               "last_start_ns": again[2] + epoch_offset_ns}
+        yield item

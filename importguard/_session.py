@@ -49,7 +49,7 @@ def _private_atexit() -> "Any":
 
 def start(new_settings: "dict[str, Any]") -> bool:
     """Install the hook for *new_settings*; returns False (with one message) if it cannot."""
-    global settings, _exit_registered, _fork_registered
+    global settings, _exit_registered, _fork_registered, _started_ns
     is_main = getattr(sys.modules.get("_thread"), "_is_main_interpreter", None)
     if is_main is not None and not is_main():
         # A subinterpreter (3.12+) runs site, so the .pth, again, in the same
@@ -58,6 +58,10 @@ def start(new_settings: "dict[str, Any]") -> bool:
         # is the main interpreter's; subinterpreters are not recorded.
         return False
     settings = new_settings
+    if not _started_ns:
+        from time import time_ns
+
+        _started_ns = time_ns()
     for key, env in (("include", "IMPORTGUARD_INCLUDE"), ("exclude", "IMPORTGUARD_EXCLUDE")):
         config = new_settings.get("config")
         _glob_sources[key] = env if env in os.environ else f"[tool.importguard] {key} in {config}" if config else key
@@ -88,8 +92,12 @@ def start(new_settings: "dict[str, Any]") -> bool:
         _exit_registered = True
     if os._exit is _real_os_exit:
         os._exit = _exit_now  # type: ignore[assignment]
+    for name, wrapper in _EXEC_WRAPPERS.items():
+        if getattr(os, name, None) is _REAL_EXEC.get(name):
+            setattr(os, name, wrapper)
+    _catch_sigterm()
     if not _fork_registered and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_records.reset_after_fork)
+        os.register_at_fork(after_in_child=_after_fork_in_child)
         _fork_registered = True
     with _hook.quiet():
         if new_settings.get("hooks"):
@@ -97,6 +105,12 @@ def start(new_settings: "dict[str, Any]") -> bool:
         if new_settings.get("entry_points"):
             _callbacks.load_entry_points()
     return True
+
+
+def _after_fork_in_child() -> None:
+    global _claimed, _taken
+    _claimed = _taken = None  # the parent's file is the parent's
+    _records.reset_after_fork()
 
 
 def _watch_trace(module: "Any") -> None:
@@ -110,20 +124,104 @@ def _watch_trace(module: "Any") -> None:
 
 
 def report_path(path: str) -> str:
-    """The file this process writes: ``{pid}`` is replaced, and a child process
-    that inherited the same path writes ``name.<pid>.json`` so it never
-    overwrites its parent's report."""
-    pid = os.getpid()
-    if "{pid}" in path:
-        return path.replace("{pid}", str(pid))
-    if os.environ.get(_ROOT_PID, str(pid)) != str(pid):
-        from importguard._report import suffix_of
+    """The file this process writes for the configured *path* (see :func:`_claim`)."""
+    return _claim(path)
 
-        # Before the whole format suffix: x.speedscope.json -> x.<pid>.speedscope.json.
-        found = suffix_of(path)
-        ext = found[0] if found is not None else os.path.splitext(path)[1]
-        return f"{path[:len(path) - len(ext)]}.{pid}{ext}"
-    return path
+
+def _per_process(path: str, n: int) -> str:
+    """``name.<pid>.ext`` (n=1), ``name.<pid>-n.ext``: before the whole format
+    suffix, x.speedscope.json -> x.<pid>.speedscope.json."""
+    from importguard._report import suffix_of
+
+    found = suffix_of(path)
+    ext = found[0] if found is not None else os.path.splitext(path)[1]
+    tag = str(os.getpid()) if n == 1 else f"{os.getpid()}-{n}"
+    return f"{path[:len(path) - len(ext)]}.{tag}{ext}"
+
+
+#: (configured path, file claimed for it): a later write by this process image
+#: (a failed exec, then the exit) replaces its own report.
+_claimed: "tuple[str, str] | None" = None
+#: The file that was taken when this process had to write elsewhere (for the message).
+_taken: "str | None" = None
+
+
+def _claim(path: str) -> str:
+    """Which file this process's report goes to, so that no process silently
+    destroys another's records.
+
+    The rule: ``{pid}`` in *path* is replaced by the process id. A process started by a recorded Python process (it inherited
+    ``_IMPORTGUARD_ROOT_PID``) writes ``name.<pid>.ext``. Any other writes
+    *path*, unless a regular file there was written after the run started (by
+    a sibling: ``python a.py; python b.py`` in one shell script, make, tox,
+    ``a && b``; or by this very process before it exec'd): then it writes
+    ``name.<pid>.ext``. If that one too is from this run, ``name.<pid>-2.ext``
+    and so on. A file from an earlier run is replaced, as is this process
+    image's own earlier report. See :func:`run_started_ns` for what a run is.
+    """
+    global _claimed, _taken
+    if _claimed is not None and _claimed[0] == path:
+        return _claimed[1]
+    configured = path
+    if "{pid}" in path:
+        path = path.replace("{pid}", str(os.getpid()))
+        first = 0
+    else:
+        first = 1 if os.environ.get(_ROOT_PID, str(os.getpid())) != str(os.getpid()) else 0
+    start = run_started_ns()
+    for n in range(first, 1000):
+        candidate = path if n == 0 else _per_process(path, n)
+        try:
+            st = os.lstat(candidate)
+        except OSError:
+            break
+        if not _S_ISREG(st.st_mode) or st.st_mtime_ns < start:
+            break  # a device, a symlink planted there, or a report of an earlier run
+        if n == first:
+            _taken = candidate
+    _claimed = (configured, candidate)
+    return candidate
+
+
+def _S_ISREG(mode: int) -> bool:
+    return mode & 0o170000 == 0o100000
+
+
+#: When this session started (ns since the epoch): the run's start where /proc cannot tell.
+_started_ns = 0
+
+
+def run_started_ns() -> int:
+    """When the run this process belongs to started, in ns since the epoch.
+
+    A run is the process group: a shell script, make, tox and ``a && b`` in
+    one command line share one, while an interactive shell gives each command
+    line its own. Its start is the group leader's, from /proc (Linux); if the
+    leader has gone, or there is no /proc, this process's own start (an exec'd
+    image keeps the start of the process it replaced). One clock tick is added:
+    /proc counts start times in ticks, and a file written in the tick the run
+    started was written before it.
+    """
+    try:
+        import time
+
+        with open("/proc/self/stat", "rb") as fh:
+            own = fh.read()
+        fields = own[own.rindex(b")") + 2:].split()
+        pgrp, ticks = int(fields[2]), int(fields[19])
+        try:
+            with open(f"/proc/{pgrp}/stat", "rb") as fh:
+                leader = fh.read()
+            lfields = leader[leader.rindex(b")") + 2:].split()
+            if int(lfields[2]) == pgrp and int(lfields[19]) <= ticks:
+                ticks = int(lfields[19])
+        except (OSError, ValueError, IndexError):
+            pass
+        hz = os.sysconf("SC_CLK_TCK")
+        since_boot_ns = (ticks + 1) * 1_000_000_000 // hz
+        return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME) + since_boot_ns
+    except (OSError, ValueError, IndexError, AttributeError):
+        return _started_ns
 
 
 def _want_summary(setting: "Any") -> bool:
@@ -151,18 +249,198 @@ def _exit_now(code: int) -> "Any":
 
 _real_os_exit = os._exit
 _finished_pid = 0
+#: A signal that arrived while at_exit was writing: the process dies of it once that is done.
+_die_after = 0
+_finishing = False
+
+
+# -- SIGTERM ---------------------------------------------------------------
+# A process killed by SIGTERM with the default disposition runs no atexit
+# handler: Kubernetes, systemd and supervisors end processes that way, and
+# multiprocessing's Pool.terminate() its workers. While SIGTERM's disposition
+# is SIG_DFL, importguard puts a Python-level handler in its place that
+# finishes the session and then dies of the signal exactly as the default
+# disposition would (the wait status says "killed by SIGTERM"). The program
+# sees SIG_DFL: the builtin _signal module's getsignal/signal (which the
+# signal module calls through) are wrapped to show it, and a program setting
+# SIG_DFL gets importguard's handler back. Importing ``signal`` here is not
+# possible: it imports enum, which the program may not.
+#
+# The price: a Python handler runs only in the main thread, between bytecodes.
+# A main thread inside one long C call that does not return on EINTR dies when
+# that call returns, not at once as without importguard.
+
+_signal: "Any" = sys.modules.get("_signal")
+_SIGTERM: int = getattr(_signal, "SIGTERM", 0)
+_SIG_DFL: "Any" = getattr(_signal, "SIG_DFL", 0)
+_real_getsignal: "Any" = getattr(_signal, "getsignal", None)
+_real_signal: "Any" = getattr(_signal, "signal", None)
+#: Bound on handing pending spans to the exporter when the process ends by a signal or exec.
+SPAN_FLUSH_TIMEOUT_S = 2.0
+
+
+def _on_sigterm(signum: int, frame: "Any") -> None:
+    """SIGTERM with the default disposition: write the report, flush spans, die of the signal."""
+    global _die_after
+    if _finishing:
+        # at_exit is writing the report (the signal came during the normal exit,
+        # or a second one came): it dies of the signal once that is done.
+        _die_after = signum
+        return
+    try:
+        at_exit()
+        _flush_spans(SPAN_FLUSH_TIMEOUT_S)
+    except BaseException:
+        pass
+    _die(signum)
+
+
+def _die(signum: int) -> None:
+    """End the process by *signum* with its default disposition, as if importguard had no handler."""
+    try:
+        _real_signal(signum, _SIG_DFL)
+        mask = getattr(_signal, "pthread_sigmask", None)
+        if mask is not None:
+            mask(_signal.SIG_UNBLOCK, [signum])
+        _signal.raise_signal(signum)
+        os.kill(os.getpid(), signum)
+    finally:
+        _real_os_exit(128 + signum)  # not reached: the signal's default action ends the process
+
+
+def _getsignal(signalnum: int, /) -> "Any":
+    handler = _real_getsignal(signalnum)
+    return _SIG_DFL if handler is _on_sigterm else handler
+
+
+def _setsignal(signalnum: int, handler: "Any", /) -> "Any":
+    if handler is _on_sigterm:  # somebody kept what getsignal hid, and puts it back
+        handler = _SIG_DFL
+    if (
+        isinstance(signalnum, int) and signalnum == _SIGTERM
+        and isinstance(handler, int) and handler == _SIG_DFL and settings is not None
+    ):
+        previous = _real_signal(signalnum, _on_sigterm)
+    else:
+        previous = _real_signal(signalnum, handler)
+    return _SIG_DFL if previous is _on_sigterm else previous
+
+
+for _name, _wrapper in (("getsignal", _getsignal), ("signal", _setsignal)):
+    _wrapper.__name__ = _wrapper.__qualname__ = _name
+    _wrapper.__doc__ = getattr(getattr(_signal, _name, None), "__doc__", None)
+    _wrapper.__module__ = "_signal"
+
+
+def _catch_sigterm() -> None:
+    """Put the handler in place of SIGTERM's default disposition (main thread only)."""
+    if _real_signal is None or not _SIGTERM:
+        return
+    try:
+        if _signal.getsignal is not _getsignal:
+            _signal.getsignal = _getsignal
+            _signal.signal = _setsignal
+        if _real_getsignal(_SIGTERM) == _SIG_DFL:
+            _real_signal(_SIGTERM, _on_sigterm)
+    except (ValueError, OSError):
+        pass  # not the main thread (install() from a thread): the default disposition stays
+
+
+def _flush_spans(timeout_s: float) -> None:
+    """Hand the import spans still pending to the exporter, within *timeout_s*.
+
+    For an end that skips atexit (a signal, exec), where the SDK's own exit
+    flush does not run either. Through the OpenTelemetry bridge, only if it
+    was loaded (the program used OpenTelemetry).
+    """
+    otel = sys.modules.get("importguard._otel")
+    if otel is None:
+        return
+    with _hook.quiet():
+        final = getattr(otel, "final_flush", None)
+        if final is not None:
+            final(timeout_s)
+            return
+        otel._at_exit()
+        provider = otel._provider()
+        if provider is None or not hasattr(provider, "force_flush"):
+            return
+        # BatchSpanProcessor.force_flush ignores its timeout and waits for an
+        # export in progress: in a thread of its own, so the wait is bounded.
+        import _thread
+
+        done = _thread.allocate_lock()
+        done.acquire()
+
+        def flush() -> None:
+            try:
+                provider.force_flush(int(timeout_s * 1000))
+            except Exception:
+                pass
+            finally:
+                done.release()
+
+        _thread.start_new_thread(flush, ())
+        done.acquire(timeout=timeout_s)
+
+
+# -- exec ------------------------------------------------------------------
+# os.execv/execve replace the process image: no atexit, no report. Every exec*
+# function of os calls one of these two through the module's globals.
+
+_REAL_EXEC: "dict[str, Any]" = {name: getattr(os, name) for name in ("execv", "execve") if hasattr(os, name)}
+
+
+def _before_exec() -> None:
+    """Write the report and flush spans before the image is replaced. Not final:
+    if the exec fails, the process goes on and its exit writes the whole report again."""
+    global _finishing
+    if settings is None or _finished_pid == os.getpid() or _finishing:
+        return
+    _finishing = True
+    try:
+        _finish()
+        _flush_spans(SPAN_FLUSH_TIMEOUT_S)
+    except BaseException:
+        pass
+    finally:
+        _finishing = False
+    if _die_after:
+        _die(_die_after)
+
+
+def _exec_wrapper(name: str) -> "Any":
+    real = _REAL_EXEC[name]
+
+    def wrapper(*args: "Any", **kwargs: "Any") -> "Any":
+        _before_exec()
+        return real(*args, **kwargs)
+
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__doc__ = real.__doc__
+    wrapper.__module__ = real.__module__
+    wrapper.__wrapped__ = real  # type: ignore[attr-defined]
+    return wrapper
+
+
+_EXEC_WRAPPERS = {name: _exec_wrapper(name) for name in _REAL_EXEC}
 
 
 def at_exit() -> None:
     """Settle what is left, write the report, print the summary. Never raises."""
-    global _finished_pid
+    global _finished_pid, _finishing
     if settings is None or _finished_pid == os.getpid():
         return
     _finished_pid = os.getpid()
     exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    _finishing = True
     try:
         _finish()
     finally:
+        _finishing = False
+        if _die_after:
+            _flush_spans(SPAN_FLUSH_TIMEOUT_S)
+            _die(_die_after)
         if isinstance(exc, KeyboardInterrupt) and sys.version_info < (3, 13):
             # CPython 3.10-3.12 exits by SIGINT after an uncaught KeyboardInterrupt only while
             # _Py_UnhandledKeyboardInterrupt is set; any exec/eval of a string (namedtuple,
@@ -196,24 +474,30 @@ def _finish() -> None:
         path = settings.get("report")
         written = None
         data = None
+        summary = _want_summary(settings.get("summary", "auto"))
         if path:
             try:
                 from importguard import _report
 
-                data = _report.build(settings)
-                written = _report.write_report(report_path(path), data)
+                # Streamed unless the summary needs every record's dict anyway.
+                data = _report.build(settings, stream=not summary)
+                written = _report.write_report(path.replace("{pid}", str(os.getpid())), data,
+                                               claim=lambda: _claim(path))
+                if isinstance(data["imports"], _report.Stream):
+                    data = None
             except Exception as exc:
                 data = None  # the summary must count this error too
                 shown = path if len(path) <= 200 else path[:200] + "..."
                 _records.internal_error(
                     "writing the report", exc, f"no report was written to {shown}.", once="report"
                 )
-        summary = _want_summary(settings.get("summary", "auto"))
         if summary:
             try:
                 from importguard import _report, _summary
 
                 sys.stderr.write(_summary.render_report(data or _report.build(settings), written))
+                if path and written and _taken is not None:
+                    sys.stderr.write(_sibling_line(path, written, _taken))
             except Exception as exc:
                 _records.internal_error("printing the summary", exc, "no summary printed.")
         otel = sys.modules.get("importguard._otel")
@@ -226,6 +510,21 @@ def _finish() -> None:
                     sys.stderr.write(line + "\n")
             except Exception as exc:
                 _records.internal_error("checking include/exclude", exc)
+
+
+def _sibling_line(path: str, written: str, taken: str) -> str:
+    from importguard._globs import one_line
+    from importguard._report import suffix_of
+
+    found = suffix_of(path)
+    ext = found[0] if found is not None else os.path.splitext(path)[1]
+    merge = ""
+    if found is None or found[1] == "json":
+        pattern = f"{path[:len(path) - len(ext)]}.*{ext}"
+        merge = f"; combine them with: importguard report merge {path} {pattern} -o merged{ext or '.json'}"
+    return one_line(
+        f"importguard: {taken} holds the report of another process of this run, so this one is in {written}{merge}"
+    ) + "\n"
 
 
 def unmatched_globs(settings: "dict[str, Any]") -> "list[str]":
