@@ -395,18 +395,19 @@ def _before_exec() -> None:
     """Write the report and flush spans before the image is replaced. Not final:
     if the exec fails, the process goes on and its exit writes the whole report again."""
     global _finishing
-    if settings is None or _finished_pid == os.getpid() or _finishing:
+    if settings is None or _finishing:
         return
-    _finishing = True
+    _finishing = True  # before any call: a SIGTERM handled from here on waits for the report
     try:
-        _finish()
-        _flush_spans(SPAN_FLUSH_TIMEOUT_S)
+        if _finished_pid != os.getpid():
+            _finish()
+            _flush_spans(SPAN_FLUSH_TIMEOUT_S)
     except BaseException:
         pass
     finally:
         _finishing = False
-    if _die_after:
-        _die(_die_after)
+        if _die_after:
+            _die(_die_after)
 
 
 def _exec_wrapper(name: str) -> "Any":
@@ -429,12 +430,15 @@ _EXEC_WRAPPERS = {name: _exec_wrapper(name) for name in _REAL_EXEC}
 def at_exit() -> None:
     """Settle what is left, write the report, print the summary. Never raises."""
     global _finished_pid, _finishing
-    if settings is None or _finished_pid == os.getpid():
+    if settings is None or _finishing:
         return
-    _finished_pid = os.getpid()
-    exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
-    _finishing = True
+    _finishing = True  # before any call: a SIGTERM handled from here on waits for the report
+    exc = None
     try:
+        if _finished_pid == os.getpid():
+            return
+        _finished_pid = os.getpid()
+        exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
         _finish()
     finally:
         _finishing = False
