@@ -95,6 +95,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
     # state[2]: this thread is doing importguard's own work (report at exit,
     # flush); its imports are not the app's.
     if not _active or state[2]:
+        if state[2] and name[:12] == "importguard.":
+            return _load_own(name, import_)
         return _real(name, import_)  # type: ignore[misc]
     # A signal handler runs wherever a call returns and may raise there, in the
     # middle of this bookkeeping too: each except below first takes the record
@@ -271,6 +273,31 @@ _find_and_load_unlocked.__code__ = _CODE = _find_and_load_unlocked.__code__.repl
 _RERAISE_READS_TB = sys.version_info >= (3, 11)
 _FROMLIST_CODE = getattr(getattr(_bootstrap, "_handle_fromlist", None), "__code__", None)
 _OWN_DIR = _records.OWN_DIR
+
+
+_external: "Any" = sys.modules["_frozen_importlib_external"]
+
+
+def _load_own(name: str, import_: "Any") -> "Any":
+    """Import one of importguard's own modules in quiet mode (the report, the
+    summary, the OpenTelemetry bridge: loaded at exit or when first needed),
+    straight from importguard's directory with a plain ``SourceFileLoader``.
+
+    By then the program may have installed import hooks of its own that
+    rewrite every module they load: ``beartype.claw.beartype_all()``,
+    typeguard's ``install_import_hook()``. importguard's modules name types
+    that exist only for type checkers (``TYPE_CHECKING``), so instrumented
+    they fail; and they are not the program's to instrument. Anything else
+    (no such file: a zip or a .pyc-only install) takes the normal road.
+    """
+    child = name[12:]
+    path = _OWN_DIR + child + ".py"
+    if "." in child or not _external._path_isfile(path):
+        return _real(name, import_)  # type: ignore[misc]
+    loader = _external.SourceFileLoader(name, path)
+    module = _bootstrap._load_unlocked(_external.spec_from_file_location(name, path, loader=loader))
+    setattr(_modules["importguard"], child, module)
+    return module
 
 
 def installed() -> bool:
