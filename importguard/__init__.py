@@ -4,6 +4,10 @@ Switch it on with ``IMPORTGUARD=1`` (no code change), or call :func:`install`.
 This module stays tiny on purpose: it runs at interpreter startup whenever the
 hook is on, so the public names below are resolved lazily (PEP 562), and the
 modules behind them (attrs, wrapt, json...) load only when first used.
+
+PYTEST_DONT_REWRITE: with ``IMPORTGUARD=1`` this module is imported at startup,
+before pytest can rewrite it, and it has no assertions to rewrite; the marker
+keeps ``pytest -p importguard`` from warning that it was imported too early.
 """
 
 __version__ = "0.1.0"

@@ -42,7 +42,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     from importguard._summary import describe_failure, failed_statements
 
     blocking = _blocking()
-    failures, _probes = failed_statements(_records.to_dicts())
+    # A failure outside any import is settled at exit (escaped if the process
+    # dies of it). By the terminal summary pytest has caught everything, so those
+    # so far were swallowed: sitecustomize's absence is a routine probe, not a failure.
+    records = [dict(r, swallowed=True) if r["swallowed"] is None and r["parent_id"] is None and r["error"] else r
+               for r in _records.to_dicts()]
+    failures, _probes = failed_statements(records)
     # The project's findings only: a failed import in a module of the project,
     # or one the project's own code made. Third-party packages' swallowed
     # failures are theirs (the report keeps them).
