@@ -69,7 +69,12 @@ _modules = sys.modules
 #: Past this many records, the oldest successful ones are folded into per-module
 #: totals when a thread's outermost import finishes (IMPORTGUARD_MAX_RECORDS).
 max_records = 20_000
-#: Nesting depth from which the recursion limit is raised to cover the hook's own frames.
+_limit = _records.limit
+_getlimit = sys.getrecursionlimit
+_setlimit = sys.setrecursionlimit
+#: Below this recursion limit every import pays for the hook's frame (see the hook).
+_LOW = 1000
+#: From this many imports in progress in a thread, whatever the limit.
 _DEEP = 16
 
 #: Export checks (set by _session from the config): on at all; and whether
@@ -108,22 +113,30 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         ident = state[1]
         parent = stack[-1] if stack else None
         rec = [name, parent, ident, 0, 0, None, None, None, None, None, None, None, None, None]
+        _buffer_append(rec)
+        stack.append(rec)
+        # This frame is one more on the Python stack for everything the import
+        # runs. While the program's recursion limit is low (or 16 imports are
+        # in progress, or this thread already pays), the limit goes up by the
+        # frames importguard holds, so the program's frames meet it where they
+        # would without the hook (see _records.limit); else the stack is far
+        # from the limit and nothing is paid but these three tests. No call
+        # between the reads, nor between the counts and the change: no other
+        # thread runs in the middle.
+        if state[3] or _getlimit() < _LOW or len(stack) >= _DEEP:
+            if _limit[0] != _getlimit():
+                _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+            room = len(stack) - state[3]
+            state[3] += room
+            _limit[1] += room
+            _limit[0] += room
+            _setlimit(_limit[0])
         if parent is None and otel_on:
             # The first import in a thread belongs to the span current there
             # (a lazy import inside a request handler), if the app uses OpenTelemetry.
             otel_context = _modules.get("opentelemetry.context")
             if otel_context is not None:
                 rec[12] = otel_context.get_current()
-        _buffer_append(rec)
-        stack.append(rec)
-        # Each import in progress adds this function's frame to the Python
-        # stack. Deep chains would hit the recursion limit earlier than
-        # without the hook, so past _DEEP nested imports the limit is raised by
-        # exactly the frames added (and lowered again on the way out).
-        depth = len(stack)
-        room = 0 if depth < _DEEP else _DEEP if depth == _DEEP else 1
-        if room:
-            _records.make_room(room)
         if _before:
             _callbacks.run(_before, "before", rec, None, None)
             if name in sys.modules:
@@ -136,8 +149,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                     _records.unwind(stack, rec)
                 rec[5] = "ok"
                 rec[11] = _loaded.get(name)
-                if room:
-                    _records.make_room(-room)
+                if state[3]:
+                    _records.set_room(state, len(stack))
                 return sys.modules[name]
         rec[3] = t0 = perf_counter_ns()
     except BaseException as exc:
@@ -152,8 +165,9 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
     except BaseException as exc:
         try:
             rec[4] = perf_counter_ns()
-            if room:
-                _records.make_room(-room)
+            # The failure may be the recursion limit itself: room for the bookkeeping.
+            held = state[3]
+            _records.set_room(state, held + _MARGIN)
             if not stack or stack.pop() is not rec:
                 _records.unwind(stack, rec)
             probe = False
@@ -206,6 +220,28 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                 if _RERAISE_READS_TB and tb is not None and tb.tb_frame.f_code is _CODE:
                     exc.__traceback__ = tb.tb_next
                 tb = None  # it refers to this frame: a reference cycle once the frame exits
+            # In this frame, not a call: at the very edge of the limit a call's
+            # own frame would make the lowering impossible.
+            room = min(held, len(stack)) - state[3]
+            state[3] += room
+            _limit[1] += room
+            _limit[0] += room
+            try:
+                _setlimit(_limit[0])
+            except RecursionError:
+                # At the very edge: CPython allows no limit at or below the
+                # current depth, which this frame is part of. One frame short;
+                # the next change gives it back.
+                state[3] += 1
+                _limit[1] += 1
+                _limit[0] += 1
+                try:
+                    _setlimit(_limit[0])
+                except RecursionError:
+                    state[3] -= room + 1
+                    _limit[1] -= room + 1
+                    _limit[0] -= room + 1
+                    _records.set_room(state, min(held, len(stack)))
         except BaseException as bug:
             if stack and stack[-1] is rec:
                 stack.pop()
@@ -214,8 +250,6 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         raise
     try:
         rec[4] = perf_counter_ns()
-        if room:
-            _records.make_room(-room)
         # Self time is derived from the children's spans when records are read:
         # no arithmetic on the hot path.
         # (an empty stack: greenlets interleaved two imports on this thread)
@@ -246,6 +280,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
             if _after:
                 _callbacks.run(_after, "after", rec, module, None)
             if watch and name in watch:
+                if state[3]:
+                    _records.set_room(state, state[3] + _MARGIN)  # importguard's own imports
                 watch.pop(name)(module)
         if not stack:
             if _pending:
@@ -253,9 +289,26 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                 # program can first see them (a package may bind them later).
                 strict = _exports.judge(ident)
             if toplevel_done is not None:
+                if state[3]:
+                    _records.set_room(state, state[3] + _MARGIN)  # spans: the exporter's frames
                 toplevel_done()
             if len(_records.buffer) > max_records:
                 _records.fold(max_records // 2)
+        if state[3]:
+            # Give this frame's room back (as at entry: no call in the middle).
+            if _limit[0] != _getlimit():
+                _limit[0] = _getlimit() + _limit[1]  # the program set its own limit inside the import
+            room = len(stack) - state[3]
+            state[3] += room
+            _limit[1] += room
+            _limit[0] += room
+            try:
+                _setlimit(_limit[0])
+            except RecursionError:
+                state[3] -= room
+                _limit[1] -= room
+                _limit[0] -= room
+                _records.set_room(state, len(stack))
     except BaseException as bug:
         if stack and stack[-1] is rec:
             stack.pop()
@@ -273,6 +326,7 @@ _find_and_load_unlocked.__code__ = _CODE = _find_and_load_unlocked.__code__.repl
 _RERAISE_READS_TB = sys.version_info >= (3, 11)
 _FROMLIST_CODE = getattr(getattr(_bootstrap, "_handle_fromlist", None), "__code__", None)
 _OWN_DIR = _records.OWN_DIR
+_MARGIN = _records.MARGIN
 
 
 _external: "Any" = sys.modules["_frozen_importlib_external"]

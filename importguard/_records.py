@@ -11,7 +11,7 @@ A record is a list; its slots (the layout is private, read it through
 """
 
 import sys
-from _thread import RLock, _local, get_ident
+from _thread import _local, get_ident
 from time import perf_counter_ns, time_ns
 
 from importguard._globs import one_line
@@ -43,7 +43,7 @@ SIZE = 14
 #: Every record of this process, in start order (parents before children).
 buffer: "list[Record]" = []
 #: Per-thread state, ``threads.state = [import stack, ident, quiet depth, room]``
-#: (room: how far this thread has raised the recursion limit, see make_room). A
+#: (room: how far this thread has raised the recursion limit, see set_room). A
 #: thread-local rather than a dict keyed by ident: it is read on every import
 #: (half the cost of ``dict.get(get_ident())``) and goes away with its thread,
 #: so a server that starts a thread per request does not grow it.
@@ -92,32 +92,47 @@ def thread_state() -> "list[Any]":
     return state
 
 
-# Reentrant: a signal handler that imports can run inside make_room (where a
-# call returns) and, 16 imports deep, call it again in the same thread.
-_limit_lock = RLock()
+#: ``[the recursion limit importguard last set, the frames it added in all threads]``.
+#: Each import in progress adds the hook's frame to the Python stack; the limit
+#: is raised by exactly the frames importguard holds, so the program's own
+#: frames meet the limit where they would without importguard. The limit is the
+#: interpreter's, shared by all threads: so are these counts. Kept without a
+#: lock: every update reads ``limit[0]`` and the real limit with no call in
+#: between, and changes the counts and the limit with no call in between
+#: either, so no other thread (and no signal handler) runs in the middle.
+limit = [sys.getrecursionlimit(), 0]
+#: Extra room while importguard's own bookkeeping runs after a failed import:
+#: the failure may have been the recursion limit itself, and recording it takes frames.
+MARGIN = 100
 
 
-def make_room(frames: int) -> None:
-    """Raise (or, negative, lower) the recursion limit by *frames*: the hook's own frames.
+def set_room(state: "list[Any]", room: int) -> None:
+    """Make the frames by which this thread raised the recursion limit *room*.
 
-    Only deep import chains get here, so the limit is what the program set
-    everywhere else. Under a lock: threads importing at once must not lose an
-    update. A program that changes the limit itself inside a deep chain gets
-    its value minus what importguard added when the chain unwinds.
-
-    The thread's ``room`` counts what it added. It is updated with no call
-    between it and the change (a signal handler may raise where any call
-    returns), so :func:`interrupted` can always give back exactly what an
-    interrupted import left.
+    A limit the program set itself since importguard last did (``limit[0]``)
+    is taken as the program's: importguard's frames are added on top of it,
+    so when the imports finish it is exactly what the program set. Lowering
+    can fail at the very edge of the limit (CPython refuses a limit below the
+    current depth): then the room stays, counted, as close to *room* as allowed,
+    and the next change gives the rest back.
     """
-    state = thread_state()
-    with _limit_lock:
-        limit = sys.getrecursionlimit()
-        state[ROOM] += frames
+    if limit[0] != sys.getrecursionlimit():  # limit[0] first: no call between the two reads
+        limit[0] = sys.getrecursionlimit() + limit[1]
+    delta = room - state[ROOM]
+    while True:
+        state[ROOM] += delta
+        limit[1] += delta
+        limit[0] += delta
         try:
-            sys.setrecursionlimit(limit + frames)
+            sys.setrecursionlimit(limit[0])
+            return
         except (RecursionError, ValueError):
-            state[ROOM] -= frames  # lowering while this deep: the room stays (and stays counted)
+            state[ROOM] -= delta
+            limit[1] -= delta
+            limit[0] -= delta
+            if delta >= -1:
+                return
+            delta += 1
 
 
 def unwind(stack: "list[Record]", rec: "Record") -> None:
@@ -448,12 +463,9 @@ def interrupted(state: "list[Any]", rec: "Record | None", exc: BaseException, st
                             break
                 else:
                     rec[STATUS] = "error"
-        # The hook's room adds up to the depth itself from _DEEP (16) nested imports on.
-        hook = sys.modules.get("importguard._hook")
-        deep = getattr(hook, "_DEEP", 16)
-        expected = len(stack) if len(stack) >= deep else 0
-        if state[ROOM] != expected:
-            make_room(expected - state[ROOM])
+        # One frame of room per import in progress in this thread, if it pays.
+        if state[ROOM]:
+            set_room(state, min(state[ROOM], len(stack)))
     except Exception:
         pass
     if not app:
@@ -930,7 +942,16 @@ def reset_after_fork() -> None:
     global _fold_floor
     # Other threads do not exist in the child, and neither do their
     # thread-locals; the forking thread keeps its stack (fork inside an import).
-    buffer[:] = list(thread_state()[STACK])
+    state = thread_state()
+    buffer[:] = list(state[STACK])
+    if limit[1] != state[ROOM]:  # the room of the parent's other threads' imports
+        try:
+            gone = limit[1] - state[ROOM]
+            limit[1] -= gone
+            limit[0] -= gone
+            sys.setrecursionlimit(limit[0])
+        except Exception:
+            pass
     loaded.clear()
     folded.clear()
     folded_unsent.clear()

@@ -456,6 +456,20 @@ def at_exit() -> None:
 
 
 def _finish() -> None:
+    # The program's recursion limit is the program's: writing the report (at a
+    # limit of 15, or from a RecursionError deep down) gets room of its own.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + _records.MARGIN * 10)
+    try:
+        _finish_session()
+    finally:
+        try:
+            sys.setrecursionlimit(limit)
+        except (RecursionError, ValueError):
+            pass
+
+
+def _finish_session() -> None:
     if settings is None:
         return
     if settings.get("otlp"):
