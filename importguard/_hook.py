@@ -354,6 +354,15 @@ def _load_own(name: str, import_: "Any") -> "Any":
     return module
 
 
+def follow_greenlets(module: "Any") -> None:
+    """The hook's watcher for ``greenlet``: read the running greenlet's state from now on."""
+    global _threads
+    with quiet():  # _contextvars, if the program has not imported it: importguard's
+        states = _records.follow_greenlets(module)
+    if states is not None:
+        _threads = states
+
+
 def installed() -> bool:
     """Whether the hook is recording."""
     return _active and _real is not None

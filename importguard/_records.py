@@ -47,7 +47,8 @@ buffer: "list[Record]" = []
 #: thread-local rather than a dict keyed by ident: it is read on every import
 #: (half the cost of ``dict.get(get_ident())``) and goes away with its thread,
 #: so a server that starts a thread per request does not grow it.
-threads = _local()
+threads: "Any" = _local()
+_thread_locals = threads
 STACK, IDENT, QUIET, ROOM = 0, 1, 2, 3
 #: Thread names, captured when a thread first imports (threads may be gone by report time).
 thread_names: "dict[int, str]" = {}
@@ -68,14 +69,19 @@ _IMPORTLIB_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstr
 
 
 def thread_state() -> "list[Any]":
-    """This thread's ``[stack, ident, quiet depth, room]``, created the first time it is needed."""
+    """This thread's ``[stack, ident, quiet depth, room]``, created the first time it is needed
+    (this greenlet's, once ``greenlet`` is imported: see :class:`GreenletStates`)."""
     try:
         return threads.state  # type: ignore[no-any-return]
     except AttributeError:
         pass
+    return _new_thread_state()
+
+
+def _new_thread_state() -> "list[Any]":
     ident = get_ident()
     state = [[], ident, 0, 0]
-    threads.state = state
+    _thread_locals.state = state
     name = None
     threading = sys.modules.get("threading")
     if threading is None:
@@ -90,6 +96,61 @@ def thread_state() -> "list[Any]":
     if name is not None:
         thread_names[ident] = name
     return state
+
+
+class GreenletStates:
+    """What ``threads`` becomes once ``greenlet`` is imported (gevent, eventlet):
+    ``.state`` is the running greenlet's own.
+
+    Greenlets switch in the middle of imports (a module's code does I/O, the
+    hub runs another greenlet, which imports too), so one stack per OS thread
+    gave records the wrong parent and negative self times. Each greenlet other
+    than a thread's main one is a thread of its own in the records: its id()
+    as ``thread``, gevent's Greenlet name (else ``greenlet-0x...``) as
+    ``thread_name``. The state lives in a context variable: every greenlet runs
+    in a context of its own (new ones start empty), and it goes with it.
+    A program without greenlets never pays for this.
+    """
+
+    __slots__ = ("var", "getcurrent")
+
+    def __init__(self, getcurrent: "Callable[[], Any]") -> None:
+        from _contextvars import ContextVar
+
+        self.var: "Any" = ContextVar("importguard_import_state", default=None)
+        self.getcurrent = getcurrent
+
+    @property
+    def state(self) -> "list[Any]":
+        state = self.var.get()
+        if state is None:
+            current = self.getcurrent()
+            if getattr(current, "parent", None) is None:  # a thread's main greenlet: the thread's state
+                try:
+                    state = _thread_locals.state
+                except AttributeError:
+                    state = _new_thread_state()
+            else:
+                ident = id(current)
+                state = [[], ident, 0, 0]
+                try:
+                    name = current.name  # gevent's Greenlet
+                except Exception:
+                    name = None
+                thread_names[ident] = name if isinstance(name, str) else f"greenlet-{ident:#x}"
+            self.var.set(state)
+        return state  # type: ignore[no-any-return]
+
+
+def follow_greenlets(module: "Any") -> "GreenletStates | None":
+    """``greenlet`` was imported: states per greenlet from now on (see :class:`GreenletStates`)."""
+    global threads
+    getcurrent = getattr(module, "getcurrent", None)
+    if getcurrent is None or isinstance(threads, GreenletStates):
+        return None
+    states = GreenletStates(getcurrent)
+    threads = states
+    return states
 
 
 #: ``[the recursion limit importguard last set, the frames it added in all threads]``.

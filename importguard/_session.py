@@ -81,6 +81,10 @@ def start(new_settings: "dict[str, Any]") -> bool:
             _watch_trace(trace_module)
         else:
             _hook.watch["opentelemetry.trace"] = _watch_trace
+    if "greenlet" in sys.modules:
+        _hook.follow_greenlets(sys.modules["greenlet"])
+    else:
+        _hook.watch["greenlet"] = _hook.follow_greenlets
     if not _hook.install():
         sys.stderr.write(
             "importguard: this Python's importlib has no _find_and_load_unlocked to hook; "
