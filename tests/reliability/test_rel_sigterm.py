@@ -110,7 +110,7 @@ def test_an_inherited_ignored_sigterm_stays_ignored(tmp_path: Path) -> None:
                                 capture_output=True, text=True, timeout=60,
                                 preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
     assert out[False].returncode == out[True].returncode == 0
-    assert out[False].stdout == out[True].stdout == f"{signal.SIG_IGN}\nalive\n"
+    assert out[False].stdout == out[True].stdout and out[True].stdout.endswith("IGN\nalive\n")
 
 
 def test_sigterm_from_an_atexit_handler(tmp_path: Path) -> None:
