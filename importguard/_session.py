@@ -361,7 +361,7 @@ def _flush_spans(timeout_s: float) -> None:
     if otel is None:
         return
     with _hook.quiet():
-        final = getattr(otel, "final_flush", None)
+        final = getattr(otel, "finish", None)  # the bridge's own bounded final flush (issue #17)
         if final is not None:
             final(timeout_s)
             return
