@@ -248,6 +248,120 @@ def _key(k: "Any") -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(k).__name__}")
 
 
+def _per_process(path: str, n: int) -> str:
+    """``name.<pid>.ext`` (n=1), ``name.<pid>-n.ext``: before the whole format
+    suffix, x.speedscope.json -> x.<pid>.speedscope.json."""
+    found = suffix_of(path)
+    ext = found[0] if found is not None else os.path.splitext(path)[1]
+    tag = str(os.getpid()) if n == 1 else f"{os.getpid()}-{n}"
+    return f"{path[:len(path) - len(ext)]}.{tag}{ext}"
+
+
+#: (configured path, file claimed for it): a later write by this process image
+#: (a failed exec, then the exit) replaces its own report.
+_claimed: "tuple[str, str] | None" = None
+#: The file that was taken when this process had to write elsewhere (for the message).
+taken: "str | None" = None
+
+
+def _forget_claim() -> None:
+    global _claimed, taken
+    _claimed = taken = None  # in a forked child: the parent's file is the parent's
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_claim)
+
+
+def claim(path: str, root_pid_variable: str, started_ns: int = 0) -> str:
+    """Which file this process's report goes to, so that no process silently
+    destroys another's records (called with the directory locked, see :func:`write_text`).
+
+    The rule: ``{pid}`` in *path* is replaced by the process id. A process started by a recorded Python process (it inherited
+    ``_IMPORTGUARD_ROOT_PID``) writes ``name.<pid>.ext``. Any other writes
+    *path*, unless a regular file there was written after the run started (by
+    a sibling: ``python a.py; python b.py`` in one shell script, make, tox,
+    ``a && b``; or by this very process before it exec'd): then it writes
+    ``name.<pid>.ext``. If that one too is from this run, ``name.<pid>-2.ext``
+    and so on. A file from an earlier run is replaced, as is this process
+    image's own earlier report. See :func:`run_started_ns` for what a run is.
+    """
+    global _claimed, taken
+    if _claimed is not None and _claimed[0] == path:
+        return _claimed[1]
+    configured = path
+    if "{pid}" in path:
+        path = path.replace("{pid}", str(os.getpid()))
+        first = 0
+    else:
+        first = 1 if os.environ.get(root_pid_variable, str(os.getpid())) != str(os.getpid()) else 0
+    start = run_started_ns(started_ns)
+    for n in range(first, 1000):
+        candidate = path if n == 0 else _per_process(path, n)
+        try:
+            st = os.lstat(candidate)
+        except OSError:
+            break
+        if not _S_ISREG(st.st_mode) or st.st_mtime_ns < start:
+            break  # a device, a symlink planted there, or a report of an earlier run
+        if n == first:
+            taken = candidate
+    _claimed = (configured, candidate)
+    return candidate
+
+
+def _S_ISREG(mode: int) -> bool:
+    return mode & 0o170000 == 0o100000
+
+
+def run_started_ns(fallback: int = 0) -> int:
+    """When the run this process belongs to started, in ns since the epoch.
+
+    A run is the process group: a shell script, make, tox and ``a && b`` in
+    one command line share one, while an interactive shell gives each command
+    line its own. Its start is the group leader's, from /proc (Linux); if the
+    leader has gone, or there is no /proc, this process's own start (an exec'd
+    image keeps the start of the process it replaced). One clock tick is added:
+    /proc counts start times in ticks, and a file written in the tick the run
+    started was written before it.
+    """
+    try:
+        import time
+
+        with open("/proc/self/stat", "rb") as fh:
+            own = fh.read()
+        fields = own[own.rindex(b")") + 2:].split()
+        pgrp, ticks = int(fields[2]), int(fields[19])
+        try:
+            with open(f"/proc/{pgrp}/stat", "rb") as fh:
+                leader = fh.read()
+            lfields = leader[leader.rindex(b")") + 2:].split()
+            if int(lfields[2]) == pgrp and int(lfields[19]) <= ticks:
+                ticks = int(lfields[19])
+        except (OSError, ValueError, IndexError):
+            pass
+        hz = os.sysconf("SC_CLK_TCK")
+        since_boot_ns = (ticks + 1) * 1_000_000_000 // hz
+        return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME) + since_boot_ns
+    except (OSError, ValueError, IndexError, AttributeError):
+        return fallback
+
+
+def sibling_line(path: str, written: str, taken: str) -> str:
+    """The one line saying this process wrote elsewhere because *taken* holds another process's report."""
+    from importguard._globs import one_line
+
+    found = suffix_of(path)
+    ext = found[0] if found is not None else os.path.splitext(path)[1]
+    merge = ""
+    if found is None or found[1] == "json":
+        pattern = f"{path[:len(path) - len(ext)]}.*{ext}"
+        merge = f"; combine them with: importguard report merge {path} {pattern} -o merged{ext or '.json'}"
+    return one_line(
+        f"importguard: {taken} holds the report of another process of this run, so this one is in {written}{merge}"
+    ) + "\n"
+
+
 def _special(path: str) -> bool:
     """A device, FIFO or socket (/dev/null, /dev/stdout, /dev/full): written to, never replaced."""
     try:

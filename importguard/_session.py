@@ -20,6 +20,8 @@ settings: "dict[str, Any] | None" = None
 _exit_registered = False
 _fork_registered = False
 _ROOT_PID = "_IMPORTGUARD_ROOT_PID"
+#: When this session started (ns since the epoch): a run's start where /proc cannot tell.
+_started_ns = 0
 #: Where include/exclude came from, for the message at exit if a pattern matched nothing.
 _glob_sources: "dict[str, str]" = {}
 
@@ -101,7 +103,7 @@ def start(new_settings: "dict[str, Any]") -> bool:
             setattr(os, name, wrapper)
     _catch_sigterm()
     if not _fork_registered and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_after_fork_in_child)
+        os.register_at_fork(after_in_child=_records.reset_after_fork)
         _fork_registered = True
     with _hook.quiet():
         if new_settings.get("hooks"):
@@ -109,12 +111,6 @@ def start(new_settings: "dict[str, Any]") -> bool:
         if new_settings.get("entry_points"):
             _callbacks.load_entry_points()
     return True
-
-
-def _after_fork_in_child() -> None:
-    global _claimed, _taken
-    _claimed = _taken = None  # the parent's file is the parent's
-    _records.reset_after_fork()
 
 
 def _watch_trace(module: "Any") -> None:
@@ -128,104 +124,10 @@ def _watch_trace(module: "Any") -> None:
 
 
 def report_path(path: str) -> str:
-    """The file this process writes for the configured *path* (see :func:`_claim`)."""
-    return _claim(path)
+    """The file this process writes for the configured *path* (see ``_report.claim``)."""
+    from importguard import _report
 
-
-def _per_process(path: str, n: int) -> str:
-    """``name.<pid>.ext`` (n=1), ``name.<pid>-n.ext``: before the whole format
-    suffix, x.speedscope.json -> x.<pid>.speedscope.json."""
-    from importguard._report import suffix_of
-
-    found = suffix_of(path)
-    ext = found[0] if found is not None else os.path.splitext(path)[1]
-    tag = str(os.getpid()) if n == 1 else f"{os.getpid()}-{n}"
-    return f"{path[:len(path) - len(ext)]}.{tag}{ext}"
-
-
-#: (configured path, file claimed for it): a later write by this process image
-#: (a failed exec, then the exit) replaces its own report.
-_claimed: "tuple[str, str] | None" = None
-#: The file that was taken when this process had to write elsewhere (for the message).
-_taken: "str | None" = None
-
-
-def _claim(path: str) -> str:
-    """Which file this process's report goes to, so that no process silently
-    destroys another's records.
-
-    The rule: ``{pid}`` in *path* is replaced by the process id. A process started by a recorded Python process (it inherited
-    ``_IMPORTGUARD_ROOT_PID``) writes ``name.<pid>.ext``. Any other writes
-    *path*, unless a regular file there was written after the run started (by
-    a sibling: ``python a.py; python b.py`` in one shell script, make, tox,
-    ``a && b``; or by this very process before it exec'd): then it writes
-    ``name.<pid>.ext``. If that one too is from this run, ``name.<pid>-2.ext``
-    and so on. A file from an earlier run is replaced, as is this process
-    image's own earlier report. See :func:`run_started_ns` for what a run is.
-    """
-    global _claimed, _taken
-    if _claimed is not None and _claimed[0] == path:
-        return _claimed[1]
-    configured = path
-    if "{pid}" in path:
-        path = path.replace("{pid}", str(os.getpid()))
-        first = 0
-    else:
-        first = 1 if os.environ.get(_ROOT_PID, str(os.getpid())) != str(os.getpid()) else 0
-    start = run_started_ns()
-    for n in range(first, 1000):
-        candidate = path if n == 0 else _per_process(path, n)
-        try:
-            st = os.lstat(candidate)
-        except OSError:
-            break
-        if not _S_ISREG(st.st_mode) or st.st_mtime_ns < start:
-            break  # a device, a symlink planted there, or a report of an earlier run
-        if n == first:
-            _taken = candidate
-    _claimed = (configured, candidate)
-    return candidate
-
-
-def _S_ISREG(mode: int) -> bool:
-    return mode & 0o170000 == 0o100000
-
-
-#: When this session started (ns since the epoch): the run's start where /proc cannot tell.
-_started_ns = 0
-
-
-def run_started_ns() -> int:
-    """When the run this process belongs to started, in ns since the epoch.
-
-    A run is the process group: a shell script, make, tox and ``a && b`` in
-    one command line share one, while an interactive shell gives each command
-    line its own. Its start is the group leader's, from /proc (Linux); if the
-    leader has gone, or there is no /proc, this process's own start (an exec'd
-    image keeps the start of the process it replaced). One clock tick is added:
-    /proc counts start times in ticks, and a file written in the tick the run
-    started was written before it.
-    """
-    try:
-        import time
-
-        with open("/proc/self/stat", "rb") as fh:
-            own = fh.read()
-        fields = own[own.rindex(b")") + 2:].split()
-        pgrp, ticks = int(fields[2]), int(fields[19])
-        try:
-            with open(f"/proc/{pgrp}/stat", "rb") as fh:
-                leader = fh.read()
-            lfields = leader[leader.rindex(b")") + 2:].split()
-            if int(lfields[2]) == pgrp and int(lfields[19]) <= ticks:
-                ticks = int(lfields[19])
-        except (OSError, ValueError, IndexError):
-            pass
-        hz = os.sysconf("SC_CLK_TCK")
-        since_boot_ns = (ticks + 1) * 1_000_000_000 // hz
-        return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME) + since_boot_ns
-    except (OSError, ValueError, IndexError, AttributeError):
-        return _started_ns
+    return _report.claim(path, _ROOT_PID)
 
 
 def _want_summary(setting: "Any") -> bool:
@@ -504,7 +406,7 @@ def _finish_session() -> None:
                 # Streamed unless the summary needs every record's dict anyway.
                 data = _report.build(settings, stream=not summary)
                 written = _report.write_report(path.replace("{pid}", str(os.getpid())), data,
-                                               claim=lambda: _claim(path))
+                                               claim=lambda: _report.claim(path, _ROOT_PID, _started_ns))
                 if isinstance(data["imports"], _report.Stream):
                     data = None
             except Exception as exc:
@@ -518,8 +420,8 @@ def _finish_session() -> None:
                 from importguard import _report, _summary
 
                 sys.stderr.write(_summary.render_report(data or _report.build(settings), written))
-                if path and written and _taken is not None:
-                    sys.stderr.write(_sibling_line(path, written, _taken))
+                if path and written and _report.taken is not None:
+                    sys.stderr.write(_report.sibling_line(path, written, _report.taken))
             except Exception as exc:
                 _records.internal_error("printing the summary", exc, "no summary printed.")
         otel = sys.modules.get("importguard._otel")
@@ -532,21 +434,6 @@ def _finish_session() -> None:
                     sys.stderr.write(line + "\n")
             except Exception as exc:
                 _records.internal_error("checking include/exclude", exc)
-
-
-def _sibling_line(path: str, written: str, taken: str) -> str:
-    from importguard._globs import one_line
-    from importguard._report import suffix_of
-
-    found = suffix_of(path)
-    ext = found[0] if found is not None else os.path.splitext(path)[1]
-    merge = ""
-    if found is None or found[1] == "json":
-        pattern = f"{path[:len(path) - len(ext)]}.*{ext}"
-        merge = f"; combine them with: importguard report merge {path} {pattern} -o merged{ext or '.json'}"
-    return one_line(
-        f"importguard: {taken} holds the report of another process of this run, so this one is in {written}{merge}"
-    ) + "\n"
 
 
 def unmatched_globs(settings: "dict[str, Any]") -> "list[str]":

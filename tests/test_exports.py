@@ -50,6 +50,7 @@ MONITORING = {
 
 def run(tmp_path: Path, code: str, **env: str) -> tuple[Any, dict[str, Any]]:
     report = tmp_path / "report.json"
+    report.unlink(missing_ok=True)  # else a second run in this process group writes report.<pid>.json
     settings = {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_REPORT": str(report), **env}
     proc = run_python(code, cwd=tmp_path, env=clean_env(**settings))
     return proc, json.loads(report.read_text())

@@ -110,7 +110,8 @@ def test_an_inherited_ignored_sigterm_stays_ignored(tmp_path: Path) -> None:
                                 capture_output=True, text=True, timeout=60,
                                 preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
     assert out[False].returncode == out[True].returncode == 0
-    assert out[False].stdout == out[True].stdout and out[True].stdout.endswith("IGN\nalive\n")
+    assert out[False].stdout == out[True].stdout
+    assert out[True].stdout.split() in (["1", "alive"], ["Handlers.SIG_IGN", "alive"])
 
 
 def test_sigterm_from_an_atexit_handler(tmp_path: Path) -> None:
