@@ -45,6 +45,7 @@ def test_clean_suite_with_warnings_as_errors(tmp_path: Path) -> None:
 def test_a_broken_test_module_is_still_listed(tmp_path: Path) -> None:
     # What pytest caught at top level was swallowed by pytest; a real error is still a finding.
     write_tree(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'proj'\n",  # helper_mod is the project's
         "helper_mod.py": "raise KeyError('broken helper')\n",
         "tests/test_a.py": "def test_a():\n    try:\n        import helper_mod\n    except KeyError:\n        pass\n",
     })
