@@ -123,13 +123,6 @@ def _watch_trace(module: "Any") -> None:
             patch(module)
 
 
-def report_path(path: str) -> str:
-    """The file this process writes for the configured *path* (see ``_report.claim``)."""
-    from importguard import _report
-
-    return _report.claim(path, _ROOT_PID)
-
-
 def _want_summary(setting: "Any") -> bool:
     if setting == "auto":
         try:
