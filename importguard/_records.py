@@ -11,7 +11,7 @@ A record is a list; its slots (the layout is private, read it through
 """
 
 import sys
-from _thread import _local, get_ident
+from _thread import RLock, _local, get_ident
 from time import perf_counter_ns, time_ns
 
 from importguard._globs import one_line

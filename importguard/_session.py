@@ -256,31 +256,7 @@ def _flush_spans(timeout_s: float) -> None:
     if otel is None:
         return
     with _hook.quiet():
-        final = getattr(otel, "finish", None)  # the bridge's own bounded final flush (issue #17)
-        if final is not None:
-            final(timeout_s)
-            return
-        otel._at_exit()
-        provider = otel._provider()
-        if provider is None or not hasattr(provider, "force_flush"):
-            return
-        # BatchSpanProcessor.force_flush ignores its timeout and waits for an
-        # export in progress: in a thread of its own, so the wait is bounded.
-        import _thread
-
-        done = _thread.allocate_lock()
-        done.acquire()
-
-        def flush() -> None:
-            try:
-                provider.force_flush(int(timeout_s * 1000))
-            except Exception:
-                pass
-            finally:
-                done.release()
-
-        _thread.start_new_thread(flush, ())
-        done.acquire(timeout=timeout_s)
+        otel.finish(timeout_s)  # the bridge's own bounded final flush
 
 
 # -- exec ------------------------------------------------------------------
