@@ -101,7 +101,11 @@ def test_under_opentelemetry_instrument(tmp_path: Path) -> None:
     assert [s["name"] for s in spans if s["parent_span_id"] and s["parent_span_id"] not in ids] == []
     # Every record is a span, but those the exporter's own thread made while sending
     # at shutdown (after the last emission: the SDK accepts no span then).
-    records = json.loads(report.read_text())["imports"]
+    # opentelemetry-instrument execs the program: the launcher's image wrote
+    # report.json, the program's (same pid, another image) report.<pid>.json.
+    (program,) = [data for data in (json.loads(p.read_text()) for p in tmp_path.glob("report*.json"))
+                  if any(r["name"] == "app" for r in data["imports"])]
+    records = program["imports"]
     late = [r for r in records if r["thread_name"] == "OtelBatchSpanRecordProcessor"]
     assert sorted(s["name"] for s in spans if s["name"].startswith("import ")) == sorted(
         f"import {r['name']}" for r in records if r["status"] != "incomplete" and r not in late)
