@@ -155,8 +155,13 @@ def test_pool_terminate_every_worker_reports(tmp_path: Path, method: str) -> Non
     for attempt in range(3):  # the loss was random: 0 to 3 of 3 per run
         for old in tmp_path.glob("report*.json"):
             old.unlink()
-        plain = run(code, tmp_path, hooked=False)
-        hooked = run(code, tmp_path, hooked=True)
+        try:
+            which = "plain"
+            plain = run(code, tmp_path, hooked=False)
+            which = "hooked"
+            hooked = run(code, tmp_path, hooked=True)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"attempt {attempt}: the {which} run did not finish (Pool.terminate hung)") from None
         assert plain.returncode == hooked.returncode == 0, hooked.stderr
         assert plain.stderr == hooked.stderr == ""
         workers = [int(pid) for pid in hooked.stdout.split()[:-1]]
