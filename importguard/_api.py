@@ -84,7 +84,7 @@ def capture() -> Iterator[list[ImportRecord]]:
     out: list[ImportRecord] = []
     started_here = not _hook.installed()
     if started_here:
-        _hook.install()
+        _session.install_engine(_session.settings or _config.load()[0])
     start = perf_counter_ns()
     first = len(_records.buffer)
     ended_with: BaseException | None = None

@@ -59,6 +59,7 @@ SETTINGS: "dict[str, tuple[str, str, Any]]" = {
     "max_records": ("IMPORTGUARD_MAX_RECORDS", "count", 20_000),
     "redact": ("IMPORTGUARD_REDACT", "bool", False),
     "metrics": ("IMPORTGUARD_METRICS", "bool", False),
+    "engine": ("IMPORTGUARD_ENGINE", "engine", "auto"),
     # Tables: [tool.importguard.exports] and [tool.importguard.accept]; no variable.
     "exports": ("", "contracts", {}),
     "accept": ("", "accept", {}),
@@ -74,6 +75,8 @@ COMMAND_SETTINGS: "dict[str, tuple[str, str, Any]]" = {
 }
 #: Export-check modes, weakest first.
 MODES = ("off", "record", "warn", "error")
+#: How imports are recorded (docs/engines.md): auto picks function where it is usable, else finder.
+ENGINES = ("auto", "function", "finder")
 ENV_ONLY = ("enabled", "config")
 #: Units a budget may be written in, as nanoseconds per unit.
 _UNITS = {"ms": 1_000_000, "s": 1_000_000_000, "us": 1_000, "\u00b5s": 1_000}
@@ -85,6 +88,7 @@ _ACCEPTS = {
     "globs": "comma-separated module globs such as myapp,myapp.* (names, dots, * and ?)",
     "hooks": "comma-separated module or module:callable entries such as myhooks:setup",
     "mode": "off, record, warn or error",
+    "engine": "auto, function or finder",
     "ms": "a number of milliseconds, 0 or more, such as 5 or 0.5",
     "url": "an http:// or https:// URL such as http://127.0.0.1:4318",
     "count": "a whole number, 100 or more",
@@ -332,6 +336,10 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
         if isinstance(value, str) and value.strip().lower() in MODES:
             return value.strip().lower()
         return bad("not a mode")
+    if kind == "engine":
+        if isinstance(value, str) and value.strip().lower() in ENGINES:
+            return value.strip().lower()
+        return bad("not an engine")
     if kind == "contracts":
         return _contracts(value, where, problems, bad)
     if kind == "accept":

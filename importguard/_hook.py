@@ -184,17 +184,12 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                     handler = None
                 if handler is not None and handler.f_code is _FROMLIST_CODE and _modules.get(name, rec) is not None:
                     tb = exc.__traceback__.tb_next  # type: ignore[union-attr]
-                    importer = handler.f_back
                     # raised by importlib's lookup itself (no spec), from the program's code
-                    if tb is not None and tb.tb_next is None and importer is not None:
-                        code = importer.f_code
-                        if not code.co_filename.startswith(_OWN_DIR):
-                            rec[5] = "not_found"
-                            rec[8] = (ModuleNotFoundError, exc.msg, (), (code, importer.f_lasti), True, None)
-                            rec[9] = probe = True
-                            if not stack:  # at run time, per request: repeats are one record
-                                _records.settled_probe(rec)
-                    tb = importer = None
+                    if tb is not None and tb.tb_next is None:
+                        probe = _records.fromlist_probe(rec, exc.msg, handler)
+                        if probe and not stack:  # at run time, per request: repeats are one record
+                            _records.settled_probe(rec)
+                    tb = None
                 handler = None
             if not probe:
                 _records.failed(rec, exc)
@@ -363,21 +358,99 @@ def follow_greenlets(module: "Any") -> None:
         _threads = states
 
 
+def finish_loaded(rec: "list[Any]", module: "Any", t0: int, stack: "list[list[Any]]") -> "Exception | None":
+    """The success path of an import whose record is off the stack: status,
+    spec, circular duplicates, export checks, callbacks, the OpenTelemetry
+    watch, and what a thread's outermost import finishing triggers.
+
+    For engines that cannot inline it: the finder (``_finder``). The wrapper
+    above runs these same steps inline, because a call per import is paid by
+    every import (see benchmarks/README.md); keep the two in step (the whole
+    test suite runs under both engines). Returns the error to raise in export
+    mode ``error``, or None.
+    """
+    strict = None
+    name = rec[0]
+    rec[5] = "ok"
+    if type(module) is _ModuleType:
+        namespace = module.__dict__
+        rec[6] = namespace.get("__spec__")
+    else:
+        namespace = None
+        rec[6] = _records.spec_of(module)
+    prev = _loaded.setdefault(name, rec)
+    if prev is not rec and prev[3] > t0:
+        rec[11] = prev
+    else:
+        if prev is not rec:
+            _loaded[name] = rec
+        if exports_on and (namespace is None or "__all__" in namespace or check_every_module):
+            _exports.check(rec, module, namespace)
+        if rec[10] is not None:
+            _records.settle_ok(rec)
+        if _after:
+            _callbacks.run(_after, "after", rec, module, None)
+        if watch and name in watch:
+            watch.pop(name)(module)
+    if not stack:
+        if _pending:
+            strict = _exports.judge(rec[2])
+        if toplevel_done is not None:
+            toplevel_done()
+        if len(_records.buffer) > max_records:
+            _records.fold(max_records // 2)
+    return strict
+
+
+def finish_failed(rec: "list[Any]", stack: "list[list[Any]]") -> None:
+    """What the wrapper's failure path does once a thread's outermost import
+    failed (for the finder engine, as :func:`finish_loaded`)."""
+    if not stack:
+        if _pending:
+            _exports.judge(rec[2], False)  # recorded; the import's own error goes on
+        if toplevel_done is not None:
+            toplevel_done()
+        if len(_records.buffer) > max_records:
+            _records.fold(max_records // 2)
+
+
+#: Another engine recording instead of this module's wrapper: its
+#: (install, uninstall, installed), registered by it (``_finder.register``).
+_other: "tuple[Callable[[], bool], Callable[[], None], Callable[[], bool]] | None" = None
+#: Why :func:`install` refused this Python (see :func:`unusable`), or None.
+refused: "str | None" = None
+
+
+def use(engine: "tuple[Callable[[], bool], Callable[[], None], Callable[[], bool]] | None") -> None:
+    """Let another engine answer :func:`install`, :func:`uninstall` and
+    :func:`installed` (None: this module's wrapper again)."""
+    global _other
+    _other = engine
+
+
 def installed() -> bool:
     """Whether the hook is recording."""
+    if _other is not None:
+        return _other[2]()
     return _active and _real is not None
 
 
 def install() -> bool:
-    """Wrap ``_find_and_load_unlocked``; idempotent. Returns False if this Python lacks it."""
-    global _real, _active
+    """Wrap ``_find_and_load_unlocked``; idempotent. Returns False (and sets
+    :data:`refused`) if this Python lacks it or calls it differently."""
+    global _real, _active, refused
+    if _other is not None:
+        return _other[0]()
     current = getattr(_bootstrap, "_find_and_load_unlocked", None)
-    if current is None or not callable(current):
-        return False
     if current is _find_and_load_unlocked:
         _active = True
         _gc.start()
         return True
+    why = unusable(current)
+    if why is not None:
+        refused = why
+        return False
+    first = _real is None
     if _real is None:
         _real = current
     elif current is not _real:
@@ -385,17 +458,160 @@ def install() -> bool:
         _real = current
     _bootstrap._find_and_load_unlocked = _find_and_load_unlocked
     _active = True
+    if first:
+        why = _probe()
+        if why is not None:
+            uninstall()
+            _real = None
+            refused = why
+            return False
     _gc.start()
+    refused = None
     return True
 
 
 def uninstall() -> None:
     """Stop recording. Unhooks if nobody wrapped on top of us; else becomes a pass-through."""
     global _active
+    if _other is not None:
+        _other[1]()
+        return
     _active = False
     _gc.stop()
     if getattr(_bootstrap, "_find_and_load_unlocked", None) is _find_and_load_unlocked and _real is not None:
         _bootstrap._find_and_load_unlocked = _real
+
+
+# What the wrapper relies on, checked before it is installed: a changed
+# function is never wrapped blindly (docs/engines.md, "auto").
+_ARGS = ("name", "import_")
+#: The versions whose importlib has been scanned (by the tests) and calls
+#: _find_spec from _find_and_load_unlocked only.
+_SCANNED = ((3, 10), (3, 13))
+
+
+def unusable(function: "Any" = None) -> "str | None":
+    """Why wrapping importlib's ``_find_and_load_unlocked`` would not record
+    every import on this Python, or None when it would.
+
+    Checked: the function exists and takes exactly ``(name, import_)``;
+    ``_find_and_load`` looks it up by name (so replacing the module attribute
+    reaches every call); and no other code of ``importlib._bootstrap`` finds
+    modules itself (calls ``_find_spec``), which would import modules the
+    wrapper never sees, as a new lazy-import path could. :func:`install` then
+    imports a probe module through the wrapper before trusting it.
+    """
+    if function is None:
+        function = getattr(_bootstrap, "_find_and_load_unlocked", None)
+    if function is _find_and_load_unlocked:
+        function = _real
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return "importlib has no _find_and_load_unlocked function"
+    if (code.co_argcount != 2 or code.co_posonlyargcount or code.co_kwonlyargcount or code.co_flags & 0x0C
+            or code.co_varnames[:2] != _ARGS):
+        shown = ", ".join(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+        return f"importlib's _find_and_load_unlocked takes ({shown}), not (name, import_)"
+    outer = getattr(getattr(_bootstrap, "_find_and_load", None), "__code__", None)
+    if outer is None or "_find_and_load_unlocked" not in outer.co_names:
+        return "importlib's _find_and_load does not call _find_and_load_unlocked by name"
+    # Scanning importlib's code costs ~0.5 M instructions at every start; on
+    # 3.10-3.13 the answer is known (tests/test_engines.py scans each of them).
+    others = [] if _SCANNED[0] <= sys.version_info[:2] <= _SCANNED[1] else _callers_of(
+        "_find_spec", "_find_and_load_unlocked")
+    if others:
+        return f"importlib also finds modules outside _find_and_load_unlocked (in {', '.join(others)})"
+    return None
+
+
+def _callers_of(name: str, allowed: str) -> "list[str]":
+    """The functions and methods of ``importlib._bootstrap`` (nested functions
+    included) other than *allowed* whose code uses the global *name*."""
+    found: "list[str]" = []
+    function_type = type(_callers_of)
+    code_type = type(_callers_of.__code__)
+    wrappers = (classmethod, staticmethod)
+    own = ("_frozen_importlib", "importlib._bootstrap")
+
+    def uses(code: "Any") -> bool:
+        if name in code.co_names:
+            return True
+        for const in code.co_consts:
+            if type(const) is code_type and uses(const):
+                return True
+        return False
+
+    # Type tests, not getattr with a default: a failed attribute look-up costs
+    # an exception, and this runs at every interpreter start (auto).
+    for key, value in list(vars(_bootstrap).items()):
+        kind = type(value)
+        if kind is function_type:
+            if key != allowed and uses(value.__code__):
+                found.append(key)
+        elif isinstance(value, type) and value.__dict__.get("__module__") in own:
+            for attr, member in list(vars(value).items()):
+                if type(member) in wrappers:
+                    member = member.__func__
+                if type(member) is function_type and uses(member.__code__):
+                    found.append(f"{key}.{attr}")
+    return sorted(found)
+
+
+_PROBE = "_importguard_probe_"
+
+
+class _ProbeFinder:
+    """Finder and loader of one empty module, imported once through the wrapper
+    when it is installed: its ``exec_module`` looks for the wrapper's frame."""
+
+    __slots__ = ("saw",)
+
+    def __init__(self) -> None:
+        self.saw = 0
+
+    def find_spec(self, name: str, path: "Any" = None, target: "Any" = None) -> "Any":
+        return _bootstrap.ModuleSpec(name, self) if name.startswith(_PROBE) else None
+
+    def create_module(self, spec: "Any") -> None:
+        return None
+
+    def exec_module(self, module: "Any") -> None:
+        frame: "Any" = sys._getframe(1)
+        for _ in range(8):
+            if frame is None:
+                break
+            if frame.f_code is _CODE:
+                self.saw += 1
+                break
+            frame = frame.f_back
+        frame = None
+
+
+def _probe() -> "str | None":
+    """Import a throw-away module through the installed wrapper (recording
+    nothing): None if the wrapper ran around its loading, else why not."""
+    finder = _ProbeFinder()
+    name = f"{_PROBE}{id(finder)}"
+    state = _thread_state()
+    meta_path = sys.meta_path
+    state[2] += 1
+    try:
+        meta_path.insert(0, finder)
+        try:
+            __import__(name)
+        finally:
+            sys.modules.pop(name, None)
+            for i, entry in enumerate(meta_path):  # by identity: a finder's __eq__ is its own business
+                if entry is finder:
+                    del meta_path[i]
+                    break
+    except Exception as exc:
+        return f"a probe import through the wrapper failed ({type(exc).__name__}: {exc})"
+    finally:
+        state[2] -= 1
+    if finder.saw != 1:
+        return "a probe import did not run through _find_and_load_unlocked"
+    return None
 
 
 class quiet:

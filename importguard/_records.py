@@ -60,6 +60,9 @@ loaded: "dict[str, Record]" = {}
 toplevel_failures: "dict[int, Record]" = {}
 #: importguard's own errors: (where, exception type, message). Never raised into the app.
 internal_errors: "list[tuple[str, str, str]]" = []
+#: The engine recording this process's imports: "function" (``_hook``) or "finder"
+#: (``_finder``); set by ``_session`` when it installs one (docs/engines.md).
+engine = "function"
 
 #: Wall-clock minus monotonic clock, so start times can be reported as epoch ns
 #: while the hot path reads one clock only.
@@ -277,12 +280,38 @@ def _settle(kids: "list[Record]", exc: "BaseException | None") -> "Record | None
     cause = None
     for kid in kids:
         kid_exc = kid[EXC]
-        escaped = kid_exc is not None and any(e is kid_exc for e in chain)
+        if type(kid_exc) is StandIn:
+            escaped = any(kid_exc.matches(e) for e in chain)
+            first = bool(chain) and kid_exc.matches(chain[0])
+        else:
+            escaped = kid_exc is not None and any(e is kid_exc for e in chain)
+            first = bool(chain) and chain[0] is kid_exc
         kid[SWALLOWED] = not escaped
-        if escaped and (cause is None or chain[0] is kid_exc):
+        if escaped and (cause is None or first):
             cause = kid
         kid[EXC] = None  # let the traceback and its frames go
     return cause
+
+
+class StandIn:
+    """What a failure record holds, in place of the exception, when importlib
+    raises that exception itself after the engine saw the failure.
+
+    The finder engine (``_finder``) sees some failures before importlib raises
+    them (a miss through ``importlib.import_module``, a module that deleted
+    itself from ``sys.modules``): the exception that reaches the program is
+    importlib's, not one importguard holds. Settling then matches it by type
+    and arguments instead of identity.
+    """
+
+    __slots__ = ("cls", "args")
+
+    def __init__(self, exc: BaseException) -> None:
+        self.cls = type(exc)
+        self.args = exc.args
+
+    def matches(self, exc: BaseException) -> bool:
+        return type(exc) is self.cls and exc.args == self.args
 
 
 def settle_ok(rec: "Record") -> None:
@@ -382,10 +411,15 @@ def importer_location(depth: int = 3) -> "tuple[tuple[Any, int] | None, bool]":
     return None, via_fromlist
 
 
-def failed(rec: "Record", exc: BaseException, depth: int = 3) -> None:
+def failed(rec: "Record", exc: BaseException, depth: int = 3, status: "str | None" = None,
+           stand_in: bool = False) -> None:
     """Fill in a failed record (called from the hook's ``except``; off the success path).
 
     *depth*: frames from :func:`importer_location` up to the hook's own frame.
+    *status*: ``not_found`` or ``error`` when the caller knows it (the finder
+    engine); by default it is read from where *exc* was raised.
+    *stand_in*: *exc* is an equal of what importlib will raise, not the
+    exception itself (see :class:`StandIn`).
     """
     name = rec[NAME]
     tb = exc.__traceback__
@@ -393,7 +427,9 @@ def failed(rec: "Record", exc: BaseException, depth: int = 3) -> None:
     # _find_and_load_unlocked: if it was raised right there, the lookup found no
     # spec. Deeper means a finder, a loader or the module's code raised.
     inner = tb.tb_next if tb is not None else None
-    if (
+    if status is not None:
+        rec[STATUS] = status
+    elif (
         isinstance(exc, ModuleNotFoundError)
         and inner is not None
         and inner.tb_next is None
@@ -421,7 +457,29 @@ def failed(rec: "Record", exc: BaseException, depth: int = 3) -> None:
     if frames and frames[0][0].co_name == "<module>" and rec[STATUS] == "error":
         rec[SPEC] = _failed_spec(inner, frames[0][0], name)
     rec[ERROR] = (type(exc), message, frames, importer, via_fromlist, cause)
-    _hold(rec, exc, frames)
+    _hold(rec, StandIn(exc) if stand_in else exc, frames)
+
+
+def fromlist_probe(rec: "Record", message: str, handler: "FrameType") -> bool:
+    """``from pkg import name`` where pkg has no attribute ``name`` and no
+    submodule either: ``_handle_fromlist`` (*handler*, importlib's frame) probed
+    for ``pkg.name`` and swallows the miss itself.
+
+    As common as optional imports, and the plain miss is cheap, so the hook
+    settles it in place: no walk, nothing held, no traceback read. Returns
+    False (the caller records an ordinary failure) when the ``from`` statement
+    is importguard's own.
+    """
+    importer = handler.f_back
+    if importer is None:
+        return False
+    code = importer.f_code
+    if code.co_filename.startswith(_OWN_DIR):
+        return False
+    rec[STATUS] = "not_found"
+    rec[ERROR] = (ModuleNotFoundError, message, (), (code, importer.f_lasti), True, None)
+    rec[SWALLOWED] = True
+    return True
 
 
 def _failed_spec(tb: "Any", body: "Any", name: str) -> "Any":
@@ -535,7 +593,7 @@ def interrupted(state: "list[Any]", rec: "Record | None", exc: BaseException, st
     return app
 
 
-def _hold(rec: "Record", exc: BaseException, frames: "list[tuple[Any, int]]") -> None:
+def _hold(rec: "Record", exc: "BaseException | StandIn", frames: "list[tuple[Any, int]]") -> None:
     """Keep what settling *rec*'s failure needs, with its importer or at top level."""
     if count_failures:
         _tally(rec)
@@ -551,7 +609,7 @@ def _hold(rec: "Record", exc: BaseException, frames: "list[tuple[Any, int]]") ->
         # the rest of the process: holding the exception would keep its
         # traceback, every frame on it and all their locals alive until exit.
         # Keep what identifies it instead (see _is_failure).
-        rec[EXC] = (type(exc), exc.args, frames)
+        rec[EXC] = exc if type(exc) is StandIn else (type(exc), exc.args, frames)
         _toplevel_failure(rec)
 
 
@@ -724,13 +782,15 @@ def repeat_counts(rec: "Record") -> "tuple[int, int, int] | None":
     return None if entry is None else (entry[0], entry[1], entry[2])
 
 
-def _is_failure(key: "tuple[Any, Any, Any]", exc: BaseException) -> bool:
+def _is_failure(key: "tuple[Any, Any, Any] | StandIn", exc: BaseException) -> bool:
     """Whether *exc* is the exception a top-level failure record was made for.
 
     The record holds the exception's ``args`` tuple, so no other live object
     can have that identity; only the shared empty tuple needs the traceback's
     innermost frames to tell two ``raise SomeError()`` apart.
     """
+    if isinstance(key, StandIn):
+        return key.matches(exc)
     cls, args, frames = key
     if type(exc) is not cls or exc.args is not args:
         return False
@@ -749,15 +809,23 @@ def escaped_in(exc: "BaseException | None", recs: "list[Record]") -> "set[int]":
     if exc is None or not recs:
         return found
     by_args: dict[int, list[Record]] = {}
+    stand_ins: list[Record] = []
     for rec in recs:
         key = rec[EXC]
-        if key is not None:
+        if type(key) is StandIn:
+            stand_ins.append(rec)
+        elif key is not None:
             by_args.setdefault(id(key[1]), []).append(rec)
     for e in _chain(exc):
         for rec in reversed(by_args.get(id(e.args), ())):
             if id(rec) not in found and _is_failure(rec[EXC], e):
                 found.add(id(rec))
                 break
+        else:
+            for rec in reversed(stand_ins):
+                if id(rec) not in found and rec[EXC].matches(e):
+                    found.add(id(rec))
+                    break
     return found
 
 
@@ -800,7 +868,8 @@ def settle_toplevel(exc: "BaseException | None", only: "list[Record] | None" = N
     escaped = escaped_in(exc, pending)
     for rec in pending:
         key = rec[EXC]
-        settle_one(rec, id(rec) in escaped or (only is None and key is not None and issubclass(key[0], SystemExit)))
+        cls = key.cls if type(key) is StandIn else key[0] if key is not None else None
+        settle_one(rec, id(rec) in escaped or (only is None and cls is not None and issubclass(cls, SystemExit)))
 
 
 def settle_at_exit() -> None:

@@ -54,6 +54,7 @@ def build(settings: "dict[str, Any] | None" = None, stream: bool = False) -> "di
         "schema": SCHEMA,
         "pid": os.getpid(),
         "python": sys.version.split()[0],
+        "engine": _records.engine,
         "imports": imports,
         "violations": _exports.to_dicts(ids, records=records),
         "unverified_exports": _exports.to_dicts(ids, _exports.unverified),

@@ -87,11 +87,7 @@ def start(new_settings: "dict[str, Any]") -> bool:
         _hook.follow_greenlets(sys.modules["greenlet"])
     else:
         _hook.watch["greenlet"] = _hook.follow_greenlets
-    if not _hook.install():
-        sys.stderr.write(
-            "importguard: this Python's importlib has no _find_and_load_unlocked to hook; "
-            "importguard is off. Use Python 3.10-3.13, or report this Python version.\n"
-        )
+    if not install_engine(new_settings):
         return False
     if not _exit_registered:
         _private_atexit().register(at_exit)
@@ -111,6 +107,50 @@ def start(new_settings: "dict[str, Any]") -> bool:
         if new_settings.get("entry_points"):
             _callbacks.load_entry_points()
     return True
+
+
+def _engine_source(settings: "dict[str, Any]") -> str:
+    """Where the engine setting came from, as messages name it."""
+    config = settings.get("config")
+    if "IMPORTGUARD_ENGINE" in os.environ or not config:
+        return "IMPORTGUARD_ENGINE"
+    return f"[tool.importguard] engine in {config}"
+
+
+def install_engine(settings: "dict[str, Any] | None" = None) -> bool:
+    """Record with the engine the settings ask for (docs/engines.md).
+
+    ``auto`` takes the function engine (``_hook``) where importlib's private
+    function passes ``_hook``'s checks and probe import, else the finder
+    (``_finder``), silently: the report and the summary name the engine.
+    An engine asked for by name that cannot record here is one line on
+    stderr, and importguard stays off.
+    """
+    settings = settings if settings is not None else (globals()["settings"] or {})
+    choice = settings.get("engine") or "auto"
+    if choice != "finder":
+        if _records.engine == "finder":  # switching back
+            _hook.uninstall()
+            _hook.use(None)
+            _records.engine = "function"
+        if _hook.install():
+            return True
+        if choice == "function":
+            sys.stderr.write(
+                f"importguard: {_engine_source(settings)}=function, but {_hook.refused}; importguard is off. "
+                "Use engine auto or finder to record with importguard's sys.meta_path finder instead.\n"
+            )
+            return False
+    elif _records.engine == "function":
+        _hook.uninstall()  # switching from the function engine, if it was on
+    from importguard import _finder
+
+    _finder.register()
+    if _finder.install():
+        return True
+    sys.stderr.write(f"importguard: the finder engine cannot record on this Python ({_hook.refused}); "
+                     "importguard is off. Please report this Python version.\n")
+    return False
 
 
 def _watch_trace(module: "Any") -> None:
@@ -361,6 +401,10 @@ def _finish_session() -> None:
             _records.internal_error("sending spans to " + settings["otlp"], exc, "no spans were sent.", once="otlp")
     with _hook.quiet():
         try:
+            if _records.engine == "finder":
+                from importguard import _finder
+
+                _finder.settle()
             _records.settle_at_exit()
         except Exception as exc:
             _records.internal_error("settling failures at exit", exc)

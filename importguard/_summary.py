@@ -114,6 +114,11 @@ def _gc_ns(data: "dict[str, Any]") -> "tuple[int, int]":
     return sum(e[1] for e in events), len(events)
 
 
+def _engine(data: "dict[str, Any]") -> str:
+    """", finder engine": which engine recorded a process (reports before there were two have none)."""
+    return f", {data['engine']} engine" if data.get("engine") else ""
+
+
 def render_processes(procs: "list[dict[str, Any]]", top: int = 10, report_path: "str | None" = None) -> str:
     """The summary of the reports of one program's processes, as one picture.
 
@@ -137,7 +142,7 @@ def render_processes(procs: "list[dict[str, Any]]", top: int = 10, report_path: 
     if many:
         head = f"{bold}importguard{off}: {len(procs)} processes, {count} imports, {total / 1e6:.1f} ms"
     else:
-        head = f"{bold}importguard{off}: {count} imports, {total / 1e6:.1f} ms (pid {procs[0].get('pid')})"
+        head = f"{bold}importguard{off}: {count} imports, {total / 1e6:.1f} ms (pid {procs[0].get('pid')}{_engine(procs[0])})"
     if report_path:
         head += f"; report: {report_path}"
     lines = [head]
@@ -145,7 +150,7 @@ def render_processes(procs: "list[dict[str, Any]]", top: int = 10, report_path: 
         for p in procs:
             heads, _ = failed_statements(p["imports"])
             lines.append(f"  pid {p.get('pid')}: {len(p['imports'])} imports, {_total_ns(p) / 1e6:.1f} ms"
-                         + (f", {len(heads)} failed imports" if heads else ""))
+                         + (f", {len(heads)} failed imports" if heads else "") + _engine(p))
 
     def pid(proc: "dict[str, Any]") -> str:
         return f"  {dim}pid {proc.get('pid')}{off}" if many else ""

@@ -140,6 +140,10 @@ class Config:
         metrics: import durations and failures are also recorded as
             OpenTelemetry metrics when the app has a MeterProvider
             (``IMPORTGUARD_METRICS``; see ``importguard._metrics``).
+        engine: how imports are recorded (``IMPORTGUARD_ENGINE``): ``auto``
+            (default: ``function`` where importlib's private function is
+            usable, else ``finder``), ``function`` or ``finder``; see
+            docs/engines.md.
         exports: ``[tool.importguard.exports]``: module (or glob) to the names
             it must provide.
         accept: ``[tool.importguard.accept]``: known violations, module to
@@ -167,6 +171,7 @@ class Config:
     max_records: int = 20_000
     redact: bool = False
     metrics: bool = False
+    engine: str = "auto"
     exports: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     accept: dict[str, tuple[tuple[str, ...] | None, str]] = attrs.field(factory=dict)
     modes: dict[str, str] = attrs.field(factory=dict)

@@ -47,9 +47,19 @@ def write_tree(base: Path, files: dict[str, str]) -> Path:
     return base
 
 
+#: The engine the suite runs under: ``IMPORTGUARD_ENGINE=finder python -m pytest``
+#: runs every test, subprocesses included, with the finder engine (CI runs
+#: both); otherwise the default, which on 3.10-3.13 is the function engine.
+ENGINE = "finder" if os.environ.get("IMPORTGUARD_ENGINE", "").strip().lower() == "finder" else "function"
+FINDER = ENGINE == "finder"
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without any IMPORTGUARD* or PYTHON* variable, plus *extra*."""
+    """The environment without any IMPORTGUARD* or PYTHON* variable (but the
+    engine under test), plus *extra*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPORTGUARD", "_IMPORTGUARD", "PYTHON"))}
+    if FINDER:
+        env["IMPORTGUARD_ENGINE"] = "finder"
     env.update(extra)
     return env
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import clean_env, run_python
+from conftest import FINDER, clean_env, run_python
 
 SNAPSHOT = "import sys, json; print(json.dumps(sorted(sys.modules)))"
 HEAVY = ("opentelemetry", "attr", "attrs", "wrapt", "asyncio", "logging", "inspect", "traceback", "fnmatch",
@@ -117,7 +117,11 @@ def test_pth_runs_twice_boots_once(tmp_path: Path) -> None:
         site.addsitedir({purelib!r})  # processes importguard.pth again
         import importguard._hook as h, importguard._records as r
         import json
-        print(h._bootstrap._find_and_load_unlocked is h._find_and_load_unlocked, h._real is not h._find_and_load_unlocked)
+        if r.engine == "finder":  # one finder, first in sys.meta_path
+            mine = [f for f in sys.meta_path if type(f).__module__ == "importguard._finder"]
+            print(len(mine) == 1, sys.meta_path[0] is mine[0])
+        else:  # wrapped once, not twice
+            print(h._bootstrap._find_and_load_unlocked is h._find_and_load_unlocked, h._real is not h._find_and_load_unlocked)
         print([rec[0] for rec in r.buffer].count('json'))
     """
     proc = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0"), check=True)
