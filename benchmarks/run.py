@@ -65,6 +65,7 @@ LABELS = {
     "baseline": "not installed",
     "plain": "installed, off",
     "importguard": "IMPORTGUARD=1",
+    "engine_finder": "IMPORTGUARD=1, ENGINE=finder",
     "noexports": "IMPORTGUARD=1, EXPORTS=off",
     "importtime": "-X importtime",
     "report": "IMPORTGUARD=1 +report",
@@ -138,6 +139,8 @@ class Runner:
             python = self.baseline
         elif variant == "importguard":
             env.update(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0")
+        elif variant == "engine_finder":
+            env.update(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_ENGINE="finder")
         elif variant == "report":
             env.update(
                 IMPORTGUARD="1",
@@ -779,9 +782,10 @@ def main(argv: list[str] | None = None) -> int:
     synthetic.write_misses(miss_dir, m)
 
     res: dict[str, Any] = {"mode": "quick" if args.quick else "full", "meta": meta}
-    startup_v = (["baseline"] if baseline else []) + ["plain", "importguard", "importtime"] + (["report"] if full else [])
-    tree_v = ["plain", "importguard", "importtime", "wrapper", "finder"] + (["report"] if full else [])
-    miss_v = ["plain", "importguard", "importtime", "wrapper", "finder"]
+    startup_v = ((["baseline"] if baseline else []) + ["plain", "importguard", "engine_finder", "importtime"]
+                 + (["report"] if full else []))
+    tree_v = ["plain", "importguard", "engine_finder", "importtime", "wrapper", "finder"] + (["report"] if full else [])
+    miss_v = ["plain", "importguard", "engine_finder", "importtime", "wrapper", "finder"]
     try:
         if not args.callgrind_only:
             res["startup"] = bench_startup(r, startup_v, n_startup, miss_dir)
@@ -793,7 +797,8 @@ def main(argv: list[str] | None = None) -> int:
                 [v for v in startup_v if v != "report"],
                 # import path: every variant; whole process: the main ones
                 {"import": tree_v, "process": tree_v if full else ["plain", "importguard"]},
-                {"import": ["plain", "importguard", "importtime"], **({"process": ["plain", "importguard"]} if full else {})},
+                {"import": ["plain", "importguard", "engine_finder", "importtime"],
+                 **({"process": ["plain", "importguard"]} if full else {})},
                 trees,
                 miss_dir,
                 m,
