@@ -598,7 +598,9 @@ def _probe() -> "str | None":
     try:
         meta_path.insert(0, finder)
         try:
-            __import__(name)
+            # What import.c calls for every import, called from here: an
+            # __import__ would show in -X importtime's output and to audit hooks.
+            _bootstrap._find_and_load(name, _bootstrap._gcd_import)
         finally:
             sys.modules.pop(name, None)
             for i, entry in enumerate(meta_path):  # by identity: a finder's __eq__ is its own business
