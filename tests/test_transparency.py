@@ -241,7 +241,14 @@ def test_same_behaviour_with_and_without_the_hook(tmp_path: Path, scenario: str)
     assert report["internal_errors"] == []  # type: ignore[index]
 
 
-@pytest.mark.xfail(sys.version_info < (3, 11), strict=True, reason=(
+# On 3.10 the function engine's frame stays in tracebacks CPython does not trim
+# (strict xfails below). The finder engine has no frame there when the import
+# never reaches it (a finder ahead of it) or when it lets importlib raise the
+# miss itself (importlib.import_module): those pass on 3.10 under it.
+OWN_FRAME_ON_310 = sys.version_info < (3, 11)
+
+
+@pytest.mark.xfail(OWN_FRAME_ON_310 and not FINDER, strict=True, reason=(
     "known limitation: when a loader itself raises a non-ImportError, CPython keeps "
     "importlib's frames in the traceback, and the hook's frame shows among them as one "
     "more '<frozen importlib._bootstrap>' line. Module code errors and ImportErrors are unaffected."
@@ -322,11 +329,18 @@ UNTRIMMED_TRACEBACKS = {
 }
 
 
-@pytest.mark.xfail(sys.version_info < (3, 11), strict=True, reason=(
+_UNTRIMMED_310 = pytest.mark.xfail(strict=True, reason=(
     "3.10's bare raise re-raises the traceback saved when the exception was caught, "
     "so the hook's frame cannot be dropped from tracebacks that CPython does not trim"
 ))
-@pytest.mark.parametrize("scenario", list(UNTRIMMED_TRACEBACKS))
+#: Where the finder engine has no frame of its own in the traceback (see above).
+_NO_FINDER_FRAME = ("importlib.import_module of a missing module", "a finder that raises")
+
+
+@pytest.mark.parametrize("scenario", [
+    pytest.param(s, marks=[_UNTRIMMED_310] if OWN_FRAME_ON_310 and not (FINDER and s in _NO_FINDER_FRAME) else [])
+    for s in UNTRIMMED_TRACEBACKS
+])
 def test_untrimmed_tracebacks_have_no_hook_frame(tmp_path: Path, scenario: str) -> None:
     code = UNTRIMMED_TRACEBACKS[scenario]
     plain = _run(tmp_path, code, hooked=False)
