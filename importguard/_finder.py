@@ -425,9 +425,9 @@ def _begin(state: "list[Any]", name: str, importing: "Any", pushed: "list[_Impor
     while stack:
         top = stack[-1]
         aux = _inflight.get(id(top))
-        if aux is None or aux.phase < _FOUND:
-            break  # this import nests in that one
-        if aux.frame is importing:
+        if aux is None or aux.phase == _EXEC:
+            break  # this import nests in the module running (its stand-in pops it, whatever happens)
+        if aux.phase >= _FOUND and aux.frame is importing:
             # The same import: it waited for its parent package, or a finder
             # ahead dropped the spec this finder gave it and importlib asks again.
             if type(aux) is not _Import:
@@ -436,8 +436,12 @@ def _begin(state: "list[Any]", name: str, importing: "Any", pushed: "list[_Impor
             pushed.append(new)
             _inflight[id(top)] = new
             return new
-        if _alive(aux.frame, importing):
-            break  # still running: a signal handler importing in the middle of it
+        # Anywhere else (the search, create_module, or between two calls of
+        # importlib's) an import can only nest in it while its importlib frame
+        # runs: a finder or an extension's init importing, a signal handler.
+        # Otherwise it ended where this engine did not see it end.
+        if aux.frame is not None and _alive(aux.frame, importing):
+            break
         _lose(aux)
     for child, frame in _waiting(importing, name):
         # `import a.b` imports `a` first: a.b's import started before a's.
@@ -659,8 +663,6 @@ def _lose(aux: "_Import", pop: bool = True, exc: "BaseException | None" = None) 
             rec[5] = "error"
         else:
             _records.failed(rec, exc, status="error")
-    aux.frame = None
-    _unwrap_spec(aux)
     if pop:
         _off_stack(aux)
     else:
@@ -669,6 +671,8 @@ def _lose(aux: "_Import", pop: bool = True, exc: "BaseException | None" = None) 
         aux.room = 0
         if room:
             _records.make_room(-room)
+    _unwrap_spec(aux)
+    aux.frame = None
 
 
 _LOST: "tuple[Any, ...]" = (LostImport, "the import ended between finding the module and loading it, where importguard's "
