@@ -180,6 +180,10 @@ class _Exec(_Import):
                 if _after_interrupted(self, exc):
                     raise
                 return
+            # importlib takes the module out of sys.modules next (and tolerates
+            # it gone): done here, the record is settled as the function
+            # engine's is, after it (repeats merge, error callbacks see it gone).
+            _modules.pop(self.spec.name, None)
             _fail(self, exc, 6)
             _strip(exc, _EXEC_CODE)
             raise
@@ -224,6 +228,7 @@ class _Namespace(_Exec):
                 if _after_interrupted(self, exc):
                     raise
                 return
+            _modules.pop(self.spec.name, None)  # as in _Exec.exec_module
             _fail(self, exc, 6)
             _strip(exc, _NS_EXEC_CODE)
             raise
@@ -701,7 +706,14 @@ def _missed(aux: "_Import", name: str, importing: "Any", behalf: bool) -> "BaseE
         if handler is not None and handler.f_code is not _FROMLIST:
             handler = None
     above = None
-    _failed(aux, exc, "not_found", depth=7, stand_in=not raising, probe=handler)
+    # Settled while the error is the one being handled, as in the function
+    # engine's except: what runs now (callbacks, the OpenTelemetry bridge
+    # deciding whether a run-time failure was caught) sees it so.
+    try:
+        raise exc
+    except ModuleNotFoundError:
+        _failed(aux, exc, "not_found", depth=7, stand_in=not raising, probe=handler)
+    exc.__traceback__ = None  # raised afresh by find_spec, as importlib raises it
     return exc if raising else None
 
 
