@@ -74,6 +74,12 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
+        # `from importguard import _report` in importguard's own work (quiet mode):
+        # loaded from its directory whatever finders the program put first.
+        hook = globals().get("_hook")
+        own = hook.own_module(name) if hook is not None and name[:1] == "_" else None
+        if own is not None:
+            return own
         raise AttributeError(f"module 'importguard' has no attribute {name!r}")
     value = getattr(__import__(f"importguard.{module}", fromlist=[name]), name)
     globals()[name] = value

@@ -51,7 +51,7 @@ function engine does.
 import sys
 from time import perf_counter_ns
 
-from importguard import _callbacks, _hook, _records
+from importguard import _callbacks, _gc, _hook, _records
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -89,8 +89,13 @@ _SEARCH, _CREATE, _EXEC, _FOUND, _CREATED, _PENDING = range(6)
 
 _active = False
 _modules = sys.modules
-_threads = _records.threads
 _thread_state = _records.thread_state
+_getlimit = sys.getrecursionlimit
+_setlimit = sys.setrecursionlimit
+_limit = _records.limit
+_LOW = _hook._LOW
+_DEEP = _hook._DEEP
+_MARGIN = _records.MARGIN
 _buffer_append = _records.buffer.append
 _loaded = _records.loaded
 _before = _callbacks.BEFORE
@@ -117,11 +122,10 @@ class _Import:
     stand-ins put on the spec.
     """
 
-    __slots__ = ("rec", "room", "phase", "frame", "state", "spec", "real")
+    __slots__ = ("rec", "phase", "frame", "state", "spec", "real")
 
-    def __init__(self, rec: "list[Any]", room: int, phase: int, frame: "Any", state: "list[Any]") -> None:
+    def __init__(self, rec: "list[Any]", phase: int, frame: "Any", state: "list[Any]") -> None:
         self.rec = rec
-        self.room = room
         self.phase = phase
         self.frame = frame  # importlib's frame of this import, while it can die unseen
         self.state = state
@@ -141,14 +145,31 @@ class _Exec(_Import):
     # raising) may land between any two calls, and must leave no record on the
     # thread's stack; `stage` says what it interrupted.
     def create_module(self, spec: "Any") -> "Any":
+        state = self.state
+        if state[3] or _getlimit() < _LOW or len(state[0]) >= _DEEP - 1:
+            if _limit[0] != _getlimit():
+                _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+            state[3] += _MARGIN
+            _limit[1] += _MARGIN
+            _limit[0] += _MARGIN
+            _setlimit(_limit[0])
         try:
             real = self.real
             self.phase = _CREATE
+            if state[3]:
+                _room(state)  # this frame, while the real create_module runs
             # The real one may look at its spec; importlib then calls exec_module
             # through it: this stand-in, or a loader wrapping it (wrapt's).
             outer = spec.loader
             spec.loader = real
             module = real.create_module(spec)
+            if state[3]:
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                state[3] += _MARGIN
+                _limit[1] += _MARGIN
+                _limit[0] += _MARGIN
+                _setlimit(_limit[0])
             spec.loader = outer
             if module is None:
                 # What importlib would create, with the real loader already on it,
@@ -156,13 +177,29 @@ class _Exec(_Import):
                 module = _ModuleType(spec.name)
                 module.__loader__ = real
             self.phase = _CREATED
+            if state[3]:
+                _room(state)
         except BaseException as exc:
+            if _limit[0] != _getlimit():
+                _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+            state[3] += _MARGIN
+            _limit[1] += _MARGIN
+            _limit[0] += _MARGIN
+            _setlimit(_limit[0])
             _fail(self, exc, 7)
             _strip(exc, _CREATE_CODE)
             raise
         return module
 
     def exec_module(self, module: "Any") -> None:
+        state = self.state
+        if state[3] or _getlimit() < _LOW or len(state[0]) >= _DEEP - 1:
+            if _limit[0] != _getlimit():
+                _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+            state[3] += _MARGIN
+            _limit[1] += _MARGIN
+            _limit[0] += _MARGIN
+            _setlimit(_limit[0])
         stage = 0
         try:
             spec = self.spec
@@ -172,10 +209,27 @@ class _Exec(_Import):
             _unwrap_module(self, module, real)
             self.phase = _EXEC
             self.frame = None
+            if state[3]:
+                _room(state)  # this frame, while the module runs
             real.exec_module(module)
             stage = 1
+            if state[3]:
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                state[3] += _MARGIN
+                _limit[1] += _MARGIN
+                _limit[0] += _MARGIN
+                _setlimit(_limit[0])
             strict = _loaded_ok(self)
+            if state[3]:
+                _room(state)
         except BaseException as exc:
+            if _limit[0] != _getlimit():
+                _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+            state[3] += _MARGIN
+            _limit[1] += _MARGIN
+            _limit[0] += _MARGIN
+            _setlimit(_limit[0])
             if stage:
                 if _after_interrupted(self, exc):
                     raise
@@ -208,6 +262,14 @@ class _Namespace(_Exec):
         return module
 
     def exec_module(self, module: "Any") -> None:
+        state = self.state
+        if state[3] or _getlimit() < _LOW or len(state[0]) >= _DEEP - 1:
+            if _limit[0] != _getlimit():
+                _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+            state[3] += _MARGIN
+            _limit[1] += _MARGIN
+            _limit[0] += _MARGIN
+            _setlimit(_limit[0])
         stage = 0
         try:
             spec = self.spec
@@ -217,13 +279,30 @@ class _Namespace(_Exec):
                 module.__loader__ = None
             self.phase = _EXEC
             self.frame = None
+            if state[3]:
+                _room(state)
             if _init_module_attrs is not None:
                 _init_module_attrs(spec, module)  # sets the namespace loader on spec and module
             if spec.loader is not None:
                 spec.loader.exec_module(module)
             stage = 1
+            if state[3]:
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                state[3] += _MARGIN
+                _limit[1] += _MARGIN
+                _limit[0] += _MARGIN
+                _setlimit(_limit[0])
             strict = _loaded_ok(self)
+            if state[3]:
+                _room(state)
         except BaseException as exc:
+            if _limit[0] != _getlimit():
+                _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+            state[3] += _MARGIN
+            _limit[1] += _MARGIN
+            _limit[0] += _MARGIN
+            _setlimit(_limit[0])
             if stage:
                 if _after_interrupted(self, exc):
                     raise
@@ -249,6 +328,14 @@ class _Legacy(_Import):
         raise AttributeError(attr)
 
     def load_module(self, fullname: str) -> "Any":
+        state = self.state
+        if state[3] or _getlimit() < _LOW or len(state[0]) >= _DEEP - 1:
+            if _limit[0] != _getlimit():
+                _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+            state[3] += _MARGIN
+            _limit[1] += _MARGIN
+            _limit[0] += _MARGIN
+            _setlimit(_limit[0])
         stage = 0
         try:
             spec = self.spec
@@ -257,10 +344,27 @@ class _Legacy(_Import):
                 spec.loader = real
             self.phase = _EXEC
             self.frame = None
+            if state[3]:
+                _room(state)
             module = real.load_module(fullname)
             stage = 1
+            if state[3]:
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                state[3] += _MARGIN
+                _limit[1] += _MARGIN
+                _limit[0] += _MARGIN
+                _setlimit(_limit[0])
             strict = _loaded_ok(self)
+            if state[3]:
+                _room(state)
         except BaseException as exc:
+            if _limit[0] != _getlimit():
+                _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+            state[3] += _MARGIN
+            _limit[1] += _MARGIN
+            _limit[0] += _MARGIN
+            _setlimit(_limit[0])
             if stage:
                 if _after_interrupted(self, exc):
                     raise
@@ -305,11 +409,18 @@ class Finder:
         else:
             behalf = False
         try:
-            state = _threads.state
+            state = _records.threads.state  # per greenlet once greenlet is imported
         except AttributeError:
             state = _thread_state()
         if state[2]:  # importguard's own work
-            return None
+            return _own_spec(name) if name[:12] == "importguard." else None
+        if state[3] or _getlimit() < _LOW or len(state[0]) >= _DEEP - 1:
+            if _limit[0] != _getlimit():
+                _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+            state[3] += _MARGIN
+            _limit[1] += _MARGIN
+            _limit[0] += _MARGIN
+            _setlimit(_limit[0])
         finders: "Any" = sys.meta_path
         rest: "list[Any] | None"
         if type(finders) is list and finders and finders[0] is self:
@@ -325,7 +436,11 @@ class Finder:
         try:
             aux = _begin(state, name, importing, pushed)
             if aux is None:  # a before-callback imported the module
+                if state[3]:
+                    _room(state)
                 return _reuse(name)
+            if state[3]:
+                _room(state)  # this frame, while the finders after it search
             stage = 1
             for finder in rest:
                 try:
@@ -339,11 +454,28 @@ class Finder:
                 if spec is not None:
                     break
             stage = 2
+            if state[3]:
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                state[3] += _MARGIN
+                _limit[1] += _MARGIN
+                _limit[0] += _MARGIN
+                _setlimit(_limit[0])
             if spec is not None:
                 _wrap(aux, name, spec)
+                if state[3]:
+                    _room(state)
                 return spec
             miss = _missed(aux, name, importing, behalf)
+            if state[3]:
+                _room(state)
         except BaseException as exc:
+            if _limit[0] != _getlimit():
+                _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+            state[3] += _MARGIN
+            _limit[1] += _MARGIN
+            _limit[0] += _MARGIN
+            _setlimit(_limit[0])
             if aux is None:  # starting the record
                 if _begin_interrupted(state, pushed, exc):
                     raise
@@ -354,10 +486,41 @@ class Finder:
                 raise
             if _finish_interrupted(aux, exc, "failure" if spec is None else "start"):
                 raise
+            if state[3]:
+                _room(state)
             return spec
         if miss is not None:
             raise miss  # outside any except: the same __context__ as importlib's own
         return None
+
+
+def _held(stack: "list[list[Any]]") -> int:
+    """This engine's frames on the thread's Python stack for the imports on
+    *stack*: one for each import in its search, ``create_module`` or
+    ``exec_module`` (the finder's or the stand-in's frame), none for an import
+    waiting for its parent package or between two calls of importlib's."""
+    held = 0
+    for rec in stack:
+        aux = _inflight.get(id(rec))
+        if aux is not None and aux.phase < _FOUND:
+            held += 1
+    return held
+
+
+def _room(state: "list[Any]") -> None:
+    """The function engine's recursion-limit rule (``_hook``), for this
+    engine's frames: the limit is raised by exactly the frames it holds
+    (:func:`_held`), so the program's frames meet the limit where they would
+    without importguard. Called where those frames change, when the thread
+    pays (the limit below 1,000, 16 imports in progress, or room already held)."""
+    _records.set_room(state, _held(state[0]))
+
+
+def _own_spec(name: str) -> "Any":
+    """importguard's own modules, imported in quiet mode, load from its
+    directory with a plain loader (``_hook.own_spec``), not through import
+    hooks the program put behind this finder."""
+    return _hook.own_spec(name)
 
 
 def _strip(exc: BaseException, code: "Any") -> None:
@@ -404,8 +567,8 @@ def _push(state: "list[Any]", name: str, phase: int, frame: "Any", pushed: "list
     """A new record for *name* on this thread's stack, as the function engine starts one."""
     stack = state[0]
     parent = stack[-1] if stack else None
-    rec = [name, parent, state[1], 0, 0, None, None, None, None, None, None, None, None]
-    aux = _Import(rec, 0, phase, frame, state)
+    rec = [name, parent, state[1], 0, 0, None, None, None, None, None, None, None, None, None]
+    aux = _Import(rec, phase, frame, state)
     pushed.append(aux)  # first: whatever interrupts what follows, the caller can undo it
     if parent is None and _hook.otel_on:
         otel_context = _modules.get("opentelemetry.context")
@@ -414,11 +577,6 @@ def _push(state: "list[Any]", name: str, phase: int, frame: "Any", pushed: "list
     _inflight[id(rec)] = aux
     _buffer_append(rec)
     stack.append(rec)
-    depth = len(stack)
-    room = 0 if depth < _hook._DEEP else _hook._DEEP if depth == _hook._DEEP else 1
-    if room:
-        aux.room = room
-        _records.make_room(room)
     return aux
 
 
@@ -437,7 +595,7 @@ def _begin(state: "list[Any]", name: str, importing: "Any", pushed: "list[_Impor
             # ahead dropped the spec this finder gave it and importlib asks again.
             if type(aux) is not _Import:
                 _unwrap_spec(aux)
-            new = _Import(top, aux.room, _SEARCH, importing, state)
+            new = _Import(top, _SEARCH, importing, state)
             pushed.append(new)
             _inflight[id(top)] = new
             return new
@@ -478,7 +636,6 @@ def _begin_interrupted(state: "list[Any]", pushed: "list[_Import]", exc: BaseExc
     for aux in pushed:
         rec = aux.rec
         _inflight.pop(id(rec), None)
-        aux.room = 0
         for i in range(len(stack) - 1, -1, -1):
             if stack[i] is rec:
                 del stack[i]
@@ -588,7 +745,7 @@ def _wrap(aux: "_Import", name: str, spec: "Any") -> None:
         cls = _Legacy
     else:
         return None  # importlib fails on it (AttributeError); settled as lost
-    stand_in = cls(aux.rec, aux.room, _FOUND, aux.frame, aux.state)
+    stand_in = cls(aux.rec, _FOUND, aux.frame, aux.state)
     stand_in.spec = target
     stand_in.real = loader
     _inflight[id(aux.rec)] = stand_in
@@ -637,10 +794,6 @@ def _off_stack(aux: "_Import", exc: "BaseException | None" = None) -> None:
         _settle_above(stack, rec, exc)
         _records.unwind(stack, rec)
         _inflight.pop(key, None)
-    room = aux.room
-    aux.room = 0
-    if room:
-        _records.make_room(-room)
 
 
 def _drop(rec: "list[Any]") -> None:
@@ -672,10 +825,6 @@ def _lose(aux: "_Import", pop: bool = True, exc: "BaseException | None" = None) 
         _off_stack(aux)
     else:
         _inflight.pop(id(rec), None)
-        room = aux.room
-        aux.room = 0
-        if room:
-            _records.make_room(-room)
     _unwrap_spec(aux)
     aux.frame = None
 
@@ -734,6 +883,10 @@ def _failed(aux: "_Import", exc: BaseException, status: str, depth: int, stand_i
     the imports that were waiting for this one. *depth*: frames from
     ``_records.importer_location`` up to importlib's ``_find_and_load``."""
     rec = aux.rec
+    state = aux.state
+    # The failure may be the recursion limit itself: room for the bookkeeping
+    # (as the function engine gives it), back to this engine's frames at the end.
+    _records.set_room(state, state[3] + _MARGIN)
     if aux.phase == _EXEC:
         _children_failed_after_exec(rec, exc)
     rec[4] = perf_counter_ns()
@@ -759,6 +912,7 @@ def _failed(aux: "_Import", exc: BaseException, status: str, depth: int, stand_i
         if _on_error:
             _callbacks.run(_on_error, "error", rec, None, exc)
     _hook.finish_failed(rec, stack)
+    _room(state)
 
 
 def _loaded_ok(aux: "_Import") -> "Exception | None":
@@ -775,8 +929,9 @@ def _loaded_ok(aux: "_Import") -> "Exception | None":
         if _on_error:
             _callbacks.run(_on_error, "error", rec, None, KeyError(name))
         return None
-    stack = aux.state[0]
-    strict = _hook.finish_loaded(rec, module, rec[3], stack)
+    state = aux.state
+    stack = state[0]
+    strict = _hook.finish_loaded(rec, module, rec[3], state)
     if strict is not None:
         return strict
     if not stack and type(aux) is not _Legacy:
@@ -887,7 +1042,7 @@ def _parent_done(state: "list[Any]", name: str) -> None:
             rec[4] = perf_counter_ns()
             aux.frame = None
             _off_stack(aux)
-            _hook.finish_loaded(rec, module, rec[3], stack)
+            _hook.finish_loaded(rec, module, rec[3], state)
             name = child
             continue
         parent = _modules.get(name)
@@ -905,7 +1060,6 @@ def _finish_interrupted(aux: "_Import", exc: BaseException, stage: str) -> bool:
     _unwrap_spec(aux)
     if current is not None and current is not aux:
         _unwrap_spec(current)
-    aux.room = 0
     aux.frame = None
     _settle_above(aux.state[0], rec, exc)
     return _records.interrupted(aux.state, rec, exc, stage)
@@ -985,6 +1139,7 @@ def install() -> bool:
     if not any(entry is _finder for entry in sys.meta_path):
         sys.meta_path.insert(0, _finder)
     _active = True
+    _gc.start()
     if not _fork_registered and hasattr(sys.modules.get("posix", object()), "register_at_fork"):
         import os
 
@@ -997,6 +1152,7 @@ def uninstall() -> None:
     """Stop recording and leave ``sys.meta_path``; imports in flight still finish their records."""
     global _active
     _active = False
+    _gc.stop()
     meta_path = sys.meta_path
     for i, entry in enumerate(meta_path):
         if entry is _finder:

@@ -135,9 +135,9 @@ def _failure_line(rec: dict[str, Any], verdict: str | None) -> str:
 
 
 def _verdicts(imports: list[dict[str, Any]]) -> dict[int, str]:
-    from importguard._summary import verdicts
+    from importguard import _summary  # by attribute: see importguard.__getattr__
 
-    return verdicts(imports)
+    return _summary.verdicts(imports)
 
 
 def to_importtime(procs: list[dict[str, Any]]) -> str:

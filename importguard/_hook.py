@@ -339,13 +339,46 @@ def _load_own(name: str, import_: "Any") -> "Any":
     they fail; and they are not the program's to instrument. Anything else
     (no such file: a zip or a .pyc-only install) takes the normal road.
     """
+    spec = own_spec(name)
+    if spec is None:
+        return _real(name, import_)  # type: ignore[misc]
+    module = _bootstrap._load_unlocked(spec)
+    setattr(_modules["importguard"], name[12:], module)
+    return module
+
+
+def own_spec(name: str) -> "Any":
+    """The spec of importguard's own module *name* (``importguard.x``) with a
+    plain ``SourceFileLoader`` from importguard's directory, or None (no such
+    file: a zip or a .pyc-only install). Both engines load importguard's own
+    modules in quiet mode with it (see :func:`_load_own`)."""
     child = name[12:]
     path = _OWN_DIR + child + ".py"
     if "." in child or not _external._path_isfile(path):
-        return _real(name, import_)  # type: ignore[misc]
-    loader = _external.SourceFileLoader(name, path)
-    module = _bootstrap._load_unlocked(_external.spec_from_file_location(name, path, loader=loader))
-    setattr(_modules["importguard"], child, module)
+        return None
+    return _external.spec_from_file_location(name, path, loader=_external.SourceFileLoader(name, path))
+
+
+def own_module(attr: str) -> "Any":
+    """importguard's own module ``importguard.<attr>``, loaded now from its
+    directory (:func:`own_spec`) if this thread is doing importguard's own work
+    (quiet mode) and it is not loaded yet; else None.
+
+    ``from importguard import _report`` asks the package for the attribute
+    first (``importguard.__getattr__`` calls this), before any finder: so the
+    finder engine, which a finder the program put ahead of it (typeguard's
+    ``install_import_hook()``) would bypass, loads importguard's modules as
+    :func:`_load_own` does for the function engine.
+    """
+    name = "importguard." + attr
+    if not _thread_state()[2] or name in _modules:
+        return None
+    spec = own_spec(name)
+    load = getattr(_bootstrap, "_load", None)
+    if spec is None or load is None:
+        return None
+    module = load(spec)
+    setattr(_modules["importguard"], attr, module)
     return module
 
 
@@ -358,7 +391,7 @@ def follow_greenlets(module: "Any") -> None:
         _threads = states
 
 
-def finish_loaded(rec: "list[Any]", module: "Any", t0: int, stack: "list[list[Any]]") -> "Exception | None":
+def finish_loaded(rec: "list[Any]", module: "Any", t0: int, state: "list[Any]") -> "Exception | None":
     """The success path of an import whose record is off the stack: status,
     spec, circular duplicates, export checks, callbacks, the OpenTelemetry
     watch, and what a thread's outermost import finishing triggers.
@@ -366,10 +399,18 @@ def finish_loaded(rec: "list[Any]", module: "Any", t0: int, stack: "list[list[An
     For engines that cannot inline it: the finder (``_finder``). The wrapper
     above runs these same steps inline, because a call per import is paid by
     every import (see benchmarks/README.md); keep the two in step (the whole
-    test suite runs under both engines). Returns the error to raise in export
-    mode ``error``, or None.
+    test suite runs under both engines).
+
+    *rec*: the record, its end time set, off the stack; *module*: what the
+    import returned; *t0*: its start (``rec[3]``); *state*: the importing
+    thread's state (``_records.thread_state()``). Where importguard's own work
+    may import (watchers, spans) it raises the thread's recursion room by
+    ``_records.MARGIN`` while the thread pays, and leaves it raised: the caller
+    gives the room back for its own frames. Returns the error to raise in
+    export mode ``error``, or None.
     """
     strict = None
+    stack = state[0]
     name = rec[0]
     rec[5] = "ok"
     if type(module) is _ModuleType:
@@ -391,11 +432,15 @@ def finish_loaded(rec: "list[Any]", module: "Any", t0: int, stack: "list[list[An
         if _after:
             _callbacks.run(_after, "after", rec, module, None)
         if watch and name in watch:
+            if state[3]:
+                _records.set_room(state, state[3] + _MARGIN)  # importguard's own imports
             watch.pop(name)(module)
     if not stack:
         if _pending:
             strict = _exports.judge(rec[2])
         if toplevel_done is not None:
+            if state[3]:
+                _records.set_room(state, state[3] + _MARGIN)  # spans: the exporter's frames
             toplevel_done()
         if len(_records.buffer) > max_records:
             _records.fold(max_records // 2)
@@ -404,7 +449,10 @@ def finish_loaded(rec: "list[Any]", module: "Any", t0: int, stack: "list[list[An
 
 def finish_failed(rec: "list[Any]", stack: "list[list[Any]]") -> None:
     """What the wrapper's failure path does once a thread's outermost import
-    failed (for the finder engine, as :func:`finish_loaded`)."""
+    failed (for the finder engine, as :func:`finish_loaded`): *rec* is the
+    failed record, already settled by ``_records.failed``, and *stack* the
+    thread's import stack without it. The caller gives the recursion room
+    for the bookkeeping (``_records.MARGIN``), as the wrapper's failure path does."""
     if not stack:
         if _pending:
             _exports.judge(rec[2], False)  # recorded; the import's own error goes on

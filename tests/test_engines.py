@@ -33,9 +33,10 @@ def hooked(tmp_path: Path, code: str, engine: str, **env: str) -> tuple[Any, dic
 
 def shape(report: dict[str, Any]) -> list[tuple[Any, ...]]:
     """What a record says, minus times, ids and thread idents."""
-    return [(r["name"], r["parent"], r["status"], r["swallowed"], r["file"], r["loader"], r["fromlist"],
-             r["duplicate_of"] is not None, (r["error"] or {}).get("type"), (r["error"] or {}).get("message"),
-             r["importer"]) for r in report["imports"]]
+    return [(r["name"], r["parent"], r["status"], r["swallowed"], r["verdict"], r["file"], r["loader"],
+             r["fromlist"], r["duplicate_of"] is not None, (r["error"] or {}).get("type"),
+             (r["error"] or {}).get("message"), r["importer"], (r.get("repeats") or {}).get("count"))
+            for r in report["imports"]]
 
 
 # -- choosing the engine ---------------------------------------------------------
@@ -206,6 +207,70 @@ def test_both_engines_record_the_same(tmp_path: Path) -> None:
     assert by_name(ereport, "app.deep")["parent"] == "app.deep.leaf"
     assert [v["module"] for v in freport["violations"]] == [v["module"] for v in ereport["violations"]] == ["exp"]
     assert ereport["internal_errors"] == freport["internal_errors"] == []
+
+
+NEWER = {
+    # A collection inside a module's own code is charged to that module.
+    "collects.py": "import gc\ngc.collect()\n",
+    # A name a submodule lacks when it finishes, bound by its package after:
+    # judged when the outermost import returns, so no violation.
+    "late/__init__.py": "from . import part\npart.LATE = 1\n",
+    "late/part.py": "__all__ = ['LATE']\n",
+    # Greenlets switching in the middle of their imports.
+    "ga.py": "import greenlet\ngreenlet.getcurrent().parent.switch()\nimport ga_sub\n",
+    "gb.py": "import greenlet\ngreenlet.getcurrent().parent.switch()\nimport gb_sub\n",
+    "ga_sub.py": "",
+    "gb_sub.py": "",
+}
+NEWER_MAIN = """
+    import importlib, sys
+    import collects, late
+    def handler():
+        try:
+            import ujson_nowhere_at_all
+        except ImportError:
+            pass
+    for _ in range(5):
+        handler()
+    import greenlet
+    a = greenlet.greenlet(lambda: importlib.import_module("ga"))
+    b = greenlet.greenlet(lambda: importlib.import_module("gb"))
+    a.switch(); b.switch(); a.switch(); b.switch()
+    print(sorted(m for m in sys.modules if m[:2] in ("ga", "gb")))
+"""
+
+
+def test_both_engines_record_what_main_added_the_same(tmp_path: Path) -> None:
+    # Garbage collection per import, verdicts, run-time repeats, deferred export
+    # judgments and one import stack per greenlet: the same with either engine.
+    pytest.importorskip("greenlet")
+    write_tree(tmp_path, NEWER)
+    runs = {engine: hooked(tmp_path, NEWER_MAIN, engine, IMPORTGUARD_EXPORTS="record") for engine in ENGINES}
+    (fproc, freport), (eproc, ereport) = runs["function"], runs["finder"]
+    assert (fproc.returncode, fproc.stdout, fproc.stderr) == (eproc.returncode, eproc.stdout, eproc.stderr)
+    assert fproc.stdout == "['ga', 'ga_sub', 'gb', 'gb_sub']\n", fproc.stderr
+    for report in (freport, ereport):
+        mine = [r for r in report["imports"] if r["name"] in NEWER_NAMES]
+        assert [(r["name"], r["parent"], r["status"], r["verdict"], r.get("repeats", {}).get("count"))
+                for r in mine] == [
+            ("collects", None, "ok", None, None),
+            ("late", None, "ok", None, None),
+            ("late.part", "late", "ok", None, None),
+            ("ujson_nowhere_at_all", None, "not_found", "probe", 5),
+            ("ga", None, "ok", None, None),
+            ("gb", None, "ok", None, None),
+            ("ga_sub", "ga", "ok", None, None),
+            ("gb_sub", "gb", "ok", None, None),
+        ]
+        collected = by_name(report, "collects")
+        assert collected["gc_ns"] > 0 and 2 in [e[2] for e in collected["gc"]]
+        threads = {r["name"]: r["thread"] for r in mine}
+        assert threads["ga"] == threads["ga_sub"] != threads["gb"] == threads["gb_sub"] != threads["collects"]
+        assert report["violations"] == [] and report["internal_errors"] == []
+    assert shape(freport) == shape(ereport)
+
+
+NEWER_NAMES = ("collects", "late", "late.part", "ujson_nowhere_at_all", "ga", "gb", "ga_sub", "gb_sub")
 
 
 # -- what only the finder engine does, or does differently ---------------------------
