@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_tree
+from conftest import FINDER, write_tree
 from rel_helpers import importguard_lines, names, plain_and_hooked, run
 
 HOOKS = {
@@ -43,7 +43,12 @@ def test_report_and_summary_after_a_type_checking_import_hook(tmp_path: Path, ho
     assert lines and lines[0].startswith("importguard: ") and " imports, " in lines[0], summary.stderr
     assert not [line for line in lines if " raised " in line], summary.stderr
     assert summary.report is not None and summary.report["internal_errors"] == []
-    assert "typed_mod" in names(summary.report)
+    if FINDER and hook == "typeguard":
+        # typeguard's finder is ahead of the finder engine's and serves the module
+        # itself: not seen (docs/engines.md, finders ahead of it); the report still is.
+        assert "typed_mod" not in names(summary.report)
+    else:
+        assert "typed_mod" in names(summary.report)
 
 
 def test_the_programs_modules_are_still_checked(tmp_path: Path) -> None:
