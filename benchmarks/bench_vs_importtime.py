@@ -7,7 +7,7 @@ Run it with the Python of a virtualenv that has importguard installed::
 
 Every round runs the workload (``python -c "import asyncio, json, ..."``) once
 the way ``importguard bench`` does (same child environment, same report
-reading: ``importguard._bench.measure_once``) and once under ``-X importtime``
+reading: ``importguard._cli.bench.measure_once``) and once under ``-X importtime``
 with the hook off, in a fresh process each, the order swapping every round so
 drift on a shared machine hits both alike. For every module whose median
 cumulative time is over ``--min-ms`` in either, it prints both medians with
@@ -33,8 +33,10 @@ import sys
 import tempfile
 from typing import Any
 
-from importguard._bench import Target, child_env, measure_once, quantile
-from importguard._compare import mann_whitney_p
+from importguard._cli.bench import measure_once
+from importguard._cli.compare import mann_whitney_p
+from importguard._cli.processes import Target, child_env
+from importguard._cli.stats import quantile
 
 WORKLOAD = "asyncio,json,email.mime.multipart,http.client,decimal"
 

@@ -2,7 +2,7 @@
 
 import sys
 
-from importguard._cli import main
+from importguard._cli.cmdline import main
 
 if __name__ == "__main__":
     sys.exit(main())

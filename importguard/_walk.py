@@ -1,9 +1,11 @@
 """Import every module of some packages, in a child process with the hook on.
 
 ``importguard check`` and ``importguard snapshot`` run this module as a script
-(``python -m importguard._walk``) in a fresh interpreter, so the packages are
-imported for the first time, exactly as an application would import them, and
-nothing the parent imported can hide a failure. Side effects are fine here:
+(``python -m importguard._walk``, started by ``importguard._cli.walker``) in a
+fresh interpreter, so the packages are imported for the first time, exactly as
+an application would import them, and nothing the parent imported can hide a
+failure. It stays flat, outside the ``_cli`` package, whose ``__init__`` would
+be one more module imported in that interpreter. Side effects are fine here:
 names left to a module ``__getattr__`` (PEP 562), which the import-time check
 never resolves, are resolved now, and a raise is a violation.
 

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import clean_env, run_python, write_tree
 from test_html import browser  # noqa: F401  (the headless Chromium fixture)
-from importguard import _advise
+from importguard._cli import advise as _advise
 
 # A program with one slow module used only on a rarely taken path, modules used
 # at startup (directly and through `from m import name`), a module whose import

@@ -156,7 +156,7 @@ def test_decision_rule_needs_all_three_allowances(tmp_path: Path) -> None:
 
 
 def test_mann_whitney_p_values() -> None:
-    from importguard._compare import mann_whitney_p, runs_needed, smallest_p
+    from importguard._cli.compare import mann_whitney_p, runs_needed, smallest_p
 
     # One-sided: small when the second sample is the larger.
     assert mann_whitney_p([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]) == pytest.approx(1 / 252)

@@ -133,7 +133,7 @@ def test_bench_and_compare_leave_collections_out_on_request(tmp_path: Path) -> N
     assert "garbage collection included" in included["_stdout"]
 
     # compare judges the same way.
-    from importguard import _compare
+    from importguard._cli import compare as _compare
 
     result = _compare.compare_target(target, target, 10, 1, 0.01, "exclude")
     assert round(result["modules"]["gcapp.churner"]["base_ms"], 4) == stats["cumulative_ms"]["median"]

@@ -120,29 +120,22 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from importguard import __version__, _config
-from importguard._cli import EXIT_FOUND, EXIT_OK, UsageError
+from importguard import __version__
+from importguard._cli.budgets import check_budgets, load_budgets
+from importguard._cli.processes import Target, child_env, progress_bar, run_timed, schedule
+from importguard._cli.stats import format_ms, quantile, spread, summarize
+from importguard._cli.status import EXIT_FOUND, EXIT_OK, UsageError
+
+HELP = "measure import cost over repeated fresh processes"
+DESCRIPTION = ("Import each TARGET (a module name, or a shell command given with --command) in N fresh processes with "
+               "the hook on, alternating targets, and report per module the median and spread of self and cumulative "
+               "time.")
 
 SCHEMA = "importguard.bench/1"
 
-# The children's settings: environment variables win over [tool.importguard], so
-# these pin everything that would change what is recorded or add work to it.
-_HOOKED_SETTINGS = {
-    "IMPORTGUARD": "1",
-    "IMPORTGUARD_SUMMARY": "0",
-    "IMPORTGUARD_INCLUDE": "",
-    "IMPORTGUARD_EXCLUDE": "",
-    "IMPORTGUARD_HOOKS": "",
-    "IMPORTGUARD_ENTRY_POINTS": "0",
-    "IMPORTGUARD_EXPORTS": "off",
-    "IMPORTGUARD_STUBS": "0",
-    "IMPORTGUARD_OTEL": "0",
-    "IMPORTGUARD_MAX_RECORDS": str(10**9),
-}
 
 _PROBE = (
     "import sys\n"
@@ -176,56 +169,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "collection lands in whichever module is running when it triggers")
 
 
-# -- statistics ---------------------------------------------------------------
-
-
-def quantile(ordered: Sequence[float], q: float) -> float:
-    """The *q* quantile of sorted *ordered*, by linear interpolation between order statistics."""
-    if not ordered:
-        raise ValueError("no samples")
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return float(ordered[low] + (ordered[high] - ordered[low]) * (pos - low))
-
-
-def summarize(samples: Iterable[float], scale: float = 1e-6) -> dict[str, float]:
-    """Median, quartiles and range of *samples* multiplied by *scale* (ns to ms by default)."""
-    ordered = sorted(samples)
-    return {
-        "median": round(quantile(ordered, 0.5) * scale, 4),
-        "p25": round(quantile(ordered, 0.25) * scale, 4),
-        "p75": round(quantile(ordered, 0.75) * scale, 4),
-        "min": round(ordered[0] * scale, 4),
-        "max": round(ordered[-1] * scale, 4),
-    }
-
-
-# -- targets and children -----------------------------------------------------
-
-
-class Target:
-    """One thing to measure: a module name or a shell command line."""
-
-    __slots__ = ("kind", "text")
-
-    def __init__(self, kind: str, text: str) -> None:
-        self.kind = kind
-        self.text = text
-
-    def describe(self) -> dict[str, str]:
-        """The target as it appears in the JSON: kind and text, nothing else."""
-        return {"kind": self.kind, "target": self.text}
-
-
-def child_env(hooked: bool, report: str | None = None) -> dict[str, str]:
-    """The environment of a child: the user's, minus importguard's own variables, plus the bench settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPORTGUARD", "_IMPORTGUARD"))}
-    if hooked:
-        env.update(_HOOKED_SETTINGS)
-        if report is not None:
-            env["IMPORTGUARD_REPORT"] = report
-    return env
+# -- children ------------------------------------------------------------------
 
 
 def run_child(target: Target, python: str, isolated: bool, env: dict[str, str]) -> tuple[int, int, str]:
@@ -237,19 +181,6 @@ def run_child(target: Target, python: str, isolated: bool, env: dict[str, str]) 
         argv = target.text
     wall, proc = run_timed(argv, env, shell=target.kind == "command")
     return wall, proc.returncode, proc.stderr
-
-
-def run_timed(argv: str | list[str], env: dict[str, str], shell: bool = False,
-              stdout: bool = False) -> tuple[int, subprocess.CompletedProcess[str]]:
-    """Run *argv* once with no input: (wall ns, the finished process, stderr and, with *stdout*, stdout kept)."""
-    start = time.perf_counter_ns()
-    try:
-        proc = subprocess.run(argv, shell=shell, env=env, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE if stdout else subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True, errors="replace")
-    except OSError as exc:
-        raise UsageError(f"cannot run {argv if isinstance(argv, str) else argv[0]}: {exc.strerror or exc}") from None
-    return time.perf_counter_ns() - start, proc
 
 
 def probe(python: str, isolated: bool) -> str:
@@ -349,15 +280,6 @@ def measure_plain(target: Target, python: str, isolated: bool) -> int:
     if status != 0:
         raise RuntimeError(f"{target.text} failed without the hook (exit {status}):\n{stderr.strip()[-2000:]}")
     return wall
-
-
-def schedule(targets: Sequence[Target], rounds: int) -> list[tuple[int, int, bool]]:
-    """The order of the children: (round, target index, hooked), alternating round by round."""
-    order: list[tuple[int, int, bool]] = []
-    for rnd in range(rounds):
-        one = [(rnd, i, hooked) for i in range(len(targets)) for hooked in (True, False)]
-        order.extend(reversed(one) if rnd % 2 else one)
-    return order
 
 
 # -- the whole bench ------------------------------------------------------------
@@ -507,80 +429,7 @@ def _target_result(target: Target, measured: list[dict[str, Any]], warmup: int, 
     }
 
 
-# -- budgets --------------------------------------------------------------------
-
-
-def load_budgets(cwd: str) -> tuple[dict[str, int], str | None]:
-    """``[tool.importguard.budgets]`` of the project at *cwd*: ({module: ns}, the file), or ({}, None).
-
-    Raises :class:`UsageError` for a bad entry: a budget check that skipped a
-    budget it could not read would pass what it should fail.
-    """
-    explicit = os.environ.get("IMPORTGUARD_CONFIG")
-    path = os.path.join(cwd, explicit) if explicit else _config.find_pyproject(cwd)
-    if path is None:
-        return {}, None
-    problems: list[_config.ConfigProblem] = []
-    table = _config.read_table(path, explicit is not None, problems)
-    for problem in problems:
-        sys.stderr.write(f"{problem} (budgets are not checked)\n")
-    raw = table.get("budgets") if table else None
-    if raw is None:
-        return {}, path
-    if not isinstance(raw, dict):
-        raise UsageError(f"{path}: [tool.importguard] budgets must be a table; expected "
-                         f"{_config._ACCEPTS['budgets']}.")
-    budgets, wrong = _config.budget_entries(raw)
-    if wrong:
-        lines = [f"{path}: [tool.importguard.budgets] {module!r} = {value!r} is not valid ({why})"
-                 for module, value, why in wrong]
-        raise UsageError("; ".join(lines) + f"; expected {_config._ACCEPTS['budgets']}.")
-    return budgets, path
-
-
-def check_budgets(budgets: dict[str, int], results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each budget against the median cumulative time of its module, in every target that imports it."""
-    out = []
-    for module, budget_ns in sorted(budgets.items()):
-        budget_ms = budget_ns / 1e6
-        for result in results:
-            stats = result["statistics"]["modules"].get(module)
-            if stats is None:
-                continue
-            median = stats["cumulative_ms"]["median"]
-            out.append({"module": module, "budget_ms": budget_ms, "target": result["target"],
-                        "median_cumulative_ms": median, "exceeded": median > budget_ms})
-    return out
-
-
-def budgets_in_one_run(budgets: dict[str, int], imports: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each budget against the cumulative time of its module in one report (``importguard check``).
-
-    ``cumulative_ms`` is None for a module the run did not load.
-    """
-    measured: dict[str, int] = {}
-    for rec in imports:
-        if rec["status"] == "ok" and rec["duplicate_of"] is None and rec["duration_ns"] is not None:
-            measured[rec["name"]] = measured.get(rec["name"], 0) + rec["duration_ns"]
-    out = []
-    for module, budget_ns in sorted(budgets.items()):
-        took = measured.get(module)
-        out.append({"module": module, "budget_ms": budget_ns / 1e6,
-                    "cumulative_ms": None if took is None else round(took / 1e6, 4),
-                    "exceeded": took is not None and took > budget_ns})
-    return out
-
-
-def format_ms(ms: float) -> str:
-    """A duration in ms, to 0.1 ms, or 0.01 ms under 10 ms."""
-    return f"{ms:.2f}" if ms < 10 else f"{ms:.1f}"
-
-
 # -- output -----------------------------------------------------------------------
-
-
-def _spread(stats: dict[str, float]) -> str:
-    return f"{format_ms(stats['median'])} ±{format_ms((stats['p75'] - stats['p25']) / 2)}"
 
 
 def render(data: dict[str, Any], top: int) -> str:
@@ -597,19 +446,19 @@ def render(data: dict[str, Any], top: int) -> str:
             f"{count['median']:g} (from {count['min']:g} to {count['max']:g})"
         label = result["target"] if result["kind"] == "module" else f"command: {result['target']}"
         lines.append("")
-        lines.append(f"{label}: {counted} modules, total import time {_spread(stats['total_ms'])} ms")
+        lines.append(f"{label}: {counted} modules, total import time {spread(stats['total_ms'])} ms")
         lines.append(f"  {'cumulative':>16}  {'self':>14}  {'gc in self':>10}  {'runs':>4}  module")
         ranked = sorted(stats["modules"].items(), key=lambda kv: (-kv[1]["cumulative_ms"]["median"], kv[0]))
         for name, mod in ranked[:top]:
             gc_ms = mod.get("gc_ms", {}).get("max", 0)
             # The median collector time of a module is usually 0: a collection lands in it in some runs only.
             gc_text = f"{format_ms(mod['gc_ms']['median'])} (≤{format_ms(gc_ms)})" if gc_ms else "-"
-            lines.append(f"  {_spread(mod['cumulative_ms']):>16}  {_spread(mod['self_ms']):>14}  {gc_text:>10}  "
+            lines.append(f"  {spread(mod['cumulative_ms']):>16}  {spread(mod['self_ms']):>14}  {gc_text:>10}  "
                          f"{mod['runs']:>4}  {name}")
         if len(ranked) > top:
             lines.append(f"  ... {len(ranked) - top} more (--top N to show them, --json for everything)")
         if "gc_total_ms" in stats and stats["gc_total_ms"]["max"]:
-            lines.append(f"  garbage collection inside imports: {_spread(stats['gc_total_ms'])} ms per run "
+            lines.append(f"  garbage collection inside imports: {spread(stats['gc_total_ms'])} ms per run "
                          f"({'included above' if gc == 'include' else 'left out above'})")
         lines.append("  " + overhead_line(result["overhead"]))
     return "\n".join(lines) + "\n"
@@ -617,7 +466,7 @@ def render(data: dict[str, Any], top: int) -> str:
 
 def overhead_line(over: dict[str, Any]) -> str:
     """What importguard costs the measured program, and how sure the runs are of it."""
-    walls = (f"wall time: {_spread(over['hooked_wall_ms'])} ms hooked, {_spread(over['plain_wall_ms'])} ms plain")
+    walls = (f"wall time: {spread(over['hooked_wall_ms'])} ms hooked, {spread(over['plain_wall_ms'])} ms plain")
     if "interval_ms" not in over:
         return f"{walls}: importguard's overhead {over['difference_ms']:+.1f} ms"
     low, high = over["interval_ms"]
@@ -687,21 +536,3 @@ def main(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def progress_bar(total: int, desc: str) -> Any:
-    """A tqdm bar of *total* runs on stderr when it is a terminal, else None."""
-    if not _isatty(sys.stderr):
-        return None  # a bar in a pipe or a CI log is noise
-    import importlib
-
-    # The size is shutil's, which falls back to 80x24 where a terminal reports
-    # 0x0 (a fresh pty, some CI consoles): tqdm draws nothing at all on zero rows.
-    size = shutil.get_terminal_size()
-    return importlib.import_module("tqdm").tqdm(total=total, desc=desc, unit="run", file=sys.stderr, leave=False,
-                                                ncols=size.columns, nrows=size.lines)
-
-
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except Exception:
-        return False

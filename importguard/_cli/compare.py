@@ -61,8 +61,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from importguard import __version__
-from importguard._bench import SCHEMA, format_ms, module_times, quantile, total_time
-from importguard._cli import EXIT_FOUND, EXIT_OK, UsageError
+from importguard._cli.bench import SCHEMA, module_times, total_time
+from importguard._cli.stats import format_ms, quantile
+from importguard._cli.status import EXIT_FOUND, EXIT_OK, UsageError
+
+HELP = "compare two bench results; exit 1 on a regression"
+DESCRIPTION = ("Compare two `importguard bench --json` results. A module counts as slower only when the change exceeds "
+               "the absolute and the relative allowance and the spread of the runs. Exit 1 on a regression.")
 
 _EXACT_LIMIT = 50
 

@@ -18,11 +18,11 @@ run's times would be inflated by it) and adds the memory each import kept.
 
 ``--verify`` runs the program again many times, alternating, round by round,
 runs with one candidate deferred (and one with all of them) with baseline runs
-(``_bench.schedule``), both booting importguard the same way with the recording
+(``processes.schedule``), both booting importguard the same way with the recording
 hook removed. The saving is the baseline's CPU time (user + system, from the
 OS; wall time is kept beside it, but on a shared machine it swings by hundreds
 of ms) minus the deferred run's, per round, to the program's exit or to its
-``startup_done()``; reported as median and quartiles (``_bench.summarize``). A candidate
+``startup_done()``; reported as median and quartiles (``stats.summarize``). A candidate
 whose deferral changes the exit status, stdout or stderr (those the baseline
 runs agree on) is dropped, with the difference.
 
@@ -63,12 +63,14 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from importguard import _bench
+from importguard._cli.processes import Target, child_env, program_argv, progress_bar, run_timed, schedule
+from importguard._cli.stats import format_ms, spread, summarize
+from importguard._cli.status import UsageError
 
-# Raised for a command line that cannot be carried out: the command line
-# (``_cli.main``) prints it and exits 2. Not ``_cli.UsageError``: the command
-# line imports this module, and this module does not import it back.
-UsageError = RuntimeError
+HELP = "which imports to defer, and what deferring them saves"
+DESCRIPTION = ("Run a program once with the hook on, watching when each module is first used, and list the imports "
+               "made before startup ended whose modules were not used by then, ranked by cost, with how to defer "
+               "each. --verify measures the saving. Forms as for run. The exit status is the program's.")
 
 SCHEMA = "importguard.advise/1"
 CHILD_SCHEMA = "importguard.advise-child/1"
@@ -109,14 +111,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _diagnostic_env(report: str, out: str, memory: bool) -> dict[str, str]:
-    env = _bench.child_env(True, report)
+    env = child_env(True, report)
     env["IMPORTGUARD_HOOKS"] = "importguard._advise_child:diagnose"
     env["_IMPORTGUARD_ADVISE"] = out + (";memory" if memory else "")
     return env
 
 
 def _verify_env(deferred: list[str], marker: str = "", scans: str = "") -> dict[str, str]:
-    env = _bench.child_env(True)
+    env = child_env(True)
     env["_IMPORTGUARD_SCANS"] = scans
     env["IMPORTGUARD_REPORT"] = ""  # whatever [tool.importguard] says: no report, no work at exit
     env["IMPORTGUARD_HOOKS"] = "importguard._advise_child:defer"
@@ -149,7 +151,7 @@ class _Runner:
         path = os.path.join(self.workdir, f"marker-{self.count}") if self.marker else ""
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter_ns()
-        wall, proc = _bench.run_timed(self.argv, _verify_env(deferred, path, self.scans), stdout=True)
+        wall, proc = run_timed(self.argv, _verify_env(deferred, path, self.scans), stdout=True)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = round(((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1e9)
         if not self.marker:
@@ -213,7 +215,7 @@ def diagnose(argv: list[str], memory: bool, streamed: bool = True) -> tuple[int,
         if streamed:
             status = _run_streamed(argv, env)
         else:
-            _wall, proc = _bench.run_timed(argv, env, stdout=True)
+            _wall, proc = run_timed(argv, env, stdout=True)
             status = proc.returncode
         report, child = _read_run(tmp)
     return status, report, child
@@ -576,10 +578,10 @@ def _verify(run: _Runner, candidates: list[dict[str, Any]], runs: int, warmup: i
             dropped.append({"module": name, "reason": reason})
     variants = [[name] for name in kept] + ([kept] if len(kept) > 1 else [])
     labels = kept + ([ALL] if len(kept) > 1 else [])
-    targets = [_bench.Target("command", label) for label in labels]
+    targets = [Target("command", label) for label in labels]
     times: dict[tuple[int, int, bool], tuple[int, int]] = {}
     gone: set[int] = set()
-    for rnd, index, deferred in _bench.schedule(targets, warmup + runs):
+    for rnd, index, deferred in schedule(targets, warmup + runs):
         if index in gone:
             continue
         took, proc = run(variants[index] if deferred else [])
@@ -611,10 +613,10 @@ def _verify(run: _Runner, candidates: list[dict[str, Any]], runs: int, warmup: i
         "compared": compared,
         "clock": "cpu",
         "timed_to": "startup_done()" if run.marker else "exit",
-        "baseline_cpu_ms": _bench.summarize(t[0] for t in baseline) if baseline else None,
-        "baseline_wall_ms": _bench.summarize(t[1] for t in baseline) if baseline else None,
-        "savings_ms": {label: _bench.summarize(v) for label, v in savings.items() if v},
-        "savings_wall_ms": {label: _bench.summarize(v) for label, v in savings_wall.items() if v},
+        "baseline_cpu_ms": summarize(t[0] for t in baseline) if baseline else None,
+        "baseline_wall_ms": summarize(t[1] for t in baseline) if baseline else None,
+        "savings_ms": {label: summarize(v) for label, v in savings.items() if v},
+        "savings_wall_ms": {label: summarize(v) for label, v in savings_wall.items() if v},
         "dropped": dropped,
         "not_verified": not_verified,
         "candidates": names,
@@ -639,10 +641,6 @@ def _mb(n: int | None) -> str:
     if n is None:
         return "-"
     return f"{n / 1e6:.1f} MB" if abs(n) >= 100_000 else f"{n / 1e3:.0f} kB"
-
-
-def _ms_spread(stats: dict[str, float]) -> str:
-    return f"{_bench.format_ms(stats['median'])} ±{_bench.format_ms((stats['p75'] - stats['p25']) / 2)}"
 
 
 def result(report: dict[str, Any], child: dict[str, Any], status: int, analysis: dict[str, Any],
@@ -717,7 +715,7 @@ def render_text(data: dict[str, Any]) -> str:
                 row += f"  {_mb(c['memory_bytes']):>9}"
             if verified:
                 stats = data["verify"]["savings_ms"].get(c["module"])
-                row += f"  {_ms_spread(stats) if stats else 'not measured':>14}"
+                row += f"  {spread(stats) if stats else 'not measured':>14}"
             first = "never" if c["first_use"] is None else f"{c['first_use']:.2f} s"
             where = f"{c['importer']['file']}:{c['importer']['line']}" if c["importer"]["file"] else "?"
             row += f"  {first:>9}  {c['module']}  ({where})"
@@ -729,12 +727,12 @@ def render_text(data: dict[str, Any]) -> str:
         if total["saving_ms"] is not None:
             low, high = total["saving_spread_ms"]
             line += (f"; measured saving with {'all' if len(cands) > 1 else 'it'} deferred: "
-                     f"{_bench.format_ms(total['saving_ms'])} ms (quartiles {_bench.format_ms(low)} to "
-                     f"{_bench.format_ms(high)}) over {data['verify']['runs']} rounds")
+                     f"{format_ms(total['saving_ms'])} ms (quartiles {format_ms(low)} to "
+                     f"{format_ms(high)}) over {data['verify']['runs']} rounds")
             base = data["verify"]["baseline_cpu_ms"]
             if base:
                 to = " up to startup_done()" if data["verify"]["timed_to"] != "exit" else ""
-                line += f", of {_bench.format_ms(base['median'])} ms of CPU time{to}"
+                line += f", of {format_ms(base['median'])} ms of CPU time{to}"
         elif not verified:
             line += " (estimated from one run: --verify measures it)"
         lines.append(line)
@@ -755,8 +753,8 @@ def render_text(data: dict[str, Any]) -> str:
         wall = v["savings_wall_ms"].get(ALL) or (next(iter(v["savings_wall_ms"].values()))
                                                   if len(v["savings_wall_ms"]) == 1 else None)
         if wall and v["baseline_wall_ms"]:
-            lines.append(f"wall time (moves with the machine's load): {_ms_spread(v['baseline_wall_ms'])} ms, "
-                         f"saving {_ms_spread(wall)} ms")
+            lines.append(f"wall time (moves with the machine's load): {spread(v['baseline_wall_ms'])} ms, "
+                         f"saving {spread(wall)} ms")
         for d in v.get("not_verified", []):
             lines.append(f"  not verified: {d['module']}: {d['reason']}")
     for d in data["dropped"]:
@@ -770,7 +768,12 @@ def render_text(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(args: argparse.Namespace, argv: list[str]) -> int:
+def main(args: argparse.Namespace) -> int:
+    """Run ``importguard advise``; return the exit status of the program it ran."""
+    return advise_program(args, program_argv(args.module, args.program))
+
+
+def advise_program(args: argparse.Namespace, argv: list[str]) -> int:
     """Run ``importguard advise`` on the program *argv*; return its exit status."""
     if args.until is not None and not args.until > 0:
         raise UsageError("--until must be a number of seconds above 0")
@@ -792,7 +795,7 @@ def main(args: argparse.Namespace, argv: list[str]) -> int:
     analysis = analyse(report, child, args.until, args.min_ms, memory)
     data = result(report, child, status, analysis, args.rank, args.top, None, memory is not None)
     if args.verify and data["candidates"]:
-        bar = _bench.progress_bar(runs_needed(data["candidates"], args.runs, args.warmup), "importguard advise")
+        bar = progress_bar(runs_needed(data["candidates"], args.runs, args.warmup), "importguard advise")
         try:
             verified = verify(argv, data["candidates"], args.runs, args.warmup,
                               marker=data["startup_end"]["by"] == "marker", scans=child.get("scans"), progress=bar.update if bar is not None else (lambda: None))
