@@ -19,8 +19,9 @@ from importguard._cli.status import EXIT_USAGE
 class Command(Protocol):
     """What a command module provides."""
 
-    #: One line for ``importguard --help``; the paragraph for ``importguard COMMAND --help``.
+    #: One line, for ``importguard --help``.
     HELP: str
+    #: A paragraph, for ``importguard COMMAND --help``.
     DESCRIPTION: str
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
