@@ -505,7 +505,7 @@ def _parse_table(path: str, data: bytes, problems: "list[ConfigProblem]") -> "di
 # -- the startup path: a validated table without importing tomllib here ----------------------
 #
 # Measured on Python 3.11, `python -c pass` with IMPORTGUARD=1 in a project whose
-# pyproject.toml has a [tool.importguard] table (README "Architecture" has the table):
+# pyproject.toml has a [tool.importguard] table (docs/configuration.md has the table):
 # parsing here loads 44 modules; a forked child that parses and sends back a
 # marshalled dict loads none here and costs about what parsing here costs (the
 # parent waits for it); reading the cache costs a stat-free read of one small file

@@ -2,7 +2,7 @@
 
 Runs at exit or on request, never on the import path, so it may import ``json``
 and ``tempfile``. The schema ships as ``importguard/report.schema.json`` and is
-documented in the README.
+documented in docs/records.md.
 """
 
 import os

@@ -42,7 +42,7 @@ class ImportRecord:
     the importer went on (``except ImportError``), ``False`` when the error
     escaped, ``None`` while unknown. ``verdict`` is what the failed import
     statement the record belongs to did, shared by its whole cascade:
-    ``"probe"``, ``"swallowed"``, ``"escaped"`` or ``"unsettled"`` (README
+    ``"probe"``, ``"swallowed"``, ``"escaped"`` or ``"unsettled"`` (docs/records.md,
     "Verdicts"). Times are nanoseconds; ``start_ns`` is since the epoch,
     ``duration_ns`` is cumulative and ``self_ns`` excludes nested imports;
     ``gc_ns`` is the garbage collection inside ``self_ns``.

@@ -88,7 +88,7 @@ def run_hooked(
     """Run *code* with IMPORTGUARD=1 and a JSON report; return the process and the report."""
     report = report or (cwd / "report.json")
     # A report this test run (one process group) wrote is another process's: a
-    # second run would keep it and write report.<pid>.json (see the README).
+    # second run would keep it and write report.<pid>.json (see docs/records.md).
     report.unlink(missing_ok=True)
     settings = {"IMPORTGUARD": "1", "IMPORTGUARD_REPORT": str(report), "IMPORTGUARD_SUMMARY": "0"}
     settings.update(env)

@@ -19,7 +19,7 @@ gives each module's self and cumulative time; the plain run gives the wall
 time importguard is measured against. Its overhead, hooked minus plain, is
 mostly fixed: the hook's start (~3 ms) and the JSON report written at exit
 (importing ``json`` if the program did not); what it adds inside the measured
-import times is the hook's cost per import (~2 us, README "Performance"), so
+import times is the hook's cost per import (~2 us, docs/performance.md), so
 a module's cumulative time is inflated by about that much per module under it.
 
 The children inherit the environment (virtualenv, ``PYTHONPATH``...) minus any

@@ -10,7 +10,7 @@ fine without importguard.
 
 With a SimpleSpanProcessor, ``span.end()`` *is* the export, in the calling
 thread: a hung exporter hangs whatever thread ends a span next, the program's
-spans and importguard's alike (documented in the README). What importguard
+spans and importguard's alike (documented in docs/opentelemetry.md). What importguard
 guarantees and is tested here: a thread stuck in an export inside importguard's
 emission holds up neither the other threads' imports nor the exit.
 """

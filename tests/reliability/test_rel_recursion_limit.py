@@ -23,7 +23,7 @@ from rel_helpers import plain_and_hooked
 def _frames(stderr: str) -> str:
     # 3.10 only: where CPython does not trim importlib's frames (a RecursionError is
     # not an ImportError), the hook's own frame shows as one more importlib line
-    # (a known difference, see the README); the rest must be the same.
+    # (a known difference, see docs/reliability.md); the rest must be the same.
     if sys.version_info >= (3, 11):
         return stderr
     return "".join(line for line in stderr.splitlines(True) if "<frozen importlib._bootstrap>" not in line)
