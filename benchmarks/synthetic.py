@@ -62,6 +62,23 @@ PACKAGE = '''\
 {body}
 '''
 
+#: With ``exports=True`` every module also declares a 3-name ``__all__``, as most
+#: real packages' modules do, so importguard's export check runs on each of them.
+EXPORTS_LEAF = '__all__ = ["VALUE", "compute", "Thing"]\n'
+#: A package binds the three names itself (after importing its leaves, if it does).
+EXPORTS_PACKAGE = '''\
+__all__ = ["VALUE", "compute", "Thing"]
+VALUE = 0
+
+
+def compute(x):
+    return x
+
+
+class Thing:
+    pass
+'''
+
 
 def _write(path: str, text: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -78,23 +95,27 @@ def layout(n: int) -> tuple[int, int]:
     return subs, (n - 1) - subs * per
 
 
-def write_tree(root: str, n: int) -> list[str]:
+def write_tree(root: str, n: int, exports: bool = False) -> list[str]:
     """Write a tree of *n* modules plus ``synth_entry.py`` under *root*.
 
     Returns the names of the *n* modules (``synth_entry`` excluded), in the
-    order ``synth_entry`` imports them.
+    order ``synth_entry`` imports them. With *exports*, every module (packages
+    included) declares a 3-name ``__all__`` that it binds.
     """
+    leaf_text = LEAF + (EXPORTS_LEAF if exports else "")
+    pkg_extra = EXPORTS_PACKAGE if exports else ""
     subs, extra = layout(n)
     names = ["synth"]
     entry = ['"""Imports every module of the synthetic tree."""', "import synth"]
-    _write(os.path.join(root, "synth", "__init__.py"), PACKAGE.format(name="synth", body=""))
+    _write(os.path.join(root, "synth", "__init__.py"), PACKAGE.format(name="synth", body=pkg_extra))
     counter = 0
     for s in range(subs):
         pkg = f"synth.sub_{s:03d}"
         leaves = [f"m_{i:02d}" for i in range(LEAVES_PER_SUBPACKAGE)]
         self_importing = s % 2 == 0
         body = f"from . import {', '.join(leaves)}\n" if self_importing else ""
-        _write(os.path.join(root, "synth", f"sub_{s:03d}", "__init__.py"), PACKAGE.format(name=pkg, body=body))
+        _write(os.path.join(root, "synth", f"sub_{s:03d}", "__init__.py"),
+               PACKAGE.format(name=pkg, body=body + pkg_extra))
         names.append(pkg)
         if self_importing:
             entry.append(f"import {pkg}")
@@ -102,7 +123,7 @@ def write_tree(root: str, n: int) -> list[str]:
             full = f"{pkg}.{leaf}"
             _write(
                 os.path.join(root, "synth", f"sub_{s:03d}", f"{leaf}.py"),
-                LEAF.format(name=full, index=counter),
+                leaf_text.format(name=full, index=counter),
             )
             counter += 1
             names.append(full)
@@ -110,7 +131,7 @@ def write_tree(root: str, n: int) -> list[str]:
                 entry.append(f"import {full}" if i % 2 == 0 else f"from {pkg} import {leaf}")
     for i in range(extra):
         full = f"synth.m_{i:02d}"
-        _write(os.path.join(root, "synth", f"m_{i:02d}.py"), LEAF.format(name=full, index=counter))
+        _write(os.path.join(root, "synth", f"m_{i:02d}.py"), leaf_text.format(name=full, index=counter))
         counter += 1
         names.append(full)
         entry.append(f"import {full}")
