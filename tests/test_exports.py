@@ -399,3 +399,31 @@ def test_typing_only_stub_names_are_not_runtime_exports(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert [(v["module"], v["missing"], v["source"]) for v in report["violations"]] == [
         ("typedpkg", ["Missing"], "stub")]
+
+
+def test_odd_all_shapes_are_checked_like_any_other(tmp_path: Path) -> None:
+    # The hook settles the common __all__ (a list or tuple of bound names)
+    # inline; every other shape must still reach the full check and come out
+    # as the same violation, never as an importguard error.
+    write_tree(tmp_path, {
+        "odd/__init__.py": "",
+        "odd/unhashable.py": "x = 1\n__all__ = ['x', ['y']]\n",
+        "odd/text.py": "x = 1\n__all__ = 'x'\n",
+        "odd/subclass.py": "class Names(list): pass\nx = 1\n__all__ = Names(['x', 'gone'])\n",
+        "odd/tuple.py": "x = 1\n__all__ = ('x', 'gone')\n",
+        "odd/number.py": "x = 1\n__all__ = ['x', 3]\n",
+        "odd/clean.py": "x = 1\n__all__ = ('x',)\n",
+        "odd/none.py": "x = 1\n__all__ = None\n",
+    })
+    proc, report = run(tmp_path, "import odd.unhashable, odd.text, odd.subclass, odd.tuple, odd.number, "
+                                 "odd.clean, odd.none\nprint('ok')\n", IMPORTGUARD_EXPORTS="record")
+    assert proc.returncode == 0 and proc.stdout == "ok\n", proc.stderr
+    assert "raised" not in proc.stderr and report["internal_errors"] == []
+    missing = {v["module"]: v["missing"] for v in report["violations"]}
+    assert missing == {
+        "odd.unhashable": ["['y']"],
+        "odd.text": ["__all__ is a str, not a sequence of names"],
+        "odd.subclass": ["gone"],
+        "odd.tuple": ["gone"],
+        "odd.number": ["3"],
+    }
