@@ -1067,6 +1067,19 @@ def _fold(keep: int) -> int:
     return count
 
 
+def release() -> None:
+    """The process's final report is written: let the records go before the
+    interpreter's exit-time collection, which would walk every one of them.
+
+    Not while a reader still walks the buffer or holds records (the span
+    bridge: a later flush sends what it has not sent yet).
+    """
+    if cursors or pins:
+        return
+    del buffer[:]
+    loaded.clear()
+
+
 def reset_after_fork() -> None:
     """In a forked child: its records are its own; the parent reports the parent's."""
     global _fold_floor

@@ -355,6 +355,7 @@ def at_exit() -> None:
         _finished_pid = os.getpid()
         exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
         _finish()
+        _records.release()
     finally:
         _finishing = False
         if _die_after:
