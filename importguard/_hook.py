@@ -167,7 +167,20 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
             rec[4] = perf_counter_ns()
             # The failure may be the recursion limit itself: room for the bookkeeping.
             held = state[3]
-            _records.set_room(state, held + _MARGIN)
+            # _records.set_room(state, held + _MARGIN), inline: ~1k instructions
+            # less per failure. Raising cannot be refused (the depth is below
+            # the limit), but should it be, the counts stay true.
+            if _limit[0] != _getlimit():
+                _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+            state[3] += _MARGIN
+            _limit[1] += _MARGIN
+            _limit[0] += _MARGIN
+            try:
+                _setlimit(_limit[0])
+            except (RecursionError, ValueError):
+                state[3] -= _MARGIN
+                _limit[1] -= _MARGIN
+                _limit[0] -= _MARGIN
             if not stack or stack.pop() is not rec:
                 _records.unwind(stack, rec)
             probe = False

@@ -452,7 +452,11 @@ def failed(rec: "Record", exc: BaseException, depth: int = 3, status: "str | Non
     if kids is not None:
         rec[FAILED_KIDS] = None
         cause = _settle(kids, exc)
-    frames = _frames(inner)
+    # Not found by importlib's own lookup: nothing but its frame on the traceback.
+    if inner is not None and inner.tb_next is None and inner.tb_frame.f_code.co_filename in _IMPORTLIB_FILES:
+        frames = []
+    else:
+        frames = _frames(inner)
     # The module was found if its own code ran: the first frame is its body.
     if frames and frames[0][0].co_name == "<module>" and rec[STATUS] == "error":
         rec[SPEC] = _failed_spec(inner, frames[0][0], name)
