@@ -163,7 +163,8 @@ def measure(python: str, workdir: str, only: list[str], variants: list[str], mis
             if not os.path.isdir(d):
                 synthetic.write_tree(d, n - 1, exports=True)  # n - 1 modules + synth_entry
             trees[n] = d
-            r.output("plain", "import synth_entry", d)  # writes the .pyc files
+            for v in variants:  # writes the .pyc files: the tree's, and importguard's own on its first run
+                r.output(v, "import synth_entry", d)
         per: dict[str, Any] = {}
         for v in variants:
             counts = {}
