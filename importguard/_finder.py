@@ -147,6 +147,8 @@ class _Exec(_Import):
     def create_module(self, spec: "Any") -> "Any":
         state = self.state
         if state[3] or _getlimit() < _LOW or len(state[0]) >= _DEEP - 1:
+            if _getlimit() < _LOW and _gc._callbacks is not None:
+                _gc.low_limit()  # as the function engine: no callback frame past the edge
             if _limit[0] != _getlimit():
                 _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
             state[3] += _MARGIN

@@ -124,6 +124,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
         # between the reads, nor between the counts and the change: no other
         # thread runs in the middle.
         if state[3] or _getlimit() < _LOW or len(stack) >= _DEEP:
+            if _getlimit() < _LOW and _gc._callbacks is not None:
+                _gc.low_limit()  # the collector's callback would need a frame past the edge
             if _limit[0] != _getlimit():
                 _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
             room = len(stack) - state[3]
