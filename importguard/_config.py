@@ -60,6 +60,7 @@ SETTINGS: "dict[str, tuple[str, str, Any]]" = {
     "redact": ("IMPORTGUARD_REDACT", "bool", False),
     "metrics": ("IMPORTGUARD_METRICS", "bool", False),
     "engine": ("IMPORTGUARD_ENGINE", "engine", "auto"),
+    "sigterm": ("IMPORTGUARD_SIGTERM", "bool", True),
     # Tables: [tool.importguard.exports] and [tool.importguard.accept]; no variable.
     "exports": ("", "contracts", {}),
     "accept": ("", "accept", {}),

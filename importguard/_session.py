@@ -97,7 +97,7 @@ def start(new_settings: "dict[str, Any]") -> bool:
     for name, wrapper in _EXEC_WRAPPERS.items():
         if getattr(os, name, None) is _REAL_EXEC.get(name):
             setattr(os, name, wrapper)
-    _catch_sigterm()
+    _catch_sigterm(bool(new_settings.get("sigterm", True)))
     if not _fork_registered and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_records.reset_after_fork)
         _fork_registered = True
@@ -207,13 +207,19 @@ _finishing = False
 #
 # The price: a Python handler runs only in the main thread, between bytecodes.
 # A main thread inside one long C call that does not return on EINTR dies when
-# that call returns, not at once as without importguard.
+# that call returns, not at once as without importguard; and a SIGTERM caught
+# just before the main thread enters a wait that only another process ends (a
+# Pool worker's sem_wait on the lock its terminating parent holds) is never
+# acted on: the process waits for ever where SIG_DFL kills it. The ``sigterm``
+# setting (on by default) leaves SIG_DFL alone for programs that cannot take that.
 
 _signal: "Any" = sys.modules.get("_signal")
 _SIGTERM: int = getattr(_signal, "SIGTERM", 0)
 _SIG_DFL: "Any" = getattr(_signal, "SIG_DFL", 0)
 _real_getsignal: "Any" = getattr(_signal, "getsignal", None)
 _real_signal: "Any" = getattr(_signal, "signal", None)
+#: The ``sigterm`` setting: off, SIGTERM keeps (or gets back) SIG_DFL.
+_sigterm_on = True
 #: Bound on handing pending spans to the exporter when the process ends by a signal or exec.
 SPAN_FLUSH_TIMEOUT_S = 2.0
 
@@ -257,7 +263,7 @@ def _setsignal(signalnum: int, handler: "Any", /) -> "Any":
         handler = _SIG_DFL
     if (
         isinstance(signalnum, int) and signalnum == _SIGTERM
-        and isinstance(handler, int) and handler == _SIG_DFL and settings is not None
+        and isinstance(handler, int) and handler == _SIG_DFL and settings is not None and _sigterm_on
     ):
         previous = _real_signal(signalnum, _on_sigterm)
     else:
@@ -271,11 +277,18 @@ for _name, _wrapper in (("getsignal", _getsignal), ("signal", _setsignal)):
     _wrapper.__module__ = "_signal"
 
 
-def _catch_sigterm() -> None:
-    """Put the handler in place of SIGTERM's default disposition (main thread only)."""
+def _catch_sigterm(on: bool = True) -> None:
+    """Put the handler in place of SIGTERM's default disposition (main thread only);
+    with *on* false (the ``sigterm`` setting off), put SIG_DFL back if it is ours."""
+    global _sigterm_on
+    _sigterm_on = on
     if _real_signal is None or not _SIGTERM:
         return
     try:
+        if not on:
+            if _real_getsignal(_SIGTERM) is _on_sigterm:  # a restart with the setting now off
+                _real_signal(_SIGTERM, _SIG_DFL)
+            return
         if _signal.getsignal is not _getsignal:
             _signal.getsignal = _getsignal
             _signal.signal = _setsignal

@@ -144,6 +144,10 @@ class Config:
             (default: ``function`` where importlib's private function is
             usable, else ``finder``), ``function`` or ``finder``; see
             docs/engines.md.
+        sigterm: whether a SIGTERM with the default disposition writes the
+            report before the process dies of it (``IMPORTGUARD_SIGTERM``,
+            default on); off, SIGTERM keeps ``SIG_DFL`` (see
+            docs/reliability.md for when to turn it off).
         exports: ``[tool.importguard.exports]``: module (or glob) to the names
             it must provide.
         accept: ``[tool.importguard.accept]``: known violations, module to
@@ -172,6 +176,7 @@ class Config:
     redact: bool = False
     metrics: bool = False
     engine: str = "auto"
+    sigterm: bool = True
     exports: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     accept: dict[str, tuple[tuple[str, ...] | None, str]] = attrs.field(factory=dict)
     modes: dict[str, str] = attrs.field(factory=dict)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -156,53 +158,143 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def _process_state(pid: int) -> str:
-    """One line: where *pid* waits, and whether SIGTERM is caught, blocked or pending there."""
+def _process_state(pid: int) -> dict[str, Any]:
+    """Where *pid* waits, and whether SIGTERM is caught, blocked or pending there (from /proc):
+    ``line`` (one line to print), ``main`` (its main thread's state letter), ``sigterm`` (flags)."""
     proc = Path(f"/proc/{pid}")
     try:
         status = dict(line.split(":\t", 1) for line in (proc / "status").read_text().splitlines() if ":\t" in line)
+        main = dict(line.split(":\t", 1) for line in (proc / "task" / str(pid) / "status").read_text().splitlines()
+                    if ":\t" in line)
         cmdline = " ".join((proc / "cmdline").read_bytes().decode(errors="replace").split())[:120]
         wchan = (proc / "wchan").read_text() if (proc / "wchan").exists() else "?"
     except OSError as exc:
-        return f"{pid}: gone ({exc})"
+        return {"line": f"{pid}: gone ({exc})", "main": "?", "sigterm": set()}
     bit = 1 << (signal.SIGTERM - 1)
-    flags = [name for name, key in (("caught", "SigCgt"), ("blocked", "SigBlk"), ("pending", "ShdPnd"))
-             if int(status.get(key, "0"), 16) & bit]
-    return f"{pid} {status.get('State', '?').strip()} wchan={wchan} SIGTERM {'/'.join(flags) or 'default'}: {cmdline}"
+    # SigPnd is the thread's own pending set, ShdPnd the process's: pending in either is pending.
+    flags = {name for name, table, key in (("caught", status, "SigCgt"), ("blocked", main, "SigBlk"),
+                                            ("pending", status, "ShdPnd"), ("pending", main, "SigPnd"))
+             if int(table.get(key, "0"), 16) & bit}
+    state = main.get("State", "?").strip()
+    return {"line": f"{pid} main thread {state} wchan={wchan} SIGTERM {'/'.join(sorted(flags)) or 'default'}: {cmdline}",
+            "main": state[:1], "sigterm": flags}
 
 
-def _run_or_dump(code: str, cwd: Path, hooked: bool, what: str, timeout: float = 120) -> Run:
+_TOP_FRAME = re.compile(r'File "(?P<file>[^"]*)", line \d+ in (?P<func>\S+)')
+
+
+def _thread_stacks(dump: str) -> list[list[tuple[str, str]]]:
+    """Each thread's Python frames, innermost first, from a faulthandler dump: [(file, function)]."""
+    threads: list[list[tuple[str, str]]] = []
+    for line in dump.splitlines():
+        if line.startswith(("Thread 0x", "Current thread 0x")):
+            threads.append([])
+        elif threads and (frame := _TOP_FRAME.search(line)):
+            threads[-1].append((frame["file"].replace("\\", "/"), frame["func"]))
+    return threads
+
+
+KNOWN_POOL_HANG = (
+    "known bug, not fixed: the worker's SIGTERM was caught but its main thread already sleeps in "
+    "sem_wait on the pool's inqueue lock (multiprocessing/synchronize.py __enter__), which the "
+    "terminating parent holds, so importguard's Python-level handler never runs; tracked by the "
+    "strict xfail test_sigterm_while_the_main_thread_waits_on_a_lock_ends_the_process; "
+    "IMPORTGUARD_SIGTERM=0 avoids it"
+)
+
+
+def _known_pool_hang(parent: int, facts: dict[int, dict[str, Any]], stacks: dict[int, str]) -> int | None:
+    """The worker whose state is exactly the known Pool.terminate race, or None.
+
+    The parent is terminating its pool (``_terminate_pool`` on its stack); a worker has
+    SIGTERM caught and not pending (delivered to the C-level handler, whose Python handler
+    did not run), its main thread sleeping, and a thread whose innermost frame is the
+    SemLock's ``__enter__`` in multiprocessing/synchronize.py under the pool's ``worker``.
+    Anything else (another place, another state, a missing stack) is a different hang.
+    """
+    if not any(func == "_terminate_pool" for thread in _thread_stacks(stacks.get(parent, "")) for _, func in thread):
+        return None
+    for pid, fact in facts.items():
+        if pid == parent or "caught" not in fact["sigterm"] or "pending" in fact["sigterm"] or fact["main"] != "S":
+            continue
+        for thread in _thread_stacks(stacks.get(pid, "")):
+            if (thread and thread[0][0].endswith("multiprocessing/synchronize.py") and thread[0][1] == "__enter__"
+                    and any(f.endswith("multiprocessing/pool.py") and fn == "worker" for f, fn in thread)):
+                return pid
+    return None
+
+
+def _dump_stacks(proc: subprocess.Popen[bytes], pids: list[int], chunks: list[bytes]) -> dict[int, str]:
+    """Each process's Python stacks: SIGABRT to one at a time (faulthandler writes its
+    threads' stacks to the stderr they share), what it wrote read before the next one."""
+    stacks: dict[int, str] = {}
+    for pid in pids:
+        before = len(b"".join(chunks))
+        try:
+            os.kill(pid, signal.SIGABRT)
+        except OSError:
+            continue
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX":
+                    break
+            except OSError:
+                break
+            time.sleep(0.02)
+        time.sleep(0.3)  # the reader thread takes what the process wrote before it died
+        stacks[pid] = b"".join(chunks)[before:].decode(errors="replace")
+    return stacks
+
+
+def _run_or_dump(code: str, cwd: Path, hooked: bool, what: str, timeout: float = 120,
+                 extra: dict[str, str] | None = None) -> Run:
     """Run *code* as :func:`rel_helpers.run` does; if it has not ended after *timeout* s,
     fail with the state and the Python stacks of the program and of each of its processes
-    (faulthandler, on SIGABRT), so that a rare hang says where each process waits."""
+    (faulthandler, on SIGABRT), so that a rare hang says where each process waits; unless
+    the state is exactly the known Pool.terminate race: then xfail, naming it."""
     report = cwd / "report.json"
     if hooked and report.is_file():
         report.unlink()
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd,
-                            env=_env(hooked, report, {"PYTHONFAULTHANDLER": "1"}),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=_env(hooked, report, {"PYTHONFAULTHANDLER": "1", **(extra or {})}),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    chunks: list[bytes] = []
+    out: list[bytes] = []
+    assert proc.stdout is not None and proc.stderr is not None
+    readers = [threading.Thread(target=lambda f=f, into=into: into.extend(iter(lambda: os.read(f.fileno(), 65536), b"")),
+                                daemon=True) for f, into in ((proc.stderr, chunks), (proc.stdout, out))]
+    for reader in readers:
+        reader.start()
     try:
-        stdout, stderr = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         pids = [proc.pid, *_descendants(proc.pid)]
-        states = "\n".join(_process_state(pid) for pid in pids)
-        for pid in reversed(pids):
+        facts = {pid: _process_state(pid) for pid in pids}
+        # The parent first, while it still waits (once its workers die it would go on).
+        stacks = _dump_stacks(proc, pids, chunks)
+        for pid in pids:
             try:
-                os.kill(pid, signal.SIGABRT)  # faulthandler prints each process's Python stack to stderr
+                os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        try:
-            stdout, stderr = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            stdout, stderr = proc.communicate()
-        raise AssertionError(
-            f"{what}: the {'hooked' if hooked else 'plain'} run did not finish in {timeout} s (Pool.terminate hung)."
-            f"\nProcesses (pid, state, where it waits, SIGTERM):\n{states}\nstdout:\n{stdout}\n"
-            f"stderr (a stack per process, from SIGABRT):\n{stderr}"
-        ) from None
+        proc.wait()
+        for reader in readers:
+            reader.join(5)
+        states = "\n".join(fact["line"] for fact in facts.values())
+        dumps = "\n".join(f"--- {pid}:\n{stacks.get(pid, '(no stack)')}" for pid in pids)
+        diagnostics = (f"{what}: the {'hooked' if hooked else 'plain'} run did not finish in {timeout} s."
+                       f"\nProcesses (pid, main thread's state, where it waits, SIGTERM):\n{states}\n"
+                       f"stdout:\n{b''.join(out).decode(errors='replace')}\nPython stacks (faulthandler, SIGABRT):\n{dumps}")
+        worker = _known_pool_hang(proc.pid, facts, stacks) if hooked else None
+        if worker is not None:
+            print(diagnostics, file=sys.stderr)  # shown with the xfail under -rx
+            pytest.xfail(f"{what}: worker {worker} hung: {KNOWN_POOL_HANG}")
+        raise AssertionError(diagnostics) from None
+    for reader in readers:
+        reader.join(10)
     data = json.loads(report.read_text()) if hooked and report.is_file() else None
-    return Run(proc.returncode, stdout, stderr, data)
+    return Run(proc.returncode, b"".join(out).decode(), b"".join(chunks).decode(), data)
 
 
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
@@ -274,24 +366,132 @@ def _wait_until_sleeping(pid: int) -> None:
 def test_sigterm_while_the_main_thread_waits_on_a_lock_ends_the_process(tmp_path: Path) -> None:
     # Deterministic form of the Pool.terminate hang: the signal is caught and marked
     # pending (tripped) while the main thread cannot run the Python handler.
-    outcome: dict[bool, object] = {}
-    for hooked in (False, True):
-        proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(MAIN_THREAD_WAITING)], cwd=tmp_path,
-                                env=_env(hooked, tmp_path / "report.json", {}), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        try:
-            assert proc.stdout is not None and proc.stdout.readline() == "waiting\n"
-            _wait_until_sleeping(proc.pid)
-            proc.send_signal(signal.SIGTERM)
-            try:
-                outcome[hooked] = proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                outcome[hooked] = "still running 20 s after SIGTERM"
-        finally:
-            proc.kill()
-            proc.communicate()
+    outcome = {hooked: _sigterm_while_waiting(tmp_path, hooked, {}) for hooked in (False, True)}
     assert outcome == {False: -signal.SIGTERM, True: -signal.SIGTERM}
     assert "json" in names(json.loads((tmp_path / "report.json").read_text()))
+
+
+def _sigterm_while_waiting(tmp_path: Path, hooked: bool, extra: dict[str, str]) -> int | str:
+    """MAIN_THREAD_WAITING's exit status once SIGTERMed, or a string saying it did not end."""
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(MAIN_THREAD_WAITING)], cwd=tmp_path,
+                            env=_env(hooked, tmp_path / "report.json", extra), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "waiting\n"
+        _wait_until_sleeping(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            return "still running 20 s after SIGTERM"
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+# -- IMPORTGUARD_SIGTERM=0: SIGTERM keeps SIG_DFL ---------------------------------------------
+
+OFF = {"IMPORTGUARD_SIGTERM": "0"}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_off_a_sigterm_the_main_thread_cannot_handle_ends_the_process_as_plain(tmp_path: Path) -> None:
+    outcome = {hooked: _sigterm_while_waiting(tmp_path, hooked, OFF if hooked else {}) for hooked in (False, True)}
+    assert outcome == {False: -signal.SIGTERM, True: -signal.SIGTERM}
+    assert not (tmp_path / "report.json").exists()  # the trade-off: no report from an end by SIGTERM
+
+
+def test_sigterm_off_the_disposition_and_exit_status_are_plain(tmp_path: Path) -> None:
+    code = """
+        import os, signal, _signal
+        print(signal.getsignal(signal.SIGTERM), _signal.getsignal(signal.SIGTERM), flush=True)
+        import json
+        os.kill(os.getpid(), signal.SIGTERM)
+        print('after')
+    """
+    plain, hooked = plain_and_hooked(code, tmp_path, **OFF)
+    assert plain.returncode == -signal.SIGTERM and plain.stdout.split()[-1] == str(int(signal.SIG_DFL))
+    assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert hooked.report is None
+    # and the program's own handler and restores behave as plain (nothing is wrapped)
+    plain, hooked = plain_and_hooked(HANDLERS, tmp_path, **OFF)
+    assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert hooked.report is None
+
+
+def test_sigterm_off_a_normal_exit_still_reports(tmp_path: Path) -> None:
+    _, hooked = plain_and_hooked("import json\n", tmp_path, **OFF)
+    assert hooked.returncode == 0 and "json" in names(hooked.report)
+
+
+def test_sigterm_off_by_install_puts_sig_dfl_back(tmp_path: Path) -> None:
+    code = """
+        import os, signal, _signal, importguard
+        print(_signal.getsignal(signal.SIGTERM) == signal.SIG_DFL, flush=True)  # ours, shown as SIG_DFL
+        importguard.install(sigterm=False)
+        print(_signal.getsignal(signal.SIGTERM) == signal.SIG_DFL, flush=True)
+        # a program restoring SIG_DFL gets SIG_DFL, not importguard's handler back
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        print(signal.Handlers(_signal.getsignal(signal.SIGTERM)).name, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+    """
+    hooked = run(code, tmp_path, hooked=True)
+    assert (hooked.returncode, hooked.stdout) == (-signal.SIGTERM, "True\nTrue\nSIG_DFL\n")
+    assert hooked.report is None  # SIG_DFL for real: no handler wrote it
+
+
+# -- The classifier of test_pool_terminate_every_worker_reports's hangs -------------------------
+
+POOL_HANG = """
+    import multiprocessing, signal, sys, threading, time
+    sys.path.insert(0, {path!r})
+    import pool_dep
+
+    def init(held):
+        global lock
+        lock = held
+        {init}
+
+    def task():
+        with lock:  # held by the parent: the worker's main thread sleeps in sem_wait
+            pass
+
+    if __name__ == "__main__":
+        ctx = multiprocessing.get_context("fork")
+        held = ctx.Lock()
+        held.acquire()
+        with ctx.Pool(2, initializer=init, initargs=(held,)) as pool:
+            pool.apply_async(task)
+            time.sleep(1)
+        print("done")
+"""
+# The known race's state, made certain: a worker's main thread waits on a lock the
+# parent holds, and SIGTERM is taken by another thread (the main thread blocks it), so
+# the C-level handler trips and the main thread never runs the Python handler. Plain:
+# that thread takes it with SIG_DFL and the worker dies.
+RACE_INIT = ("threading.Thread(target=time.sleep, args=(3600,), daemon=True).start(); "
+             "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})")
+# Another hang in the same place: a worker that ignores SIGTERM (plain or hooked, the
+# parent joins it for ever); its stack is the race's, its signal state is not.
+OTHER_INIT = "signal.signal(signal.SIGTERM, signal.SIG_IGN)"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_pool_hang_classifier_knows_the_race(tmp_path: Path) -> None:
+    write_tree(tmp_path, POOL_APP)
+    code = POOL_HANG.format(path=str(tmp_path), init=RACE_INIT)
+    assert _run_or_dump(code, tmp_path, False, "plain", timeout=60).stdout == "done\n"
+    with pytest.raises(pytest.xfail.Exception, match="known bug.*test_sigterm_while_the_main_thread_waits"):
+        _run_or_dump(code, tmp_path, True, "race", timeout=10)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_pool_hang_classifier_fails_another_hang(tmp_path: Path) -> None:
+    write_tree(tmp_path, POOL_APP)
+    code = POOL_HANG.format(path=str(tmp_path), init=OTHER_INIT)
+    with pytest.raises(AssertionError, match="did not finish") as failure:
+        _run_or_dump(code, tmp_path, True, "other", timeout=10)
+    assert "_terminate_pool" in str(failure.value)  # the stacks were taken: it is the classifier that said no
 
 
 ASGI_APP = """
