@@ -361,7 +361,7 @@ def _wait_until_sleeping(pid: int) -> None:
     "test_pool_terminate_every_worker_reports, seen in gdb: Handlers[SIGTERM].tripped == 1, "
     "the worker in sem_wait on the pool's inqueue lock) is never acted on: plain dies, "
     "hooked waits for ever. Fixing it needs something that runs outside the main thread "
-    "(see CHANGELOG, issue poolhang)."
+    "(see CHANGELOG, issue poolhang); IMPORTGUARD_SIGTERM=0 avoids it, at the cost of the report."
 ))
 def test_sigterm_while_the_main_thread_waits_on_a_lock_ends_the_process(tmp_path: Path) -> None:
     # Deterministic form of the Pool.terminate hang: the signal is caught and marked
