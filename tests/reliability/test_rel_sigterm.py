@@ -224,7 +224,7 @@ def _known_pool_hang(parent: int, facts: dict[int, dict[str, Any]], stacks: dict
     return None
 
 
-def _dump_stacks(proc: subprocess.Popen[bytes], pids: list[int], chunks: list[bytes]) -> dict[int, str]:
+def _dump_stacks(pids: list[int], chunks: list[bytes]) -> dict[int, str]:
     """Each process's Python stacks: SIGABRT to one at a time (faulthandler writes its
     threads' stacks to the stderr they share), what it wrote read before the next one."""
     stacks: dict[int, str] = {}
@@ -272,7 +272,7 @@ def _run_or_dump(code: str, cwd: Path, hooked: bool, what: str, timeout: float =
         pids = [proc.pid, *_descendants(proc.pid)]
         facts = {pid: _process_state(pid) for pid in pids}
         # The parent first, while it still waits (once its workers die it would go on).
-        stacks = _dump_stacks(proc, pids, chunks)
+        stacks = _dump_stacks(pids, chunks)
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
