@@ -79,8 +79,14 @@ def test_repeated_runtime_failures_stay_one_record_each(tmp_path: Path) -> None:
             assert r["swallowed"] is True, r
         assert by_name == {"ujson_not_installed_xyz": 5 * n, "json.no_such_name_xyz": 5 * n, "broken_plugin": runs}
         assert len(failures) <= 3 * 5  # the first of each statement; a thread's first may stay its own
-    # bounded: 100 times the requests, the same state
-    assert sizes[3000] == sizes[30], sizes
+    # bounded: 100 times the requests, the same records and failure keys. What is
+    # still pending is at most one occurrence per failing statement and thread (a
+    # thread's occurrence is settled when it reaches the statement again): which
+    # ones depends on how the five threads interleave (9 or 11 seen in CI), never
+    # on the number of requests.
+    (buffer, pending, keys), (buffer_100x, pending_100x, keys_100x) = sizes[30], sizes[3000]
+    assert (buffer_100x, keys_100x) == (buffer, keys), sizes
+    assert pending <= keys * 5 and pending_100x <= keys * 5, sizes
 
 
 def test_repeated_runtime_failure_that_kills_the_process_is_escaped(tmp_path: Path) -> None:
