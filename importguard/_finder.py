@@ -1141,7 +1141,7 @@ def install() -> bool:
     if not any(entry is _finder for entry in sys.meta_path):
         sys.meta_path.insert(0, _finder)
     _active = True
-    _gc.start()
+    _gc.start(always=True)  # no single outermost entry and exit to bracket
     if not _fork_registered and hasattr(sys.modules.get("posix", object()), "register_at_fork"):
         import os
 

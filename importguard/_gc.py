@@ -8,12 +8,23 @@ time; importguard does too (so the numbers agree), and records it apart, so
 reports show it and ``bench``/``compare``/budgets can leave it out
 (``--gc exclude``).
 
-While the hook records, a ``gc.callbacks`` entry times each collection and
+While an import runs (in any thread), a ``gc.callbacks`` entry times each collection and
 appends ``(start, end, generation)`` (``perf_counter_ns``) to the record on top
 of the collecting thread's import stack (slot ``_records.GC``): the import whose
 own code was running, so a collection counts in exactly one record's self time,
 and in the cumulative time of its importers. Collections outside any import,
 or during importguard's own work, are not recorded.
+
+The callback is in the list only while some import is in progress (the hook
+calls enter() at an outermost import and leave() when it ends), not for the
+whole run: a collection outside imports then costs the program nothing, and
+the callback's own Python frame cannot meet the recursion limit in the
+program's code (on 3.12 and 3.13 a program recursing into RecursionError while
+a collection started at that frame got "Exception ignored in: <function
+_on_collect>" on stderr). The count is kept without a lock: a lost update
+either leaves the callback in (as before) or takes it out during an import
+(that import's collections are then not split out); neither changes the
+program.
 
 ``gc`` is not loaded at startup in a plain interpreter; importing it would take
 it off the program's ``-X importtime`` tree. A private instance of the builtin
@@ -37,6 +48,11 @@ _callbacks: "list[Any] | None" = None
 _started = 0
 #: Set for good once an import runs under a recursion limit below 1000 (see low_limit).
 _low_limit = False
+#: Outermost imports in progress (threads and greenlets); see enter() and leave().
+_importing = 0
+#: The callback stays in the list between imports (the finder engine, which has no
+#: single outermost entry and exit).
+_always = False
 
 
 def _on_collect(phase: str, info: "dict[str, Any]") -> None:
@@ -77,18 +93,49 @@ def _gc_module() -> "Any":
     return module
 
 
-def start() -> None:
-    """Time collections from now on (idempotent). Never raises: without it, GC time is simply not split out."""
-    global _callbacks
+def start(always: bool = False) -> None:
+    """Time collections from now on (idempotent): during imports, or for the whole
+    run if *always*. Never raises: without it, GC time is simply not split out."""
+    global _callbacks, _always
+    if always:
+        _always = True
     if _callbacks is not None or _low_limit:
+        if _callbacks is not None and _always:
+            _add(_callbacks)
         return
     try:
         callbacks = _gc_module().callbacks
-        if _on_collect not in callbacks:
-            callbacks.append(_on_collect)
+        if _always or _importing > 0:
+            _add(callbacks)
         _callbacks = callbacks
     except Exception as exc:
         _records.internal_error("timing garbage collection", exc, "collector time is not shown apart.")
+
+
+def _add(callbacks: "list[Any]") -> None:
+    if _on_collect not in callbacks:
+        callbacks.append(_on_collect)
+
+
+def enter() -> None:
+    """An outermost import begins: collections are timed until the last one ends."""
+    global _importing
+    _importing += 1
+    callbacks = _callbacks
+    if callbacks is not None and _on_collect not in callbacks:
+        callbacks.append(_on_collect)
+
+
+def leave() -> None:
+    """An outermost import ended: with none left, the callback leaves the list."""
+    global _importing
+    _importing = max(_importing - 1, 0)
+    callbacks = _callbacks
+    if not _importing and not _always and callbacks is not None:
+        try:
+            callbacks.remove(_on_collect)
+        except ValueError:
+            pass
 
 
 def stop() -> None:

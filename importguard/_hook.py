@@ -133,6 +133,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
             _limit[1] += room
             _limit[0] += room
             _setlimit(_limit[0])
+        if parent is None:
+            _gc.enter()  # collections are timed while an import runs
         if parent is None and otel_on:
             # The first import in a thread belongs to the span current there
             # (a lazy import inside a request handler), if the app uses OpenTelemetry.
@@ -151,6 +153,8 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                     _records.unwind(stack, rec)
                 rec[5] = "ok"
                 rec[11] = _loaded.get(name)
+                if not stack:
+                    _gc.leave()
                 if state[3]:
                     _records.set_room(state, len(stack))
                 return sys.modules[name]
@@ -211,6 +215,7 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
             if _on_error:
                 _callbacks.run(_on_error, "error", rec, None, exc)
             if not stack:
+                _gc.leave()
                 if _pending:
                     _exports.judge(ident, False)  # recorded; the import's own error goes on
                 if toplevel_done is not None:
@@ -311,6 +316,7 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                     _records.set_room(state, state[3] + _MARGIN)  # importguard's own imports
                 watch.pop(name)(module)
         if not stack:
+            _gc.leave()
             if _pending:
                 # Names a module lacked when it finished are judged now, when the
                 # program can first see them (a package may bind them later).

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import clean_env, run_hooked, write_tree
+from conftest import FINDER, clean_env, run_hooked, write_tree
 from importguard import _formats
 
 # Creating cyclic garbage makes the collector run while this module's own code runs.
@@ -80,18 +80,31 @@ def test_the_collector_is_not_loaded_for_the_program(tmp_path: Path) -> None:
     assert "gc" in {r["name"] for r in data["imports"]}
 
 
-def test_callback_only_while_recording(tmp_path: Path) -> None:
+def test_callback_only_while_an_import_runs(tmp_path: Path) -> None:
+    # In gc.callbacks only while an import is in progress (function engine): a
+    # collection between imports costs the program nothing, and the callback's
+    # frame never meets the recursion limit in the program's own code. The
+    # finder engine keeps it for the whole run (no single outermost entry and exit).
+    write_tree(tmp_path, {"gcprobe.py": "import gc\nfrom importguard import _gc\n"
+                                         "print('during', gc.callbacks.count(_gc._on_collect))\n"})
     code = """
-        import gc, importguard
+        import gc, importguard, sys
         from importguard import _gc
-        print(_gc._on_collect in gc.callbacks)
+        print('between', gc.callbacks.count(_gc._on_collect))
+        import gcprobe
+        print('after', gc.callbacks.count(_gc._on_collect))
         importguard.uninstall()
-        print(_gc._on_collect in gc.callbacks)
+        sys.modules.pop('gcprobe')
+        import gcprobe
         importguard.install()
-        print(gc.callbacks.count(_gc._on_collect))
+        sys.modules.pop('gcprobe')
+        import gcprobe
+        print('between', gc.callbacks.count(_gc._on_collect))
     """
     proc, _data = run_hooked(code, cwd=tmp_path)
-    assert proc.stdout.split() == ["True", "False", "1"]
+    between = "1" if FINDER else "0"
+    assert proc.stdout.split("\n")[:-1] == [f"between {between}", "during 1", f"after {between}", "during 0",
+                                            "during 1", f"between {between}"]
 
 
 def bench_json(tmp_path: Path, *args: str) -> dict:
