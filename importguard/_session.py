@@ -98,6 +98,12 @@ def start(new_settings: "dict[str, Any]") -> bool:
         if getattr(os, name, None) is _REAL_EXEC.get(name):
             setattr(os, name, wrapper)
     _catch_sigterm(bool(new_settings.get("sigterm", True)))
+    if _sigterm_on:
+        for name in _POOL_MODULES:
+            if name in sys.modules:  # installed late, after the program used multiprocessing
+                _watch_pool(sys.modules[name])
+            else:
+                _hook.watch[name] = _watch_pool
     if not _fork_registered and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_records.reset_after_fork)
         _fork_registered = True
@@ -161,6 +167,24 @@ def _watch_trace(module: "Any") -> None:
         patch = getattr(_otel, "on_trace_imported", None)
         if patch is not None:  # else _otel is importing this very moment, and patches at its end
             patch(module)
+
+
+#: What importguard's SIGTERM handler needs from multiprocessing (see _pool_sigterm).
+_POOL_MODULES = ("multiprocessing.pool", "multiprocessing.popen_fork")
+
+
+def _watch_pool(module: "Any") -> None:
+    """``multiprocessing.pool`` or ``.popen_fork`` was imported: re-send a pool worker's lost SIGTERM."""
+    try:
+        with _hook.quiet():
+            from importguard import _pool_sigterm
+
+        if module.__name__ == _POOL_MODULES[0]:
+            _pool_sigterm.patch_pool(module)
+        else:
+            _pool_sigterm.patch_popen(module)
+    except Exception as exc:
+        _records.internal_error("pool SIGTERM re-send", exc, "a pool worker that misses SIGTERM may hang.")
 
 
 def _want_summary(setting: "Any") -> bool:
