@@ -155,6 +155,44 @@ def test_decision_rule_needs_all_three_allowances(tmp_path: Path) -> None:
     assert section(strict.stdout, "slower") == ["shifted", "tiny"]
 
 
+def test_a_targets_modules_are_one_family(tmp_path: Path) -> None:
+    # 24 unchanged modules, one that drifted a little beyond its allowance (p 0.0025:
+    # flagged at 0.01 were it tested alone), and one that regressed for sure.
+    from importguard._cli.compare import holm, mann_whitney_p
+
+    runs = [i / 10 for i in range(10)]
+    base = {f"u{i:02}": [5.0] * 10 for i in range(24)}
+    new = dict(base)
+    base["drift"], new["drift"] = [20 + r for r in runs], [22.5 + r for r in runs]  # allowance 2 ms
+    base["regressed"], new["regressed"] = [10 + r for r in runs], [20 + r for r in runs]
+    assert mann_whitney_p(base["drift"], [x - 2 for x in new["drift"]]) < 0.01
+    bp, np_ = tmp_path / "base.json", tmp_path / "new.json"
+    bp.write_text(json.dumps(made_up(base)))
+    np_.write_text(json.dumps(made_up(new)))
+    proc = ig(tmp_path, "compare", str(bp), str(np_))
+    assert proc.returncode == 1, proc.stderr
+    assert section(proc.stdout, "slower") == ["regressed"]
+    assert "Holm-corrected over each target's modules" in proc.stdout
+    # Holm itself: each p against alpha / (what is left), stopping at the first that fails.
+    assert holm({"a": 0.001, "b": 0.004, "c": 0.02}, 0.01) == {"a"}
+    assert holm({"a": 0.001, "b": 0.004, "c": 0.009}, 0.01) == {"a", "b", "c"}
+    assert holm({"a": 0.004, "b": 0.001}, 0.01) == {"a", "b"}
+    assert holm({"a": 0.006, "b": 0.001}, 0.01) == {"b"}
+    assert holm({}, 0.01) == set()
+
+
+def test_too_few_runs_for_any_module_says_so(tmp_path: Path) -> None:
+    runs = [i / 10 for i in range(5)]
+    modules = {f"u{i:02}": [5.0 + r for r in runs] for i in range(5)}
+    bp, np_ = tmp_path / "base.json", tmp_path / "new.json"
+    bp.write_text(json.dumps(made_up(modules)))
+    np_.write_text(json.dumps(made_up({name: [x + 10 for x in times] for name, times in modules.items()})))
+    proc = ig(tmp_path, "compare", str(bp), str(np_))
+    # 5 against 5 runs: the smallest p, 0.004, is not below 0.01 / 5 = 0.002.
+    assert "cannot flag any single one of 5 modules" in proc.stdout
+    assert section(proc.stdout, "slower") == [] and ": SLOWER" in proc.stdout and proc.returncode == 1
+
+
 def test_mann_whitney_p_values() -> None:
     from importguard._cli.compare import mann_whitney_p, runs_needed, smallest_p
 

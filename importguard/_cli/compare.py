@@ -41,6 +41,16 @@ Garbage collection lands in whichever module is running when it triggers,
 and moves between runs: ``--gc exclude`` judges every time without the
 collector's time inside it (``bench``'s samples carry it apart).
 
+Each module is one test, so a target's modules are one family: a module is
+slower only when its test stands under Holm's correction at ``--alpha``
+(the smallest p against alpha / M for M modules, the next against
+alpha / (M - 1), ...), which keeps the chance that any unchanged module is
+flagged below alpha; uncorrected, a bench of 25 modules on a noisy machine
+flagged one by chance now and then. The total is one test of its own, at
+``--alpha``. With the default 10 runs a side the smallest p is 5.4e-6, enough
+for a target of up to ~1,800 modules; with fewer runs a side, compare says
+when no single module could be flagged.
+
 A module only NEW loads is *new*, one only BASE loads is *gone*; neither is a
 regression by itself (its cost shows in its importer's cumulative time and in
 the total, which are judged). Cumulative time is judged, as budgets are: it
@@ -214,7 +224,23 @@ def judge(base: Sequence[int], new: Sequence[int], threshold: float, min_ms: flo
     verdict = "slower" if slower_p < alpha else "faster" if faster_p < alpha else "same"
     return {"base_ms": base_ms, "new_ms": new_ms, "change_ms": change,
             "change_pct": 100 * change / base_ms if base_ms else math.inf,
-            "p": slower_p if change >= 0 else faster_p, "verdict": verdict}
+            "p": slower_p if change >= 0 else faster_p, "verdict": verdict,
+            "p_slower": slower_p, "p_faster": faster_p}
+
+
+def holm(pvalues: dict[str, float], alpha: float) -> set[str]:
+    """The names whose test stands at family-wise error *alpha* (Holm-Bonferroni).
+
+    Sorted by p, the k-th smallest (from 0) stands while it and every smaller
+    one are below alpha / (m - k); the first that is not ends the list.
+    """
+    standing: set[str] = set()
+    ordered = sorted(pvalues.items(), key=lambda item: item[1])
+    for k, (name, p) in enumerate(ordered):
+        if p >= alpha / (len(ordered) - k):
+            break
+        standing.add(name)
+    return standing
 
 
 def _per_module(target: dict[str, Any], which: int, gc: str = "include") -> dict[str, list[int]]:
@@ -236,6 +262,14 @@ def compare_target(base: dict[str, Any], new: dict[str, Any], threshold: float, 
         verdict = judge(base_cum[name], new_cum[name], threshold, min_ms, alpha)
         verdict["self_change_ms"] = _median_ms(new_self[name]) - _median_ms(base_self[name])
         modules[name] = verdict
+    # One test per module: at alpha each, a bench of 25 unchanged modules would
+    # flag one by chance in about 1 compare in 5 on a noisy machine (seen: `re`
+    # on a loaded CI machine). Holm keeps the chance of any false flag among a
+    # target's modules below alpha, each direction on its own.
+    slower = holm({name: v["p_slower"] for name, v in modules.items()}, alpha)
+    faster = holm({name: v["p_faster"] for name, v in modules.items()}, alpha)
+    for name, verdict in modules.items():
+        verdict["verdict"] = "slower" if name in slower else "faster" if name in faster else "same"
     return {
         "modules": modules,
         "new": {name: _median_ms(new_cum[name]) for name in set(new_cum) - set(base_cum)},
@@ -308,7 +342,8 @@ def main(args: argparse.Namespace) -> int:
                              f"bench with --runs {need} or more on both sides")
     out = [f"importguard compare: {args.base} (Python {base['python']}) -> {args.new} (Python {new['python']})",
            f"a change counts when the runs show it beyond {args.min_ms:g} ms and {args.threshold:g}% of the base "
-           f"median (one-sided Mann-Whitney U, p < {args.alpha:g}); times are median cumulative ms, "
+           f"median (one-sided Mann-Whitney U, p < {args.alpha:g}, Holm-corrected over each target's modules); "
+           "times are median cumulative ms, "
            + ("garbage collection included" if args.gc == "include" else "garbage collection left out (--gc exclude)")]
     if base["python"] != new["python"]:
         out.append(f"warning: the two benches ran different Pythons ({base['python']} and {new['python']})")
@@ -318,6 +353,11 @@ def main(args: argparse.Namespace) -> int:
         label = key[1] if key[0] == "module" else f"command: {key[1]}"
         out.append("")
         out.extend(render(label, result, args.top))
+        family = len(result["modules"])
+        if family and smallest_p(*result["counts"]) >= args.alpha / family:
+            out.append(f"  note: {result['counts'][0]} against {result['counts'][1]} runs cannot flag any single one "
+                       f"of {family} modules (Holm needs p < {args.alpha / family:.2g}); only the total is judged. "
+                       "Bench with more --runs on both sides to judge modules")
         slower = [n for n, v in result["modules"].items() if v["verdict"] == "slower"]
         if slower or result["total"]["verdict"] == "slower":
             regressions.append((label, slower, result["total"]["verdict"] == "slower"))
