@@ -2,7 +2,7 @@
 
 Only advise's child processes load this module, through ``IMPORTGUARD_HOOKS``
 (``importguard._advise_child:diagnose`` or ``:defer``), at interpreter startup
-inside ``_hook.quiet()``. A plain ``IMPORTGUARD=1`` run never imports it. It is
+inside ``_records.quiet()``. A plain ``IMPORTGUARD=1`` run never imports it. It is
 on the program's startup path there, so it uses builtins only (no
 ``__future__``, ``typing``, ``dis`` or ``tracemalloc``: each would put modules
 in ``sys.modules`` that the program then finds loaded).
@@ -400,7 +400,7 @@ def _write() -> None:
         _traced.stop()
     offset = _records.epoch_offset_ns
     try:
-        with _hook.quiet():
+        with _records.quiet():
             from importguard import _report
 
             modules = []

@@ -96,7 +96,7 @@ def capture() -> Iterator[list[ImportRecord]]:
     finally:
         if started_here:
             _hook.uninstall()
-        with _hook.quiet():
+        with _records.quiet():
             mine = _since(first, start)
             _records.settle_toplevel(ended_with, only=mine)
             out.extend(ImportRecord.from_dict(d) for d in _records.to_dicts(mine))
@@ -115,7 +115,7 @@ def recorder() -> Callable[[], list[ImportRecord]]:
     first = len(_records.buffer)
 
     def so_far() -> list[ImportRecord]:
-        with _hook.quiet():
+        with _records.quiet():
             return [ImportRecord.from_dict(d) for d in _records.to_dicts(_since(first, start))]
 
     return so_far
@@ -129,7 +129,7 @@ def write_report(path: str) -> str:
     """
     from importguard import _report
 
-    with _hook.quiet():
+    with _records.quiet():
         return _report.write_report(path, _report.build(_session.settings or {}))
 
 
@@ -142,7 +142,7 @@ def flush(timeout_ms: int = 5000) -> int:
     the number of spans ended; never raises.
     """
     try:
-        with _hook.quiet():
+        with _records.quiet():
             from importguard import _otel
     except Exception as exc:  # opentelemetry-api missing or broken
         _records.internal_error("loading the OpenTelemetry bridge", exc, "no spans are sent.", once="otel")

@@ -71,6 +71,15 @@ unverified: "list[dict[str, Any]]" = []
 #: observe it: when the outermost import of that thread returns (see :func:`judge`).
 pending: "list[list[Any]]" = []
 
+
+def _violating_records() -> "list[Any]":
+    """The records violations point at: a fold must leave them records (the report links to them)."""
+    return [v["_record"] for v in violations]
+
+
+# Registered, not looked up: the records never import this module back.
+_records.pins.append(_violating_records)
+
 _mode = "off"
 _project_root: "str | None" = None
 _packages: "tuple[str, ...]" = ()
@@ -339,10 +348,9 @@ def check(rec: "list[Any]", obj: "Any", namespace: "dict[str, Any] | None") -> N
                     found.append(_violation(rec, missing, lazy, "__all__", file))
     stub = _stub_of(file) if _stubs and _is_project(name, file) else None
     if stub is not None:
-        from importguard import _hook
         from importguard._stubs import stub_names
 
-        with _hook.quiet():  # ast and its friends are importguard's imports
+        with _records.quiet():  # ast and its friends are importguard's imports
             stub_declared = stub_names(stub, name)
         missing, lazy = _unresolved(obj, namespace, name, stub_declared, failures)
         if missing or lazy:
@@ -535,14 +543,12 @@ def _act(rec: "list[Any]", name: str, file: "str | None", found: "list[dict[str,
         return None
     message = explain(name, file, found, importer)
     if mode == "warn":
-        from importguard import _hook
-
         # quiet: showing a warning imports linecache and tokenize, importguard's doing.
         # Without an importer frame (python -m runs the package from runpy), the
         # warning points at the module that lacks the names.
         filename, lineno = importer if importer is not None else (file or name, 1)
         try:
-            with _hook.quiet():
+            with _records.quiet():
                 import warnings
 
                 warnings.warn_explicit(message, ExportWarning, filename, lineno or 0)

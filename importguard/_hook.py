@@ -423,7 +423,7 @@ def own_module(attr: str) -> "Any":
 def follow_greenlets(module: "Any") -> None:
     """The hook's watcher for ``greenlet``: read the running greenlet's state from now on."""
     global _threads
-    with quiet():  # _contextvars, if the program has not imported it: importguard's
+    with _records.quiet():  # _contextvars, if the program has not imported it: importguard's
         states = _records.follow_greenlets(module)
     if states is not None:
         _threads = states
@@ -700,15 +700,3 @@ def _probe() -> "str | None":
     if finder.saw != 1:
         return "a probe import did not run through _find_and_load_unlocked"
     return None
-
-
-class quiet:
-    """Context manager: imports made by this thread inside it are importguard's own, not recorded."""
-
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        _thread_state()[2] += 1
-
-    def __exit__(self, *exc: object) -> None:
-        _thread_state()[2] -= 1

@@ -347,7 +347,7 @@ def emit(final: bool = False) -> int:
     # `with`, not acquire(False): a signal handler can raise where a call returns,
     # and right after acquire() returned the lock would be held for ever.
     with _emit_lock:
-        # As _hook.quiet(), but restored inline: a signal handler raising at the
+        # As _records.quiet(), but restored inline: a signal handler raising at the
         # start of a Python __exit__ would leave this thread's imports unrecorded
         # for good. Restored here rather than in _emit_locked: CPython 3.13.0
         # skips the finally of a frame whose loop a signal handler raised in
@@ -695,7 +695,7 @@ def finish(timeout_s: float = 5.0, exc: BaseException | None = None) -> int:
         flush_provider = getattr(provider, "force_flush", None)
         if flush_provider is None or timeout_s <= 0:
             return done
-        with _hook.quiet():
+        with _records.quiet():
             import threading
 
         worker = threading.Thread(target=flush_provider, args=(int(timeout_s * 1000),),

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from importguard import _hook
+from importguard import _records
 from importguard._callbacks import ImportEvent, on_import
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
@@ -27,7 +27,7 @@ def wrap(module: str, name: str) -> Callable[[Wrapper], Wrapper]:
 
     def decorate(wrapper: Wrapper) -> Wrapper:
         def apply(event: ImportEvent) -> None:
-            with _hook.quiet():  # wrapt's own imports are importguard's, not the app's
+            with _records.quiet():  # wrapt's own imports are importguard's, not the app's
                 import wrapt
 
             target = event.module if event.module is not None else sys.modules[module]

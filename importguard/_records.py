@@ -101,6 +101,22 @@ def _new_thread_state() -> "list[Any]":
     return state
 
 
+class quiet:
+    """Context manager: imports made by this thread inside it are importguard's own, not recorded.
+
+    Here, with the thread state it counts in, rather than in ``_hook``: every
+    layer above the records (export checks, sinks, the session) needs it, and
+    none of them may import the hook for it."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        thread_state()[QUIET] += 1
+
+    def __exit__(self, *exc: object) -> None:
+        thread_state()[QUIET] -= 1
+
+
 class GreenletStates:
     """What ``threads`` becomes once ``greenlet`` is imported (gevent, eventlet):
     ``.state`` is the running greenlet's own.
@@ -951,8 +967,9 @@ folded_children_ns: "dict[int, int]" = {}
 #: the buffer before the position move it back, and a fold adds the time of
 #: children it takes out unseen (from the position on) to their parent's entry.
 cursors: "list[list[Any]]" = []
-#: Sinks that still need some records (open spans) register a function here
-#: returning them; a fold leaves those in the buffer.
+#: Modules that still need some records as records (open spans, export
+#: violations) register a function here returning them; a fold leaves those in
+#: the buffer. Registered by them: this module imports none of its readers.
 pins: "list[Callable[[], Any]]" = []
 #: A fold that could not get the buffer down (failures, pinned records) does
 #: not run again before this many records: one fold per *keep* imports at most.
@@ -998,9 +1015,6 @@ def _fold(keep: int) -> int:
     global folded_records, _fold_floor
     records = buffer[:]  # other threads may append while this runs: those stay as they are
     pinned: set[int] = set()
-    exports = sys.modules.get("importguard._exports")
-    for v in getattr(exports, "violations", ()):
-        pinned.add(id(v["_record"]))
     for pin in pins:
         for rec in pin():
             pinned.add(id(rec))
@@ -1075,10 +1089,11 @@ def release() -> None:
     """The process's final report is written: let the records go before the
     interpreter's exit-time collection, which would walk every one of them.
 
-    Not while a reader still walks the buffer or holds records (the span
-    bridge: a later flush sends what it has not sent yet).
+    Not while a reader still walks the buffer (the span bridge: a later flush
+    sends what it has not sent yet). Pinned records need no such care: whoever
+    pins them holds them.
     """
-    if cursors or pins:
+    if cursors:
         return
     del buffer[:]
     loaded.clear()

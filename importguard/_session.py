@@ -2,7 +2,7 @@
 
 ``start`` is where both roads in meet: the ``.pth`` bootstrap (``IMPORTGUARD=1``)
 and :func:`importguard.install`. Builtins only until exit; the exit handler
-imports what the report needs then, inside ``_hook.quiet()`` so those imports
+imports what the report needs then, inside ``_records.quiet()`` so those imports
 are importguard's own and not recorded as the app's.
 """
 
@@ -44,7 +44,7 @@ def _private_atexit() -> "Any":
         _imp.exec_builtin(module)
         return module
     except Exception:
-        with _hook.quiet():
+        with _records.quiet():
             import atexit
         return atexit
 
@@ -107,7 +107,7 @@ def start(new_settings: "dict[str, Any]") -> bool:
     if not _fork_registered and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_records.reset_after_fork)
         _fork_registered = True
-    with _hook.quiet():
+    with _records.quiet():
         if new_settings.get("hooks"):
             _callbacks.load_hook_specs(tuple(new_settings["hooks"]), "IMPORTGUARD_HOOKS")
         if new_settings.get("entry_points"):
@@ -161,7 +161,7 @@ def install_engine(settings: "dict[str, Any] | None" = None) -> bool:
 
 def _watch_trace(module: "Any") -> None:
     """``opentelemetry.trace`` was imported by the app: load the bridge now (cheap: OTel is loaded)."""
-    with _hook.quiet():
+    with _records.quiet():
         from importguard import _otel
 
         patch = getattr(_otel, "on_trace_imported", None)
@@ -176,7 +176,7 @@ _POOL_MODULES = ("multiprocessing.pool", "multiprocessing.popen_fork")
 def _watch_pool(module: "Any") -> None:
     """``multiprocessing.pool`` or ``.popen_fork`` was imported: re-send a pool worker's lost SIGTERM."""
     try:
-        with _hook.quiet():
+        with _records.quiet():
             from importguard import _pool_sigterm
 
         if module.__name__ == _POOL_MODULES[0]:
@@ -332,7 +332,7 @@ def _flush_spans(timeout_s: float) -> None:
     otel = sys.modules.get("importguard._otel")
     if otel is None:
         return
-    with _hook.quiet():
+    with _records.quiet():
         otel.finish(timeout_s)  # the bridge's own bounded final flush
 
 
@@ -427,7 +427,7 @@ def _finish_session() -> None:
         return
     if settings.get("otlp"):
         try:
-            with _hook.quiet():
+            with _records.quiet():
                 _records.settle_at_exit()
                 from importguard import _otel
 
@@ -437,7 +437,7 @@ def _finish_session() -> None:
                                     "install the sdk extra: pip install 'importguard[sdk]'.", once="otlp")
         except Exception as exc:
             _records.internal_error("sending spans to " + settings["otlp"], exc, "no spans were sent.", once="otlp")
-    with _hook.quiet():
+    with _records.quiet():
         try:
             if _records.engine == "finder":
                 from importguard import _finder
