@@ -359,7 +359,7 @@ def diagnose() -> None:
     _real_lock_unlock = bootstrap._lock_unlock_module
     bootstrap._lock_unlock_module = _lock_unlock_module
     if "memory" in flags.split(","):
-        _traced = _private_builtin("_tracemalloc")
+        _traced = _records.private_builtin("_tracemalloc")
         _traced.start(1)
         _memory = {}
         _callbacks.on_import(when="before")(_mem_before)
@@ -367,20 +367,7 @@ def diagnose() -> None:
         _callbacks.on_import(when="after")(_mem_after)
     _callbacks.on_import(when="after")(_after)
     _startup.listener = _mark
-    from importguard import _session
-
-    _session._private_atexit().register(_write)
-
-
-def _private_builtin(name: str) -> "Any":
-    """An instance of builtin module *name* that is not put in ``sys.modules`` (see ``_session._private_atexit``)."""
-    import _imp
-
-    bootstrap = sys.modules["_frozen_importlib"]
-    spec = bootstrap.ModuleSpec(name, bootstrap.BuiltinImporter, origin="built-in")
-    module = _imp.create_builtin(spec)
-    _imp.exec_builtin(module)
-    return module
+    _records.private_atexit().register(_write)
 
 
 def _where(frame: "FrameType | None") -> "tuple[str | None, int | None, str | None]":

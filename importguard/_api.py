@@ -127,10 +127,10 @@ def write_report(path: str) -> str:
     The suffix picks the format: ``.json``, ``.txt`` (``-X importtime`` lines),
     ``.speedscope.json``, ``.trace.json`` or ``.html``; any other suffix gets JSON.
     """
-    from importguard import _report
-
     with _records.quiet():
-        return _report.write_report(path, _report.build(_session.settings or {}))
+        from importguard import _formats, _report
+
+        return _formats.write_report(path, _report.build(_session.settings or {}))
 
 
 def flush(timeout_ms: int = 5000) -> int:

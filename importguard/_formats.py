@@ -67,6 +67,22 @@ def render(data: dict[str, Any], fmt: str) -> str:
     return renderers[fmt](processes(data))
 
 
+def write_report(path: str, data: dict[str, Any], claim: Callable[[], str] | None = None) -> str:
+    """Write a report to *path* in the format its suffix names, JSON for any
+    other suffix (``/dev/stdout``, ``imports.log``); return the path written.
+
+    JSON is streamed from *data*'s :class:`_report.Stream`; the session at exit
+    writes it through ``_report.write_json`` without loading this module.
+    *claim*: see ``_report.write_text``.
+    """
+    found = _report.suffix_of(path)
+    if found is not None and found[1] != "json":
+        if isinstance(data.get("imports"), _report.Stream):
+            data = dict(data, imports=list(data["imports"]))
+        return _report.write_text(path, render(data, found[1]), claim)
+    return _report.write_json(path, data, claim)
+
+
 def write(path: str, data: dict[str, Any], fmt: str | None = None) -> str:
     """Write *data* to *path* atomically in *fmt* (default: by suffix); return *path*."""
     return _report.write_text(path, render(data, fmt or format_for(path)))

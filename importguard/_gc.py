@@ -84,13 +84,7 @@ def _gc_module() -> "Any":
     module = sys.modules.get("gc")
     if module is not None:
         return module
-    import _imp
-
-    bootstrap = sys.modules["_frozen_importlib"]
-    spec = bootstrap.ModuleSpec("gc", bootstrap.BuiltinImporter, origin="built-in")
-    module = _imp.create_builtin(spec)
-    _imp.exec_builtin(module)
-    return module
+    return _records.private_builtin("gc")
 
 
 def start(always: bool = False) -> None:

@@ -61,8 +61,9 @@ _active = False
 #: importguard's own reactions to particular modules being imported, run once:
 #: {module name: function(module)} (the OpenTelemetry bridge watches opentelemetry.trace).
 watch: "dict[str, Callable[[Any], None]]" = {}
-#: Called (in quiet mode) when a thread's outermost import finishes, once spans are live.
-toplevel_done: "Callable[[], None] | None" = None
+#: Called when a thread's outermost import finishes: the list sinks register
+#: with in ``_records`` (the span bridge, once live); empty, one truth test.
+_outermost = _records.on_outermost
 #: Whether imports outside any import capture the current OpenTelemetry context.
 otel_on = False
 _modules = sys.modules
@@ -218,8 +219,9 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                 _gc.leave()
                 if _pending:
                     _exports.judge(ident, False)  # recorded; the import's own error goes on
-                if toplevel_done is not None:
-                    toplevel_done()
+                if _outermost:
+                    for done in _outermost:
+                        done()
                 # Run-time failures count too: a probe failing per request must
                 # not grow the buffer for ever (repeats are merged by fold).
                 if len(_records.buffer) > max_records:
@@ -321,10 +323,11 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                 # Names a module lacked when it finished are judged now, when the
                 # program can first see them (a package may bind them later).
                 strict = _exports.judge(ident)
-            if toplevel_done is not None:
+            if _outermost:
                 if state[3]:
                     _records.set_room(state, state[3] + _MARGIN)  # spans: the exporter's frames
-                toplevel_done()
+                for done in _outermost:
+                    done()
             if len(_records.buffer) > max_records:
                 _records.fold(max_records // 2)
         if state[3]:
@@ -476,10 +479,11 @@ def finish_loaded(rec: "list[Any]", module: "Any", t0: int, state: "list[Any]") 
     if not stack:
         if _pending:
             strict = _exports.judge(rec[2])
-        if toplevel_done is not None:
+        if _outermost:
             if state[3]:
                 _records.set_room(state, state[3] + _MARGIN)  # spans: the exporter's frames
-            toplevel_done()
+            for done in _outermost:
+                done()
         if len(_records.buffer) > max_records:
             _records.fold(max_records // 2)
     return strict
@@ -494,8 +498,9 @@ def finish_failed(rec: "list[Any]", stack: "list[list[Any]]") -> None:
     if not stack:
         if _pending:
             _exports.judge(rec[2], False)  # recorded; the import's own error goes on
-        if toplevel_done is not None:
-            toplevel_done()
+        if _outermost:
+            for done in _outermost:
+                done()
         if len(_records.buffer) > max_records:
             _records.fold(max_records // 2)
 

@@ -39,4 +39,8 @@ class ImportguardInstrumentor:
         """Stop emitting spans as imports finish (records are still kept)."""
         from importguard import _hook
 
-        _hook.toplevel_done = None
+        if not _hook.installed():
+            return
+        from importguard import _otel
+
+        _otel.stop()

@@ -36,7 +36,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode
 
-from importguard import __version__, _exports, _hook, _records
+from importguard import __version__, _exports, _records
 
 #: Span attribute names. Semantic-convention names where they exist, written
 #: out: importing opentelemetry-semantic-conventions costs ~37 ms.
@@ -108,12 +108,36 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+#: The session's settings, as :func:`configure` last got them (None: no session).
+_settings: dict[str, Any] | None = None
+_selector_for: tuple[Any, Any] = (None, None)  # (settings, predicate): compiled once per session
+
+
+def configure(settings: dict[str, Any] | None) -> None:
+    """Take the session's *settings* (``otel``, ``min_ms``, ``include``/``exclude``):
+    called through the records when this module registers, and when a session starts."""
+    global _settings, _selector_for
+    _settings = settings
+    _selector_for = (None, None)
+
+
+def _listen(on: bool) -> None:
+    """Emit each time a thread's outermost import finishes (*on*), or stop."""
+    if on and _on_toplevel_done not in _records.on_outermost:
+        _records.on_outermost.append(_on_toplevel_done)
+    elif not on and _on_toplevel_done in _records.on_outermost:
+        _records.on_outermost.remove(_on_toplevel_done)
+
+
+def stop() -> None:
+    """Stop emitting spans as imports finish (records are still kept): ``uninstrument()``."""
+    _listen(False)
+
+
 def disabled() -> bool:
     """``IMPORTGUARD_OTEL=0``, ``OTEL_SDK_DISABLED=true``, or importguard in
     ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS``."""
-    from importguard import _session
-
-    if _session.settings is not None and not _session.settings.get("otel", True):
+    if _settings is not None and not _settings.get("otel", True):
         return True
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return True
@@ -164,7 +188,7 @@ def _await_processor(provider: Any) -> None:
     except (AttributeError, TypeError):
         pass  # a provider that takes no attributes: the next emission checks again
     # Until then, every outermost import finishing checks again too.
-    _hook.toplevel_done = _on_toplevel_done
+    _listen(True)
 
 
 def _settled(rec: list[Any], final: bool) -> bool:
@@ -546,23 +570,20 @@ def _recorded_on(span: Any, rec: list[Any]) -> bool:
     return False
 
 
-_selector_for: tuple[Any, Any] = (None, None)  # (settings, predicate): compiled once per session
 
 
 def _selector() -> Any:
     global _selector_for
-    from importguard import _report, _session
+    from importguard import _report
 
-    settings = _session.settings or {}
+    settings = _settings or {}
     if _selector_for[0] is not settings:
         _selector_for = (settings, _report.selector(settings))
     return _selector_for[1]
 
 
 def _min_ns() -> int:
-    from importguard import _session
-
-    settings = _session.settings or {}
+    settings = _settings or {}
     return int(float(settings.get("min_ms") or 0) * 1_000_000)
 
 
@@ -621,20 +642,18 @@ def _go_live() -> None:
     global _live, _exit_registered
     if not _live:
         _live = True
-        _hook.toplevel_done = _on_toplevel_done
+        _listen(True)
         _records.keep_for_sink = _wants_own_span
     if not _exit_registered:
         _exit_registered = True
-        from importguard import _session
-
         # Registered after the SDK's own shutdown handler, so it runs first.
-        _session._private_atexit().register(_at_exit)
+        _records.private_atexit().register(_at_exit)
 
 
 def _wants_own_span(rec: list[Any]) -> bool:
     """A repeat of a run-time failure made inside a span keeps its record until
     its own span is sent in that span's trace (then it is merged)."""
-    return _live and _hook.toplevel_done is not None and _captured_span(rec) is not None
+    return _live and _on_toplevel_done in _records.on_outermost and _captured_span(rec) is not None
 
 
 def _on_toplevel_done() -> None:
@@ -826,6 +845,10 @@ def on_trace_imported(module: Any) -> None:
         return
     patch_set_tracer_provider(module)
 
+
+# Registered, not looked up: the session configures this bridge and asks it to
+# finish through the records, and never imports it by name.
+_records.add_sink(configure, finish, lambda: _live)
 
 # When this module's own import is what imported opentelemetry.trace (flush()
 # before the app used OpenTelemetry), the hook's watcher found this module half

@@ -64,6 +64,65 @@ internal_errors: "list[tuple[str, str, str]]" = []
 #: (``_finder``); set by ``_session`` when it installs one (docs/engines.md).
 engine = "function"
 
+#: The running session's plain settings (``_config``), set by ``_session`` when it
+#: starts, before it configures the sinks; None without a session.
+settings: "dict[str, Any] | None" = None
+#: Sinks loaded in this process (the OpenTelemetry bridge), registered by
+#: themselves when loaded (see :func:`add_sink`): (configure, finish, live).
+sinks: "list[tuple[Callable[[dict[str, Any] | None], None], Callable[[float], Any], Callable[[], bool]]]" = []
+#: Called when a thread's outermost import finishes (the hook holds this very
+#: list): sinks that act as imports finish register here, and leave again.
+on_outermost: "list[Callable[[], Any]]" = []
+
+
+def add_sink(configure: "Callable[[dict[str, Any] | None], None]", finish: "Callable[[float], Any]",
+             live: "Callable[[], bool]") -> None:
+    """Register a sink: *configure(settings)* is called now with the session's
+    settings and again whenever a session starts (:func:`configure_sinks`);
+    *finish(timeout_s)* when the process ends where ``atexit`` does not run (a
+    signal, exec); *live()* says whether it has sent anything. The session and
+    the hook reach sinks only through this: no look-up by name, and no sink
+    imports the session or the hook."""
+    sinks.append((configure, finish, live))
+    configure(settings)
+
+
+def configure_sinks(new_settings: "dict[str, Any] | None") -> None:
+    """A session starts with *new_settings*: every sink loaded so far takes them."""
+    global settings
+    settings = new_settings
+    for configure, _finish, _live in sinks:
+        configure(new_settings)
+
+
+def private_builtin(name: str) -> "Any":
+    """A fresh instance of builtin module *name*, not put in ``sys.modules``."""
+    import _imp
+
+    bootstrap = sys.modules["_frozen_importlib"]
+    spec = bootstrap.ModuleSpec(name, bootstrap.BuiltinImporter, origin="built-in")
+    module = _imp.create_builtin(spec)
+    _imp.exec_builtin(module)
+    return module
+
+
+def private_atexit() -> "Any":
+    """An ``atexit`` module instance that is not put in ``sys.modules``.
+
+    ``atexit`` is not loaded at startup on most Pythons; importing it would take
+    it off the app's ``-X importtime`` tree. Its registry is per interpreter,
+    so a private instance of the builtin module registers into the same list.
+    """
+    if "atexit" in sys.modules:
+        return sys.modules["atexit"]
+    try:
+        return private_builtin("atexit")
+    except Exception:
+        with quiet():
+            import atexit
+        return atexit
+
+
 #: Wall-clock minus monotonic clock, so start times can be reported as epoch ns
 #: while the hot path reads one clock only.
 epoch_offset_ns = time_ns() - perf_counter_ns()

@@ -105,23 +105,6 @@ def suffix_of(path: str) -> "tuple[str, str] | None":
     return None
 
 
-def write_report(path: str, data: "dict[str, Any]", claim: "Callable[[], str] | None" = None) -> str:
-    """Write a report to *path* in the format its suffix names (see ``_formats``),
-    JSON for any other suffix (``/dev/stdout``, ``imports.log``); return the path written.
-
-    JSON, the common case at exit, is written without importing ``_formats``,
-    and streamed. *claim*: see :func:`write_text`.
-    """
-    found = suffix_of(path)
-    if found is not None and found[1] != "json":
-        from importguard import _formats
-
-        if isinstance(data.get("imports"), Stream):
-            data = dict(data, imports=list(data["imports"]))
-        return write_text(path, _formats.render(data, found[1]), claim)
-    return write_json(path, data, claim)
-
-
 def write_json(path: str, data: "dict[str, Any]", claim: "Callable[[], str] | None" = None) -> str:
     """Write *data* as JSON to *path* atomically, streamed; return the path written."""
     return write_text(path, iter_json(data, end="\n"), claim)

@@ -26,27 +26,8 @@ _started_ns = 0
 _glob_sources: "dict[str, str]" = {}
 
 
-def _private_atexit() -> "Any":
-    """An ``atexit`` module instance that is not put in ``sys.modules``.
-
-    ``atexit`` is not loaded at startup on most Pythons; importing it would take
-    it off the app's ``-X importtime`` tree. Its registry is per interpreter,
-    so a private instance of the builtin module registers into the same list.
-    """
-    if "atexit" in sys.modules:
-        return sys.modules["atexit"]
-    import _imp
-
-    bootstrap = sys.modules["_frozen_importlib"]
-    try:
-        spec = bootstrap.ModuleSpec("atexit", bootstrap.BuiltinImporter, origin="built-in")
-        module = _imp.create_builtin(spec)
-        _imp.exec_builtin(module)
-        return module
-    except Exception:
-        with _records.quiet():
-            import atexit
-        return atexit
+#: Kept for callers outside the package (benchmarks/advise); see ``_records.private_atexit``.
+_private_atexit = _records.private_atexit
 
 
 def start(new_settings: "dict[str, Any]") -> bool:
@@ -70,12 +51,7 @@ def start(new_settings: "dict[str, Any]") -> bool:
     if not new_settings.get("inherit", True):
         os.environ.pop("IMPORTGUARD", None)
     os.environ.setdefault(_ROOT_PID, str(os.getpid()))
-    from importguard import _exports
-
-    _hook.exports_on, _hook.check_every_module = _exports.configure(new_settings)
-    _hook.max_records = int(new_settings.get("max_records") or 20_000)
-    _records.redact = bool(new_settings.get("redact"))
-    _records.count_failures = bool(new_settings.get("metrics"))
+    _configure(new_settings)
     if new_settings.get("otel", True):
         _hook.otel_on = True
         trace_module = sys.modules.get("opentelemetry.trace")
@@ -90,7 +66,7 @@ def start(new_settings: "dict[str, Any]") -> bool:
     if not install_engine(new_settings):
         return False
     if not _exit_registered:
-        _private_atexit().register(at_exit)
+        _records.private_atexit().register(at_exit)
         _exit_registered = True
     if os._exit is _real_os_exit:
         os._exit = _exit_now  # type: ignore[assignment]
@@ -113,6 +89,19 @@ def start(new_settings: "dict[str, Any]") -> bool:
         if new_settings.get("entry_points"):
             _callbacks.load_entry_points()
     return True
+
+
+def _configure(new_settings: "dict[str, Any]") -> None:
+    """The one place that writes the hook's and the records' settings: each
+    module below takes its own from *new_settings* (``configure``), and what
+    the hot path reads is written here, into the hook's globals."""
+    from importguard import _exports
+
+    _hook.exports_on, _hook.check_every_module = _exports.configure(new_settings)
+    _hook.max_records = int(new_settings.get("max_records") or 20_000)
+    _records.redact = bool(new_settings.get("redact"))
+    _records.count_failures = bool(new_settings.get("metrics"))
+    _records.configure_sinks(new_settings)
 
 
 def _engine_source(settings: "dict[str, Any]") -> str:
@@ -326,14 +315,12 @@ def _flush_spans(timeout_s: float) -> None:
     """Hand the import spans still pending to the exporter, within *timeout_s*.
 
     For an end that skips atexit (a signal, exec), where the SDK's own exit
-    flush does not run either. Through the OpenTelemetry bridge, only if it
-    was loaded (the program used OpenTelemetry).
+    flush does not run either. Through the sinks registered with the records
+    (the OpenTelemetry bridge, if the program used OpenTelemetry).
     """
-    otel = sys.modules.get("importguard._otel")
-    if otel is None:
-        return
-    with _records.quiet():
-        otel.finish(timeout_s)  # the bridge's own bounded final flush
+    for _configure, finish, _live in list(_records.sinks):
+        with _records.quiet():
+            finish(timeout_s)  # each sink's own bounded final flush
 
 
 # -- exec ------------------------------------------------------------------
@@ -456,8 +443,14 @@ def _finish_session() -> None:
 
                 # Streamed unless the summary needs every record's dict anyway.
                 data = _report.build(settings, stream=not summary)
-                written = _report.write_report(path.replace("{pid}", str(os.getpid())), data,
-                                               claim=lambda: _report.claim(path, _ROOT_PID, _started_ns))
+                target = path.replace("{pid}", str(os.getpid()))
+                found = _report.suffix_of(target)
+                write = _report.write_json
+                if found is not None and found[1] != "json":
+                    from importguard import _formats  # the common case, JSON, goes without it
+
+                    write = _formats.write_report
+                written = write(target, data, claim=lambda: _report.claim(path, _ROOT_PID, _started_ns))
                 if isinstance(data["imports"], _report.Stream):
                     data = None
             except Exception as exc:
@@ -475,11 +468,10 @@ def _finish_session() -> None:
                     sys.stderr.write(_report.sibling_line(path, written, _report.taken))
             except Exception as exc:
                 _records.internal_error("printing the summary", exc, "no summary printed.")
-        otel = sys.modules.get("importguard._otel")
         # Only where the globs were used (a report, the summary, spans), and in the
         # process that started the session: children inherit the settings, and
         # tools compare a child's stderr byte for byte.
-        if (written or summary or getattr(otel, "_live", False)) and os.environ.get(_ROOT_PID) == str(os.getpid()):
+        if (written or summary or any(live() for _configure, _finish, live in _records.sinks)) and os.environ.get(_ROOT_PID) == str(os.getpid()):
             try:
                 for line in unmatched_globs(settings):
                     sys.stderr.write(line + "\n")
