@@ -1,9 +1,10 @@
 """The command line's place in the package (issue #16): its own sub-package, on top of everything else.
 
 Dependencies point one way, startup -> hook -> records -> sinks -> CLI. The
-import graph is read from the source, counting every kind of reach: import
-statements at any depth (inside functions too), ``sys.modules["..."]`` and
-``sys.modules.get("...")`` look-ups and ``importlib.import_module("...")``.
+import graph is read from the source by test_layering's scanner, counting
+every kind of reach: import statements at any depth (inside functions too),
+and modules named by string (``sys.modules["..."]``, ``sys.modules.get("...")``,
+``importlib.import_module("...")``).
 The child-side modules that run inside the checked or advised program stay
 flat: they must not import the CLI's package (one more module in that program).
 """
@@ -13,105 +14,21 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
 from conftest import ROOT, clean_env, write_tree
+from test_layering import cycles, dependencies
 
 PACKAGE = ROOT / "importguard"
 CLI = "importguard._cli"
 
 
-def _modules(root: Path = ROOT, package: str = "importguard") -> dict[str, Path]:
-    out = {}
-    for path in (root / package).rglob("*.py"):
-        parts = path.relative_to(root).with_suffix("").parts
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        out[".".join(parts)] = path
-    return out
-
-
-def _reached(name: str, path: Path, known: set[str]) -> Iterator[str]:
-    """The names of importguard modules that the module *name* imports or looks up by name, anywhere in it."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    for node in ast.walk(tree):
-        targets: list[str] = []
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(parent + ([node.module] if node.module else []))
-            # `from package import submodule` reaches the submodule
-            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
-        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
-                and node.value.attr == "modules" and isinstance(node.slice, ast.Constant):
-            targets = [str(node.slice.value)]
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args \
-                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-            receiver = node.func.value
-            by_name = node.func.attr == "import_module" or (
-                node.func.attr == "get" and isinstance(receiver, ast.Attribute) and receiver.attr == "modules")
-            if by_name:
-                targets = [node.args[0].value]
-        for target in targets:
-            while target and target not in known:
-                target = target.rpartition(".")[0]
-            if target and target != name:
-                yield target
-
-
 def import_graph(root: Path = ROOT, package: str = "importguard") -> dict[str, set[str]]:
-    """Every module of *package* -> the modules of it that it reaches."""
-    modules = _modules(root, package)
-    known = set(modules)
-    return {name: set(_reached(name, path, known)) for name, path in modules.items()}
-
-
-def cycles(graph: dict[str, set[str]]) -> list[set[str]]:
-    """The strongly connected components of more than one module (Tarjan's algorithm, iterative)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    out: list[set[str]] = []
-    for root in graph:
-        if root in index:
-            continue
-        work = [(root, iter(sorted(graph[root])))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is not None:
-                if child not in index:
-                    index[child] = low[child] = len(index)
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(sorted(graph[child]))))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                component = set()
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.add(member)
-                    if member == node:
-                        break
-                if len(component) > 1:
-                    out.append(component)
-    return out
+    """Every module of *package* -> the modules of it that it reaches (the scanner of test_layering)."""
+    graph = {name: set(reached) for name, reached in dependencies(root / package).items()}
+    graph.setdefault(package, set())  # its __init__: see test_layering.test_package_init_reaches_nothing
+    return graph
 
 
 def is_cli(name: str) -> bool:
