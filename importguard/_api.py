@@ -64,7 +64,10 @@ def config() -> Config:
 
 def records() -> list[ImportRecord]:
     """Every import recorded in this process so far, in start order (parents first)."""
-    return [ImportRecord.from_dict(d) for d in _records.to_dicts()]
+    with _records.quiet():
+        from importguard import _convert
+
+        return [ImportRecord.from_dict(d) for d in _convert.to_dicts()]
 
 
 @contextlib.contextmanager
@@ -99,7 +102,9 @@ def capture() -> Iterator[list[ImportRecord]]:
         with _records.quiet():
             mine = _since(first, start)
             _records.settle_toplevel(ended_with, only=mine)
-            out.extend(ImportRecord.from_dict(d) for d in _records.to_dicts(mine))
+            from importguard import _convert
+
+            out.extend(ImportRecord.from_dict(d) for d in _convert.to_dicts(mine))
 
 
 def _since(first: int, start: int) -> list[list[Any]]:
@@ -116,7 +121,9 @@ def recorder() -> Callable[[], list[ImportRecord]]:
 
     def so_far() -> list[ImportRecord]:
         with _records.quiet():
-            return [ImportRecord.from_dict(d) for d in _records.to_dicts(_since(first, start))]
+            from importguard import _convert
+
+            return [ImportRecord.from_dict(d) for d in _convert.to_dicts(_since(first, start))]
 
     return so_far
 

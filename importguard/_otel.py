@@ -36,7 +36,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode
 
-from importguard import __version__, _exports, _records
+from importguard import __version__, _convert, _exports, _records
 
 #: Span attribute names. Semantic-convention names where they exist, written
 #: out: importing opentelemetry-semantic-conventions costs ~37 ms.
@@ -279,7 +279,7 @@ def _end(rec: list[Any]) -> None:
     file = _records.file_of(rec)
     if file:
         attrs[ATTR_FILE] = file
-    loader = _records.loader_kind(rec[_records.SPEC]) if not isinstance(rec[_records.SPEC], str) else None
+    loader = _convert.loader_kind(rec[_records.SPEC]) if not isinstance(rec[_records.SPEC], str) else None
     if loader:
         attrs[ATTR_LOADER] = loader
     end_ns = rec[_records.T1] + _records.epoch_offset_ns
@@ -289,8 +289,8 @@ def _end(rec: list[Any]) -> None:
         qualname = _records.qualname_of(cls)
         message = _records.shown(message)
         swallowed = rec[_records.SWALLOWED]
-        # The verdict every report format shows (one rule: _records.verdict).
-        routine = _records.verdict(rec) == _records.PROBE
+        # The verdict every report format shows (one rule: _convert.verdict).
+        routine = _convert.verdict(rec) == _convert.PROBE
         attrs[ATTR_ERROR_TYPE] = qualname
         attrs[ATTR_FROMLIST] = bool(via_fromlist)
         if swallowed is not None:
@@ -302,7 +302,7 @@ def _end(rec: list[Any]) -> None:
             attributes={
                 "exception.type": qualname,
                 "exception.message": message,
-                "exception.stacktrace": _records._format_traceback(frames, qualname, message),
+                "exception.stacktrace": _convert.format_traceback(frames, qualname, message),
                 # As the semantic conventions mean it: the exception left the
                 # scope of this span (the import statement raised it), whatever
                 # the importer did next; that is importguard.swallowed.

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import importguard
-from importguard import _api, _exports, _records
+from importguard import _api, _convert, _exports
 
 
 def _blocking() -> list[dict[str, Any]]:
@@ -46,7 +46,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     # dies of it). By the terminal summary pytest has caught everything, so those
     # so far were swallowed: sitecustomize's absence is a routine probe, not a failure.
     records = [dict(r, swallowed=True) if r["swallowed"] is None and r["parent_id"] is None and r["error"] else r
-               for r in _records.to_dicts()]
+               for r in _convert.to_dicts()]
     failures, _probes = failed_statements(records)
     # The project's findings only: a failed import in a module of the project,
     # or one the project's own code made. Third-party packages' swallowed

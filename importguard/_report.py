@@ -9,7 +9,7 @@ import os
 import stat
 import sys
 
-from importguard import _exports, _records
+from importguard import _convert, _exports, _records
 from importguard._globs import compile_globs
 
 TYPE_CHECKING = False
@@ -48,7 +48,7 @@ def build(settings: "dict[str, Any] | None" = None, stream: bool = False) -> "di
     settings = settings or {}
     records = _records.buffer[:]
     keep = selector(settings)
-    imports: "Any" = Stream(records, keep) if stream else _records.to_dicts(records, keep=keep)
+    imports: "Any" = Stream(records, keep) if stream else _convert.to_dicts(records, keep=keep)
     ids = {id(rec): i for i, rec in enumerate(records)}
     return {
         "schema": SCHEMA,
@@ -78,7 +78,7 @@ class Stream:
         self.keep = keep
 
     def __iter__(self) -> "Iterator[dict[str, Any]]":
-        return _records.iter_dicts(self.records, keep=self.keep)
+        return _convert.iter_dicts(self.records, keep=self.keep)
 
     def __bool__(self) -> bool:
         return bool(self.records)

@@ -3,7 +3,7 @@
 import os
 import sys
 
-from importguard import _records
+from importguard import _convert
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def cascades(
 
 def verdicts(records: "list[dict[str, Any]]") -> "dict[int, str]":
     """The verdict of every failed record, by id: ``probe``, ``swallowed``,
-    ``escaped`` or ``unsettled`` (see :func:`importguard._records.judge`).
+    ``escaped`` or ``unsettled`` (see :func:`importguard._convert.judge`).
 
     Every report format classifies failures through this one function: the
     ``verdict`` a report carries, or, for a report written without it, the
@@ -56,12 +56,12 @@ def verdicts(records: "list[dict[str, Any]]") -> "dict[int, str]":
             out[r["id"]] = r["verdict"]
     if missing:
         for head, chain in cascades(failures, records):
-            judged = _records.judge(head["swallowed"], chain[-1]["status"],
+            judged = _convert.judge(head["swallowed"], chain[-1]["status"],
                                     any(r["file"] is not None for r in chain))
             for r in chain:
                 out.setdefault(r["id"], judged)
     for r in failures:
-        out.setdefault(r["id"], _records.UNSETTLED)
+        out.setdefault(r["id"], _convert.UNSETTLED)
     return out
 
 
@@ -82,7 +82,7 @@ def failed_statements(
     real: "list[tuple[dict[str, Any], dict[str, Any]]]" = []
     probes: "list[tuple[dict[str, Any], dict[str, Any]]]" = []
     for head, chain in cascades(failures, records):
-        (probes if judged.get(head["id"]) == _records.PROBE else real).append((head, chain[-1]))
+        (probes if judged.get(head["id"]) == _convert.PROBE else real).append((head, chain[-1]))
     return real, probes
 
 

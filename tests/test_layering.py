@@ -38,7 +38,7 @@ LAYERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # The engines: the hot path (_hook) and the finder engine.
     "hook": (frozenset({"_hook", "_finder"}), frozenset({"records", "base"})),
     # Readers of the records, off the import path: reports, formats, summary, spans, metrics, typed results.
-    "sinks": (frozenset({"_report", "_formats", "_html", "_summary", "_otel", "_metrics", "_types"}),
+    "sinks": (frozenset({"_convert", "_report", "_formats", "_html", "_summary", "_otel", "_metrics", "_types"}),
               frozenset({"records", "base"})),
     # The startup path's entry and the session: installs the hook, configures it and the sinks, finishes.
     # (_pool_sigterm: the SIGTERM handler's help for multiprocessing pools, loaded by the session.)

@@ -4,7 +4,7 @@
 the parent packages on the statement's behalf); each record's ``swallowed``
 says what its own importer did, so ``a`` and ``a.b`` "escaped" into ``a.b.c``.
 What the statement did is decided by its head, and shared by the cascade
-(``_records.judge``): ``python -c "import copy"``'s ``from org.python.core
+(``_convert.judge``): ``python -c "import copy"``'s ``from org.python.core
 import PyStringMap`` probe is an optional import that is not installed, in
 the summary, the JSON, the text, speedscope, the trace and the HTML alike.
 """

@@ -400,7 +400,7 @@ def analyse(report: dict[str, Any], child: dict[str, Any], until: float | None, 
 def _statement(file: str | None, line: int | None) -> str | None:
     if not file or not line:
         return None
-    from importguard._records import source_line
+    from importguard._convert import source_line
 
     try:
         text = source_line(file, line)

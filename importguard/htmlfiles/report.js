@@ -21,7 +21,7 @@ function str(v) { return v === undefined || v === null ? "" : String(v); }
 var VERDICT_KIND = { probe: "probe", swallowed: "swallowed", escaped: "error", unsettled: "error" };
 var VERDICT_TEXT = { probe: "optional, not found", swallowed: "swallowed", escaped: "escaped", unsettled: "unsettled" };
 function failed(r) { return r.status === "error" || r.status === "not_found"; }
-// A report written without verdicts gets the same rule as _records.judge: the
+// A report written without verdicts gets the same rule as _convert.judge: the
 // head of the cascade (walking up while the importer failed because of this
 // record) decides, from its own fate and the root cause (down caused_by).
 function judge(n, byId) {

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importguard import _records, _report, _summary
+from importguard import _convert, _records, _report, _summary
 
 text = st.text(alphabet=st.characters(blacklist_categories=()), max_size=80)  # surrogates and NUL included
 
@@ -90,6 +90,6 @@ def test_source_lines_read_at_exit_match_linecache(rows: list[str], newline: str
         expected = linecache.getline(str(path), lineno).strip()
         saved = sys.modules.pop("linecache")
         try:
-            assert _records.source_line(str(path), lineno) == expected
+            assert _convert.source_line(str(path), lineno) == expected
         finally:
             sys.modules["linecache"] = saved
