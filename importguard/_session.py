@@ -318,7 +318,7 @@ def _flush_spans(timeout_s: float) -> None:
     flush does not run either. Through the sinks registered with the records
     (the OpenTelemetry bridge, if the program used OpenTelemetry).
     """
-    for _configure, finish, _live in list(_records.sinks):
+    for _setup, finish, _live in list(_records.sinks):
         with _records.quiet():
             finish(timeout_s)  # each sink's own bounded final flush
 
@@ -471,7 +471,8 @@ def _finish_session() -> None:
         # Only where the globs were used (a report, the summary, spans), and in the
         # process that started the session: children inherit the settings, and
         # tools compare a child's stderr byte for byte.
-        if (written or summary or any(live() for _configure, _finish, live in _records.sinks)) and os.environ.get(_ROOT_PID) == str(os.getpid()):
+        spans = any(live() for _setup, _finish, live in _records.sinks)
+        if (written or summary or spans) and os.environ.get(_ROOT_PID) == str(os.getpid()):
             try:
                 for line in unmatched_globs(settings):
                     sys.stderr.write(line + "\n")
