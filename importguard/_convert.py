@@ -10,6 +10,7 @@ import sys
 from importguard import _records
 from importguard._records import (
     DUPLICATE_OF,
+    E_CAUSE,
     ERROR,
     GC,
     NAME,
@@ -82,12 +83,12 @@ def verdict(rec: "Record") -> "str | None":
     head = rec
     for _ in range(1000):
         parent = head[PARENT]
-        if parent is None or parent[ERROR] is None or parent[ERROR][5] is not head:
+        if parent is None or parent[ERROR] is None or parent[ERROR][E_CAUSE] is not head:
             break
         head = parent
     chain = [head]
-    while chain[-1][ERROR] is not None and chain[-1][ERROR][5] is not None and len(chain) < 1000:
-        chain.append(chain[-1][ERROR][5])
+    while chain[-1][ERROR] is not None and chain[-1][ERROR][E_CAUSE] is not None and len(chain) < 1000:
+        chain.append(chain[-1][ERROR][E_CAUSE])
     return judge(head[SWALLOWED], chain[-1][STATUS], any(_file(r[SPEC]) is not None for r in chain))
 
 

@@ -307,7 +307,8 @@ def _unresolved(obj: "Any", namespace: "dict[str, Any] | None", module: str, nam
                 if failures is not None:
                     err = failed[_records.ERROR]
                     failures.append({"name": failed[_records.NAME],
-                                     "error": f"{_records.qualname_of(err[0])}: {_records.shown(err[1])}"})
+                                     "error": f"{_records.qualname_of(err[_records.E_TYPE])}: "
+                                              f"{_records.shown(err[_records.E_MESSAGE])}"})
                 continue
             if on_disk[1]:
                 continue
@@ -460,7 +461,7 @@ def fromlist_misses(records: "list[list[Any]]") -> "list[dict[str, Any]]":
     out = []
     for rec in records:
         err = rec[_records.ERROR]
-        if err is None or not err[4] or rec[_records.STATUS] != "not_found":
+        if err is None or not err[_records.E_FROMLIST] or rec[_records.STATUS] != "not_found":
             continue
         package, _, missing = rec[_records.NAME].rpartition(".")
         parent = rec[_records.PARENT]
@@ -472,7 +473,7 @@ def fromlist_misses(records: "list[list[Any]]") -> "list[dict[str, Any]]":
             "source": "fromlist",
             "declared_in": None,  # the importing file, from _importer: see resolved()
             "importer": None,
-            "_importer": err[3],
+            "_importer": err[_records.E_IMPORTER],
             "chain": _chain(parent) if parent is not None else [],
             "mode": "record",
             "accepted": None,
@@ -514,7 +515,8 @@ def _related(rec: "list[Any]") -> "list[dict[str, str]]":
     for kid in rec[_records.FAILED_KIDS] or ():
         err = kid[_records.ERROR]
         out.append({"name": kid[_records.NAME],
-                    "error": f"{_records.qualname_of(err[0])}: {_records.shown(err[1])}" if err else "?"})
+                    "error": f"{_records.qualname_of(err[_records.E_TYPE])}: {_records.shown(err[_records.E_MESSAGE])}"
+                    if err else "?"})
     return out
 
 

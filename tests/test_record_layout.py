@@ -69,12 +69,47 @@ def test_the_hooks_new_record_has_the_layout() -> None:
     assert set(items[_records.THREAD + 1:]) <= {"0", "None"}
 
 
+def _failure_reads(path: pathlib.Path) -> list[str]:
+    """``err[<int>]``, ``rec[ERROR][<int>]``...: a failure's fields read by number."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
+                and type(node.slice.value) is int:
+            what = ast.unparse(node.value)
+            if what in {"err", "error"} or what.endswith(("[ERROR]", "[_records.ERROR]")):
+                out.append(f"{path.name}:{node.lineno}: {what}[{node.slice.value}]")
+    return out
+
+
 def test_outside_the_engines_records_are_read_by_name() -> None:
-    """No module but the engines indexes a record or a thread state by number."""
+    """No module but the engines indexes a record, a thread state or a failure by number."""
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         if path.name in ENGINES:
             continue
         found += [f"{path.name}:{line}: {what}[{index}]" for what, index, line in literal_slots(path)
                   if what in {"rec", "state"}]
+        found += _failure_reads(path)
     assert found == []
+
+
+def test_a_failure_has_its_fields_where_the_names_say() -> None:
+    """The failure tuple ``_records.failed`` builds, read through E_TYPE...E_CAUSE."""
+    assert [_records.E_TYPE, _records.E_MESSAGE, _records.E_FRAMES, _records.E_IMPORTER, _records.E_FROMLIST,
+            _records.E_CAUSE] == list(range(6))
+    rec: list[object] = [None] * _records.SIZE
+    rec[_records.NAME] = "no_such_module_here"
+    try:
+        raise ValueError("broken on purpose")
+    except ValueError as exc:
+        _records.failed(rec, exc, status="error")
+    try:
+        error = rec[_records.ERROR]
+        assert isinstance(error, tuple) and len(error) == 6
+        assert error[_records.E_TYPE] is ValueError
+        assert error[_records.E_MESSAGE] == "broken on purpose"
+        assert error[_records.E_FRAMES] == []  # the traceback's first entry is taken for the hook's own frame
+        assert error[_records.E_FROMLIST] is False and error[_records.E_CAUSE] is None
+    finally:  # this process's run-time failure tables are left as they were
+        _records.settle_one(rec, False)
+        _records._first_failure.pop(_records._key_of.pop(id(rec)), None)
