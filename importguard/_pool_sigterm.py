@@ -88,10 +88,26 @@ def patch_popen(module: "Any") -> None:
     """
     popen = getattr(module, "Popen", None)
     real = getattr(popen, "__dict__", {}).get("wait")
+    own_poll = getattr(popen, "__dict__", {}).get("poll")
     signum = getattr(sys.modules.get("_signal"), "SIGTERM", 0)
     WNOHANG = getattr(os, "WNOHANG", 1)
     if real is None or not signum or getattr(real, "__wrapped__", None) is not None:
         return
+
+    def poll(self: "Any") -> "tuple[bool, Any]":
+        """(ended, exit code) without blocking; ended with no code when the worker is
+        not this process's child any more (reaped elsewhere: SIGCHLD ignored)."""
+        if type(self).poll is not own_poll:  # forkserver: the status comes through the sentinel
+            code = self.poll(WNOHANG)
+            return code is not None, code
+        try:
+            pid, status = os.waitpid(self.pid, WNOHANG)
+        except ChildProcessError:  # plain Popen.wait returns None then: so does this one
+            return True, None
+        if pid != self.pid:
+            return False, None
+        self.returncode = os.waitstatus_to_exitcode(status)
+        return True, self.returncode
 
     def wait(self: "Any", timeout: "float | None" = None) -> "Any":
         if timeout is not None or self.returncode is not None or get_ident() not in _terminating:
@@ -105,8 +121,8 @@ def patch_popen(module: "Any") -> None:
         interval = FIRST_RESEND_S
         nap = 0.001
         while True:
-            code = self.poll(WNOHANG)
-            if code is not None:
+            ended, code = poll(self)
+            if ended:
                 return code
             now = monotonic()
             if now >= resend_at:

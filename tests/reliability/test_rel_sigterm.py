@@ -447,6 +447,22 @@ def test_a_pool_hang_is_reported_with_every_process_stack(tmp_path: Path) -> Non
     assert "_terminate_pool" in str(failure.value)  # the parent's stack, taken while it waited
 
 
+def test_a_pool_whose_workers_are_reaped_elsewhere_ends_as_plain(tmp_path: Path) -> None:
+    # SIGCHLD ignored: the kernel reaps the workers, waitpid says ECHILD and plain's join
+    # returns. The re-sending join must too (it once polled for ever, re-sending SIGTERM).
+    code = """
+        import multiprocessing, signal, time
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+        if __name__ == "__main__":
+            with multiprocessing.get_context("fork").Pool(2) as pool:
+                time.sleep(0.5)
+            print("done")
+    """
+    for hooked in (False, True):
+        result = _run_or_dump(code, tmp_path, hooked, "SIGCHLD ignored", timeout=60)
+        assert (result.returncode, result.stdout, result.stderr) == (0, "done\n", "")
+
+
 # CPython's test_importlib/partial/pool_in_threads.py: twenty threads, each with a
 # Pool(1) it ends at once. Before importguard re-sent SIGTERM, about 1 run in 7 hung
 # on 3.13 (the race above, for real).
