@@ -936,8 +936,8 @@ def _loaded_ok(aux: "_Import") -> "Exception | None":
     strict = _hook.finish_loaded(rec, module, rec[3], state)
     if strict is not None:
         return strict
-    if not stack and type(aux) is not _Legacy:
-        _watch(aux.spec, rec, name, module)
+    if type(aux) is not _Legacy and (not stack or _waits_for(stack[-1], name)):
+        _watch(aux.spec, rec, name, module, state)
     _parent_done(aux.state, name)
     return None
 
@@ -945,16 +945,24 @@ def _loaded_ok(aux: "_Import") -> "Exception | None":
 # importlib's code still runs after exec_module returns, and an asynchronous
 # exception there (a signal handler raising) fails the import: _load_unlocked
 # takes the module out of sys.modules again. This engine is not on the stack
-# then. An import nested in another is settled when that exception fails the
-# importing module (_failed_after_exec). A thread's outermost import is
-# watched through the one thing importlib does to the spec on its way out,
+# then. An import nested in a module's code is settled when that exception
+# fails the importing module (_failed_after_exec). A thread's outermost
+# import, and a package imported for a submodule waiting on it (`import a.b`
+# importing `a`: no frame of this engine's is on the stack for `a.b` either),
+# are watched through the one thing importlib does to the spec on its way out,
 # ``spec._initializing = False`` in a finally: for that moment the spec's
-# class is a subclass whose property sees it. Only outermost imports pay it.
+# class is a subclass whose property sees it. Only those imports pay it.
 _watchers: "dict[type, Any]" = {}
-_watching: "dict[int, tuple[list[Any], str, Any, type]]" = {}
+_watching: "dict[int, tuple[list[Any], str, Any, type, list[Any]]]" = {}
 
 
-def _watch(spec: "Any", rec: "list[Any]", name: str, module: "Any") -> None:
+def _waits_for(top: "list[Any]", name: str) -> bool:
+    """Whether the record *top* is a submodule import waiting for the package *name*."""
+    waiting = _inflight.get(id(top))
+    return waiting is not None and waiting.phase == _PENDING and top[0].rpartition(".")[0] == name
+
+
+def _watch(spec: "Any", rec: "list[Any]", name: str, module: "Any", state: "list[Any]") -> None:
     cls = type(spec)
     sub = _watchers.get(cls)
     if sub is None:
@@ -967,7 +975,7 @@ def _watch(spec: "Any", rec: "list[Any]", name: str, module: "Any") -> None:
         _watchers[cls] = sub
     if not sub:
         return
-    _watching[id(spec)] = (rec, name, module, cls)
+    _watching[id(spec)] = (rec, name, module, cls, state)
     try:
         spec.__class__ = sub
     except TypeError:
@@ -986,13 +994,19 @@ def _initialized(spec: "Any", value: "Any") -> None:
         entry = _watching.pop(id(spec), None)
         if entry is None:
             return
-        rec, name, module, cls = entry
+        rec, name, module, cls, state = entry
         object.__setattr__(spec, "__class__", cls)
         if _modules.get(name, _MISSING) is module:
             return
         exc = sys.exc_info()[1]  # what is leaving _load_unlocked through this finally
         if exc is not None:
             _failed_after_exec(rec, exc)
+            stack = state[0]
+            if stack and _waits_for(stack[-1], name):
+                # The submodule import waiting for this package fails with it
+                # (and any waiting for that one: _failed settles the chain).
+                waiting = _inflight[id(stack[-1])]
+                _failed(waiting, exc, "error", depth=4)
     except Exception:
         pass
 
