@@ -159,7 +159,13 @@ class _Exec(_Import):
             real = self.real
             self.phase = _CREATE
             if state[3]:
-                _room(state)  # this frame, while the real create_module runs
+                target = _lower(state)  # this frame, while the real create_module runs
+                while True:  # in this frame: a helper's frame could make the limit too low to set
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
             # The real one may look at its spec; importlib then calls exec_module
             # through it: this stand-in, or a loader wrapping it (wrapt's).
             outer = spec.loader
@@ -180,7 +186,13 @@ class _Exec(_Import):
                 module.__loader__ = real
             self.phase = _CREATED
             if state[3]:
-                _room(state)
+                target = _lower(state)
+                while True:  # in this frame: a helper's frame could make the limit too low to set
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
         except BaseException as exc:
             if _limit[0] != _getlimit():
                 _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
@@ -190,6 +202,14 @@ class _Exec(_Import):
             _setlimit(_limit[0])
             _fail(self, exc, 7)
             _strip(exc, _CREATE_CODE)
+            if state[3]:
+                target = _lower(state)
+                while True:
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
             raise
         return module
 
@@ -212,7 +232,13 @@ class _Exec(_Import):
             self.phase = _EXEC
             self.frame = None
             if state[3]:
-                _room(state)  # this frame, while the module runs
+                target = _lower(state)  # this frame, while the module runs
+                while True:  # in this frame: a helper's frame could make the limit too low to set
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
             real.exec_module(module)
             stage = 1
             if state[3]:
@@ -224,7 +250,13 @@ class _Exec(_Import):
                 _setlimit(_limit[0])
             strict = _loaded_ok(self)
             if state[3]:
-                _room(state)
+                target = _lower(state)
+                while True:  # in this frame: a helper's frame could make the limit too low to set
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
         except BaseException as exc:
             if _limit[0] != _getlimit():
                 _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
@@ -242,6 +274,14 @@ class _Exec(_Import):
             _modules.pop(self.spec.name, None)
             _fail(self, exc, 6)
             _strip(exc, _EXEC_CODE)
+            if state[3]:
+                target = _lower(state)
+                while True:
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
             raise
         if strict is not None:
             raise strict
@@ -260,6 +300,15 @@ class _Namespace(_Exec):
             self.phase = _CREATED
         except BaseException as exc:
             _fail(self, exc, 7)
+            state = self.state
+            if state[3]:
+                target = _lower(state)
+                while True:
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
             raise
         return module
 
@@ -282,7 +331,13 @@ class _Namespace(_Exec):
             self.phase = _EXEC
             self.frame = None
             if state[3]:
-                _room(state)
+                target = _lower(state)
+                while True:  # in this frame: a helper's frame could make the limit too low to set
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
             if _init_module_attrs is not None:
                 _init_module_attrs(spec, module)  # sets the namespace loader on spec and module
             if spec.loader is not None:
@@ -297,7 +352,13 @@ class _Namespace(_Exec):
                 _setlimit(_limit[0])
             strict = _loaded_ok(self)
             if state[3]:
-                _room(state)
+                target = _lower(state)
+                while True:  # in this frame: a helper's frame could make the limit too low to set
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
         except BaseException as exc:
             if _limit[0] != _getlimit():
                 _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
@@ -312,6 +373,14 @@ class _Namespace(_Exec):
             _modules.pop(self.spec.name, None)  # as in _Exec.exec_module
             _fail(self, exc, 6)
             _strip(exc, _NS_EXEC_CODE)
+            if state[3]:
+                target = _lower(state)
+                while True:
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
             raise
         if strict is not None:
             raise strict
@@ -347,7 +416,13 @@ class _Legacy(_Import):
             self.phase = _EXEC
             self.frame = None
             if state[3]:
-                _room(state)
+                target = _lower(state)
+                while True:  # in this frame: a helper's frame could make the limit too low to set
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
             module = real.load_module(fullname)
             stage = 1
             if state[3]:
@@ -359,7 +434,13 @@ class _Legacy(_Import):
                 _setlimit(_limit[0])
             strict = _loaded_ok(self)
             if state[3]:
-                _room(state)
+                target = _lower(state)
+                while True:  # in this frame: a helper's frame could make the limit too low to set
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
         except BaseException as exc:
             if _limit[0] != _getlimit():
                 _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
@@ -373,6 +454,14 @@ class _Legacy(_Import):
                 return module
             _fail(self, exc, 7)
             _strip(exc, _LOAD_CODE)
+            if state[3]:
+                target = _lower(state)
+                while True:
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
             raise
         if strict is not None:
             raise strict
@@ -439,10 +528,22 @@ class Finder:
             aux = _begin(state, name, importing, pushed)
             if aux is None:  # a before-callback imported the module
                 if state[3]:
-                    _room(state)
+                    target = _lower(state)
+                    while True:  # in this frame: a helper's frame could make the limit too low to set
+                        try:
+                            _setlimit(target)
+                            break
+                        except RecursionError:
+                            target = _one_short(state)
                 return _reuse(name)
             if state[3]:
-                _room(state)  # this frame, while the finders after it search
+                target = _lower(state)  # this frame, while the finders after it search
+                while True:  # in this frame: a helper's frame could make the limit too low to set
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
             stage = 1
             for finder in rest:
                 try:
@@ -466,11 +567,23 @@ class Finder:
             if spec is not None:
                 _wrap(aux, name, spec)
                 if state[3]:
-                    _room(state)
+                    target = _lower(state)
+                    while True:  # in this frame: a helper's frame could make the limit too low to set
+                        try:
+                            _setlimit(target)
+                            break
+                        except RecursionError:
+                            target = _one_short(state)
                 return spec
             miss = _missed(aux, name, importing, behalf)
             if state[3]:
-                _room(state)
+                target = _lower(state)
+                while True:  # in this frame: a helper's frame could make the limit too low to set
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
         except BaseException as exc:
             if _limit[0] != _getlimit():
                 _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
@@ -485,11 +598,25 @@ class Finder:
             if stage == 1:  # a finder raised: the import fails with it
                 _fail(aux, exc, 6)
                 _strip(exc, _FIND_CODE)
+                if state[3]:
+                    target = _lower(state)
+                    while True:
+                        try:
+                            _setlimit(target)
+                            break
+                        except RecursionError:
+                            target = _one_short(state)
                 raise
             if _finish_interrupted(aux, exc, "failure" if spec is None else "start"):
                 raise
             if state[3]:
-                _room(state)
+                target = _lower(state)
+                while True:  # in this frame: a helper's frame could make the limit too low to set
+                    try:
+                        _setlimit(target)
+                        break
+                    except RecursionError:
+                        target = _one_short(state)
             return spec
         if miss is not None:
             raise miss  # outside any except: the same __context__ as importlib's own
@@ -507,6 +634,38 @@ def _held(stack: "list[list[Any]]") -> int:
         if aux is not None and aux.phase < _FOUND:
             held += 1
     return held
+
+
+def _lower(state: "list[Any]") -> int:
+    """The recursion limit that raises the program's by exactly the frames this
+    engine holds (:func:`_held`), with the counts already updated to it, for the
+    caller to set in its own frame (:func:`_room` from one call deeper could
+    be refused at the very edge of the limit: CPython allows no limit at or
+    below the current depth). If it is refused, :func:`_one_short`."""
+    room = _held(state[0])
+    if _limit[0] != _getlimit():
+        _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+    delta = room - state[3]
+    state[3] += delta
+    _limit[1] += delta
+    _limit[0] += delta
+    return _limit[0]
+
+
+def _one_short(state: "list[Any]") -> int:
+    """The limit :func:`_lower` gave was refused: one frame more (the next
+    change gives it back). Never above the limit in force, which is allowed."""
+    if _limit[0] >= _getlimit():
+        # Back to the limit in force: the counts say what it holds.
+        delta = _getlimit() - _limit[0]
+        state[3] += delta
+        _limit[1] += delta
+        _limit[0] = _getlimit()
+        return _limit[0]
+    state[3] += 1
+    _limit[1] += 1
+    _limit[0] += 1
+    return _limit[0]
 
 
 def _room(state: "list[Any]") -> None:
@@ -579,7 +738,29 @@ def _push(state: "list[Any]", name: str, phase: int, frame: "Any", pushed: "list
     _inflight[id(rec)] = aux
     _buffer_append(rec)
     stack.append(rec)
+    if parent is None:
+        _entered(state)
     return aux
+
+
+#: The thread states (threads, greenlets) with imports in progress, by id():
+#: the collector's callback is in gc.callbacks while there is one (``_gc.enter``
+#: and ``leave``, as the function engine brackets its outermost import). A
+#: state is entered once and left once, whichever path empties its stack.
+_importing: "dict[int, list[Any]]" = {}
+
+
+def _entered(state: "list[Any]") -> None:
+    key = id(state)
+    if key not in _importing:
+        _importing[key] = state
+        _gc.enter()
+
+
+def _left(state: "list[Any]") -> None:
+    """The thread's stack may be empty now: then it no longer holds the callback in."""
+    if not state[0] and _importing.pop(id(state), None) is not None:
+        _gc.leave()
 
 
 def _begin(state: "list[Any]", name: str, importing: "Any", pushed: "list[_Import]") -> "_Import | None":
@@ -643,6 +824,7 @@ def _begin_interrupted(state: "list[Any]", pushed: "list[_Import]", exc: BaseExc
                 del stack[i]
                 break
     program = _records.interrupted(state, None, exc, "start")
+    _left(state)
     for aux in pushed:
         rec = aux.rec
         if rec[5] is not None:
@@ -796,6 +978,8 @@ def _off_stack(aux: "_Import", exc: "BaseException | None" = None) -> None:
         _settle_above(stack, rec, exc)
         _records.unwind(stack, rec)
         _inflight.pop(key, None)
+    if not stack:
+        _left(aux.state)
 
 
 def _drop(rec: "list[Any]") -> None:
@@ -914,7 +1098,7 @@ def _failed(aux: "_Import", exc: BaseException, status: str, depth: int, stand_i
         if _on_error:
             _callbacks.run(_on_error, "error", rec, None, exc)
     _hook.finish_failed(rec, stack)
-    _room(state)
+    # The room stays raised: the caller gives it back in its own frame (_lower).
 
 
 def _loaded_ok(aux: "_Import") -> "Exception | None":
@@ -1007,6 +1191,8 @@ def _initialized(spec: "Any", value: "Any") -> None:
                 # (and any waiting for that one: _failed settles the chain).
                 waiting = _inflight[id(stack[-1])]
                 _failed(waiting, exc, "error", depth=4)
+                if state[3]:
+                    _room(state)  # no frame of this engine's here: as close as allowed
     except Exception:
         pass
 
@@ -1078,7 +1264,10 @@ def _finish_interrupted(aux: "_Import", exc: BaseException, stage: str) -> bool:
         _unwrap_spec(current)
     aux.frame = None
     _settle_above(aux.state[0], rec, exc)
-    return _records.interrupted(aux.state, rec, exc, stage)
+    try:
+        return _records.interrupted(aux.state, rec, exc, stage)
+    finally:
+        _left(aux.state)
 
 
 def _after_interrupted(aux: "_Import", exc: BaseException) -> bool:
@@ -1120,10 +1309,15 @@ def settle() -> None:
 
 def _after_fork() -> None:
     """In a forked child only this thread exists: forget the others' imports."""
-    mine = {id(rec) for rec in _thread_state()[0]}
+    state = _thread_state()
+    mine = {id(rec) for rec in state[0]}
     for key in list(_inflight):
         if key not in mine:
             del _inflight[key]
+    for key in list(_importing):
+        if key != id(state):
+            del _importing[key]
+            _gc.leave()
 
 
 # Frames of this module on the import path look like importlib's (see the docstring).
@@ -1155,7 +1349,7 @@ def install() -> bool:
     if not any(entry is _finder for entry in sys.meta_path):
         sys.meta_path.insert(0, _finder)
     _active = True
-    _gc.start(always=True)  # no single outermost entry and exit to bracket
+    _gc.start()  # the callback goes in while a thread has imports in progress (_entered)
     if not _fork_registered and hasattr(sys.modules.get("posix", object()), "register_at_fork"):
         import os
 

@@ -50,9 +50,6 @@ _started = 0
 _low_limit = False
 #: Outermost imports in progress (threads and greenlets); see enter() and leave().
 _importing = 0
-#: The callback stays in the list between imports (the finder engine, which has no
-#: single outermost entry and exit).
-_always = False
 
 
 def _on_collect(phase: str, info: "dict[str, Any]") -> None:
@@ -87,19 +84,15 @@ def _gc_module() -> "Any":
     return _records.private_builtin("gc")
 
 
-def start(always: bool = False) -> None:
-    """Time collections from now on (idempotent): during imports, or for the whole
-    run if *always*. Never raises: without it, GC time is simply not split out."""
-    global _callbacks, _always
-    if always:
-        _always = True
+def start() -> None:
+    """Time collections from now on, during imports (idempotent). Never raises:
+    without it, GC time is simply not split out."""
+    global _callbacks
     if _callbacks is not None or _low_limit:
-        if _callbacks is not None and _always:
-            _add(_callbacks)
         return
     try:
         callbacks = _gc_module().callbacks
-        if _always or _importing > 0:
+        if _importing > 0:
             _add(callbacks)
         _callbacks = callbacks
     except Exception as exc:
@@ -125,7 +118,7 @@ def leave() -> None:
     global _importing
     _importing = max(_importing - 1, 0)
     callbacks = _callbacks
-    if not _importing and not _always and callbacks is not None:
+    if not _importing and callbacks is not None:
         try:
             callbacks.remove(_on_collect)
         except ValueError:

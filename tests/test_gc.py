@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import FINDER, clean_env, run_hooked, write_tree
+from conftest import clean_env, run_hooked, write_tree
 from importguard import _formats
 
 # Creating cyclic garbage makes the collector run while this module's own code runs.
@@ -81,10 +81,9 @@ def test_the_collector_is_not_loaded_for_the_program(tmp_path: Path) -> None:
 
 
 def test_callback_only_while_an_import_runs(tmp_path: Path) -> None:
-    # In gc.callbacks only while an import is in progress (function engine): a
+    # In gc.callbacks only while an import is in progress (either engine): a
     # collection between imports costs the program nothing, and the callback's
-    # frame never meets the recursion limit in the program's own code. The
-    # finder engine keeps it for the whole run (no single outermost entry and exit).
+    # frame never meets the recursion limit in the program's own code.
     write_tree(tmp_path, {"gcprobe.py": "import gc\nfrom importguard import _gc\n"
                                          "print('during', gc.callbacks.count(_gc._on_collect))\n"})
     code = """
@@ -102,9 +101,7 @@ def test_callback_only_while_an_import_runs(tmp_path: Path) -> None:
         print('between', gc.callbacks.count(_gc._on_collect))
     """
     proc, _data = run_hooked(code, cwd=tmp_path)
-    between = "1" if FINDER else "0"
-    assert proc.stdout.split("\n")[:-1] == [f"between {between}", "during 1", f"after {between}", "during 0",
-                                            "during 1", f"between {between}"]
+    assert proc.stdout.split("\n")[:-1] == ["between 0", "during 1", "after 0", "during 0", "during 1", "between 0"]
 
 
 def bench_json(tmp_path: Path, *args: str) -> dict:

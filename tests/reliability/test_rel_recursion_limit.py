@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FINDER, write_tree
+from conftest import write_tree
 from rel_helpers import plain_and_hooked
 
 
@@ -36,15 +36,6 @@ def _same(tmp_path: Path, code: str) -> tuple[int, str]:
     return plain.returncode, plain.stderr
 
 
-# The finder engine's frames sit deeper than the function engine's wrapper
-# (importlib's _find_spec and _find_and_load_unlocked are below them): at a few
-# limits its room is off by a frame, and at the very edge CPython refuses to
-# lower the limit back until the next import (docs/engines.md). Not solved yet.
-_FINDER_EDGE = pytest.mark.skipif(FINDER, reason="finder engine: the recursion limit at the very edge "
-                                  "differs by a frame (docs/engines.md)")
-
-
-@_FINDER_EDGE
 @pytest.mark.parametrize("start", range(15, 135, 24))
 def test_every_low_limit_then_import_json_and_decimal(tmp_path: Path, start: int) -> None:
     outcomes = set()
@@ -56,7 +47,6 @@ def test_every_low_limit_then_import_json_and_decimal(tmp_path: Path, start: int
         assert 1 in outcomes  # the sweep starts where the imports fail with RecursionError
 
 
-@_FINDER_EDGE
 @pytest.mark.parametrize("start", [15, 43])
 def test_a_collection_at_the_edge_of_a_low_limit_prints_nothing(tmp_path: Path, start: int) -> None:
     # The collector's callback (GC time per import) is one more Python frame
@@ -74,8 +64,7 @@ def test_recursing_into_recursion_error_outside_imports_prints_nothing(tmp_path:
     # recursing to the limit while a collection started at that very frame got
     # "Exception ignored in: <function _on_collect>" on stderr (3.12: 16 lines,
     # 3.13: 12 with a collection at every allocation). It is there only while an
-    # import runs now. Any engine: the finder keeps it for the whole run, but the
-    # program's own frames here are at the default limit, far from any import.
+    # import runs now, with either engine.
     code = """
 import gc, sys
 import json
@@ -90,12 +79,9 @@ for i in range(20):
         pass
 print(json.dumps("done"))
 """
-    if FINDER:
-        pytest.skip("finder engine: the callback stays in gc.callbacks for the whole run (docs/engines.md)")
     _same(tmp_path, code)
 
 
-@_FINDER_EDGE
 @pytest.mark.parametrize("limit", [120, 400])
 def test_deep_recursion_then_an_import(tmp_path: Path, limit: int) -> None:
     # The program's own frames near the limit, then imports from there.
