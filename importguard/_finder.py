@@ -228,7 +228,11 @@ class _Exec(_Import):
             real = self.real
             if spec.loader is self:
                 spec.loader = real
-            _unwrap_module(self, module, real)
+            # The common case without a call: the module this stand-in's
+            # create_module made, the real loader already on it.
+            if (type(module) is not _ModuleType or (namespace := module.__dict__).get("__loader__") is self
+                    or namespace.get("__spec__") is not spec):
+                _unwrap_module(self, module, real)
             self.phase = _EXEC
             self.frame = None
             if state[3]:
@@ -1120,9 +1124,15 @@ def _loaded_ok(aux: "_Import") -> "Exception | None":
     strict = _hook.finish_loaded(rec, module, rec[3], state)
     if strict is not None:
         return strict
-    if type(aux) is not _Legacy and (not stack or _waits_for(stack[-1], name)):
+    # No call for the common case, an import nested in a module's code.
+    if stack:
+        top = _inflight.get(id(stack[-1]))
+        if top is not None and top.phase == _PENDING:
+            if type(aux) is not _Legacy and stack[-1][0].rpartition(".")[0] == name:
+                _watch(aux.spec, rec, name, module, state)
+            _parent_done(state, name)
+    elif type(aux) is not _Legacy:
         _watch(aux.spec, rec, name, module, state)
-    _parent_done(aux.state, name)
     return None
 
 
