@@ -742,23 +742,18 @@ def _push(state: "list[Any]", name: str, phase: int, frame: "Any", pushed: "list
     _inflight[id(rec)] = aux
     _buffer_append(rec)
     stack.append(rec)
-    if parent is None:
-        _entered(state)
+    if parent is None and id(state) not in _importing:
+        _importing[id(state)] = state
+        _gc.enter()
     return aux
 
 
 #: The thread states (threads, greenlets) with imports in progress, by id():
 #: the collector's callback is in gc.callbacks while there is one (``_gc.enter``
 #: and ``leave``, as the function engine brackets its outermost import). A
-#: state is entered once and left once, whichever path empties its stack.
+#: state is entered once (:func:`_push`) and left once, whichever path empties
+#: its stack (:func:`_off_stack`, or an interrupt: :func:`_left`).
 _importing: "dict[int, list[Any]]" = {}
-
-
-def _entered(state: "list[Any]") -> None:
-    key = id(state)
-    if key not in _importing:
-        _importing[key] = state
-        _gc.enter()
 
 
 def _left(state: "list[Any]") -> None:
@@ -982,8 +977,8 @@ def _off_stack(aux: "_Import", exc: "BaseException | None" = None) -> None:
         _settle_above(stack, rec, exc)
         _records.unwind(stack, rec)
         _inflight.pop(key, None)
-    if not stack:
-        _left(aux.state)
+    if not stack and _importing.pop(id(aux.state), None) is not None:
+        _gc.leave()
 
 
 def _drop(rec: "list[Any]") -> None:
@@ -1359,7 +1354,7 @@ def install() -> bool:
     if not any(entry is _finder for entry in sys.meta_path):
         sys.meta_path.insert(0, _finder)
     _active = True
-    _gc.start()  # the callback goes in while a thread has imports in progress (_entered)
+    _gc.start()  # the callback goes in while a thread has imports in progress (_push)
     if not _fork_registered and hasattr(sys.modules.get("posix", object()), "register_at_fork"):
         import os
 
