@@ -26,7 +26,9 @@ Variants: ``plain`` (importguard installed, ``IMPORTGUARD`` unset: every delta
 is against it), ``importguard`` (``IMPORTGUARD=1 IMPORTGUARD_SUMMARY=0``: the
 defaults, export checks on), ``noexports`` (the same with
 ``IMPORTGUARD_EXPORTS=off``), ``importtime`` (``-X importtime``, stderr to
-/dev/null). Nothing is asserted: the targets are evaluated and printed.
+/dev/null); on request (``--variants``), ``function`` and ``finder``
+(``IMPORTGUARD_ENGINE``, docs/engines.md's cost table). Nothing is asserted:
+the targets are evaluated and printed.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "noexports": {"label": "importguard, IMPORTGUARD_EXPORTS=off",
                   "env": {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_EXPORTS": "off"}},
     "importtime": {"label": "-X importtime", "env": {}, "args": ["-X", "importtime"]},
+    # Not in the default table: the finder engine (docs/engines.md), beside the function engine.
+    "finder": {"label": "importguard, IMPORTGUARD_ENGINE=finder",
+               "env": {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_ENGINE": "finder"}},
+    "function": {"label": "importguard, IMPORTGUARD_ENGINE=function",
+                 "env": {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_ENGINE": "function"}},
 }
 
 #: Issue #14's targets: instructions per module (over plain), per-miss ratio, startup.
