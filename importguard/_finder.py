@@ -159,13 +159,24 @@ class _Exec(_Import):
             real = self.real
             self.phase = _CREATE
             if state[3]:
-                target = _lower(state)  # this frame, while the real create_module runs
-                while True:  # in this frame: a helper's frame could make the limit too low to set
+                room = _held(state[0])  # this frame, while the real create_module runs
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
+                while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
             # The real one may look at its spec; importlib then calls exec_module
             # through it: this stand-in, or a loader wrapping it (wrapt's).
             outer = spec.loader
@@ -186,13 +197,24 @@ class _Exec(_Import):
                 module.__loader__ = real
             self.phase = _CREATED
             if state[3]:
-                target = _lower(state)
-                while True:  # in this frame: a helper's frame could make the limit too low to set
+                room = _held(state[0])
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
+                while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
         except BaseException as exc:
             if _limit[0] != _getlimit():
                 _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
@@ -203,13 +225,24 @@ class _Exec(_Import):
             _fail(self, exc, 7)
             _strip(exc, _CREATE_CODE)
             if state[3]:
-                target = _lower(state)
+                room = _held(state[0])
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
                 while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
             raise
         return module
 
@@ -236,13 +269,24 @@ class _Exec(_Import):
             self.phase = _EXEC
             self.frame = None
             if state[3]:
-                target = _lower(state)  # this frame, while the module runs
-                while True:  # in this frame: a helper's frame could make the limit too low to set
+                room = _held(state[0])  # this frame, while the module runs
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
+                while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
             real.exec_module(module)
             stage = 1
             if state[3]:
@@ -254,13 +298,24 @@ class _Exec(_Import):
                 _setlimit(_limit[0])
             strict = _loaded_ok(self)
             if state[3]:
-                target = _lower(state)
-                while True:  # in this frame: a helper's frame could make the limit too low to set
+                room = _held(state[0])
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
+                while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
         except BaseException as exc:
             if _limit[0] != _getlimit():
                 _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
@@ -279,13 +334,24 @@ class _Exec(_Import):
             _fail(self, exc, 6)
             _strip(exc, _EXEC_CODE)
             if state[3]:
-                target = _lower(state)
+                room = _held(state[0])
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
                 while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
             raise
         if strict is not None:
             raise strict
@@ -306,13 +372,24 @@ class _Namespace(_Exec):
             _fail(self, exc, 7)
             state = self.state
             if state[3]:
-                target = _lower(state)
+                room = _held(state[0])
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
                 while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
             raise
         return module
 
@@ -335,13 +412,24 @@ class _Namespace(_Exec):
             self.phase = _EXEC
             self.frame = None
             if state[3]:
-                target = _lower(state)
-                while True:  # in this frame: a helper's frame could make the limit too low to set
+                room = _held(state[0])
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
+                while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
             if _init_module_attrs is not None:
                 _init_module_attrs(spec, module)  # sets the namespace loader on spec and module
             if spec.loader is not None:
@@ -356,13 +444,24 @@ class _Namespace(_Exec):
                 _setlimit(_limit[0])
             strict = _loaded_ok(self)
             if state[3]:
-                target = _lower(state)
-                while True:  # in this frame: a helper's frame could make the limit too low to set
+                room = _held(state[0])
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
+                while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
         except BaseException as exc:
             if _limit[0] != _getlimit():
                 _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
@@ -378,13 +477,24 @@ class _Namespace(_Exec):
             _fail(self, exc, 6)
             _strip(exc, _NS_EXEC_CODE)
             if state[3]:
-                target = _lower(state)
+                room = _held(state[0])
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
                 while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
             raise
         if strict is not None:
             raise strict
@@ -420,13 +530,24 @@ class _Legacy(_Import):
             self.phase = _EXEC
             self.frame = None
             if state[3]:
-                target = _lower(state)
-                while True:  # in this frame: a helper's frame could make the limit too low to set
+                room = _held(state[0])
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
+                while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
             module = real.load_module(fullname)
             stage = 1
             if state[3]:
@@ -438,13 +559,24 @@ class _Legacy(_Import):
                 _setlimit(_limit[0])
             strict = _loaded_ok(self)
             if state[3]:
-                target = _lower(state)
-                while True:  # in this frame: a helper's frame could make the limit too low to set
+                room = _held(state[0])
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
+                while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
         except BaseException as exc:
             if _limit[0] != _getlimit():
                 _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
@@ -459,13 +591,24 @@ class _Legacy(_Import):
             _fail(self, exc, 7)
             _strip(exc, _LOAD_CODE)
             if state[3]:
-                target = _lower(state)
+                room = _held(state[0])
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
                 while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
             raise
         if strict is not None:
             raise strict
@@ -532,22 +675,44 @@ class Finder:
             aux = _begin(state, name, importing, pushed)
             if aux is None:  # a before-callback imported the module
                 if state[3]:
-                    target = _lower(state)
-                    while True:  # in this frame: a helper's frame could make the limit too low to set
+                    room = _held(state[0])
+                    # The counts and the limit in this frame, with no call between them: a
+                    # helper's frame could make the lower limit too low to set at the very
+                    # edge, and a signal handler runs where a call returns.
+                    if _limit[0] != _getlimit():
+                        _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                    room -= state[3]
+                    state[3] += room
+                    _limit[1] += room
+                    _limit[0] += room
+                    while True:
                         try:
-                            _setlimit(target)
+                            _setlimit(_limit[0])
                             break
-                        except RecursionError:
-                            target = _one_short(state)
+                        except RecursionError:  # refused at the very edge: one frame short, given back later
+                            state[3] += 1
+                            _limit[1] += 1
+                            _limit[0] += 1
                 return _reuse(name)
             if state[3]:
-                target = _lower(state)  # this frame, while the finders after it search
-                while True:  # in this frame: a helper's frame could make the limit too low to set
+                room = _held(state[0])  # this frame, while the finders after it search
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
+                while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
             stage = 1
             for finder in rest:
                 try:
@@ -571,23 +736,45 @@ class Finder:
             if spec is not None:
                 _wrap(aux, name, spec)
                 if state[3]:
-                    target = _lower(state)
-                    while True:  # in this frame: a helper's frame could make the limit too low to set
+                    room = _held(state[0])
+                    # The counts and the limit in this frame, with no call between them: a
+                    # helper's frame could make the lower limit too low to set at the very
+                    # edge, and a signal handler runs where a call returns.
+                    if _limit[0] != _getlimit():
+                        _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                    room -= state[3]
+                    state[3] += room
+                    _limit[1] += room
+                    _limit[0] += room
+                    while True:
                         try:
-                            _setlimit(target)
+                            _setlimit(_limit[0])
                             break
-                        except RecursionError:
-                            target = _one_short(state)
+                        except RecursionError:  # refused at the very edge: one frame short, given back later
+                            state[3] += 1
+                            _limit[1] += 1
+                            _limit[0] += 1
                 return spec
             miss = _missed(aux, name, importing, behalf)
             if state[3]:
-                target = _lower(state)
-                while True:  # in this frame: a helper's frame could make the limit too low to set
+                room = _held(state[0])
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
+                while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
         except BaseException as exc:
             if _limit[0] != _getlimit():
                 _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
@@ -603,24 +790,46 @@ class Finder:
                 _fail(aux, exc, 6)
                 _strip(exc, _FIND_CODE)
                 if state[3]:
-                    target = _lower(state)
+                    room = _held(state[0])
+                    # The counts and the limit in this frame, with no call between them: a
+                    # helper's frame could make the lower limit too low to set at the very
+                    # edge, and a signal handler runs where a call returns.
+                    if _limit[0] != _getlimit():
+                        _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                    room -= state[3]
+                    state[3] += room
+                    _limit[1] += room
+                    _limit[0] += room
                     while True:
                         try:
-                            _setlimit(target)
+                            _setlimit(_limit[0])
                             break
-                        except RecursionError:
-                            target = _one_short(state)
+                        except RecursionError:  # refused at the very edge: one frame short, given back later
+                            state[3] += 1
+                            _limit[1] += 1
+                            _limit[0] += 1
                 raise
             if _finish_interrupted(aux, exc, "failure" if spec is None else "start"):
                 raise
             if state[3]:
-                target = _lower(state)
-                while True:  # in this frame: a helper's frame could make the limit too low to set
+                room = _held(state[0])
+                # The counts and the limit in this frame, with no call between them: a
+                # helper's frame could make the lower limit too low to set at the very
+                # edge, and a signal handler runs where a call returns.
+                if _limit[0] != _getlimit():
+                    _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
+                room -= state[3]
+                state[3] += room
+                _limit[1] += room
+                _limit[0] += room
+                while True:
                     try:
-                        _setlimit(target)
+                        _setlimit(_limit[0])
                         break
-                    except RecursionError:
-                        target = _one_short(state)
+                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                        state[3] += 1
+                        _limit[1] += 1
+                        _limit[0] += 1
             return spec
         if miss is not None:
             raise miss  # outside any except: the same __context__ as importlib's own
@@ -638,38 +847,6 @@ def _held(stack: "list[list[Any]]") -> int:
         if aux is not None and aux.phase < _FOUND:
             held += 1
     return held
-
-
-def _lower(state: "list[Any]") -> int:
-    """The recursion limit that raises the program's by exactly the frames this
-    engine holds (:func:`_held`), with the counts already updated to it, for the
-    caller to set in its own frame (:func:`_room` from one call deeper could
-    be refused at the very edge of the limit: CPython allows no limit at or
-    below the current depth). If it is refused, :func:`_one_short`."""
-    room = _held(state[0])
-    if _limit[0] != _getlimit():
-        _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
-    delta = room - state[3]
-    state[3] += delta
-    _limit[1] += delta
-    _limit[0] += delta
-    return _limit[0]
-
-
-def _one_short(state: "list[Any]") -> int:
-    """The limit :func:`_lower` gave was refused: one frame more (the next
-    change gives it back). Never above the limit in force, which is allowed."""
-    if _limit[0] >= _getlimit():
-        # Back to the limit in force: the counts say what it holds.
-        delta = _getlimit() - _limit[0]
-        state[3] += delta
-        _limit[1] += delta
-        _limit[0] = _getlimit()
-        return _limit[0]
-    state[3] += 1
-    _limit[1] += 1
-    _limit[0] += 1
-    return _limit[0]
 
 
 def _room(state: "list[Any]") -> None:
