@@ -160,9 +160,6 @@ class _Exec(_Import):
             self.phase = _CREATE
             if state[3]:
                 room = _held(state[0])  # this frame, while the real create_module runs
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -173,7 +170,7 @@ class _Exec(_Import):
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -198,9 +195,6 @@ class _Exec(_Import):
             self.phase = _CREATED
             if state[3]:
                 room = _held(state[0])
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -211,7 +205,7 @@ class _Exec(_Import):
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -226,9 +220,6 @@ class _Exec(_Import):
             _strip(exc, _CREATE_CODE)
             if state[3]:
                 room = _held(state[0])
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -239,7 +230,7 @@ class _Exec(_Import):
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -270,9 +261,6 @@ class _Exec(_Import):
             self.frame = None
             if state[3]:
                 room = _held(state[0])  # this frame, while the module runs
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -283,7 +271,7 @@ class _Exec(_Import):
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -299,9 +287,6 @@ class _Exec(_Import):
             strict = _loaded_ok(self)
             if state[3]:
                 room = _held(state[0])
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -312,7 +297,7 @@ class _Exec(_Import):
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -335,9 +320,6 @@ class _Exec(_Import):
             _strip(exc, _EXEC_CODE)
             if state[3]:
                 room = _held(state[0])
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -348,7 +330,7 @@ class _Exec(_Import):
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -373,9 +355,6 @@ class _Namespace(_Exec):
             state = self.state
             if state[3]:
                 room = _held(state[0])
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -386,7 +365,7 @@ class _Namespace(_Exec):
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -413,9 +392,6 @@ class _Namespace(_Exec):
             self.frame = None
             if state[3]:
                 room = _held(state[0])
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -426,7 +402,7 @@ class _Namespace(_Exec):
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -445,9 +421,6 @@ class _Namespace(_Exec):
             strict = _loaded_ok(self)
             if state[3]:
                 room = _held(state[0])
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -458,7 +431,7 @@ class _Namespace(_Exec):
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -478,9 +451,6 @@ class _Namespace(_Exec):
             _strip(exc, _NS_EXEC_CODE)
             if state[3]:
                 room = _held(state[0])
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -491,7 +461,7 @@ class _Namespace(_Exec):
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -531,9 +501,6 @@ class _Legacy(_Import):
             self.frame = None
             if state[3]:
                 room = _held(state[0])
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -544,7 +511,7 @@ class _Legacy(_Import):
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -560,9 +527,6 @@ class _Legacy(_Import):
             strict = _loaded_ok(self)
             if state[3]:
                 room = _held(state[0])
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -573,7 +537,7 @@ class _Legacy(_Import):
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -592,9 +556,6 @@ class _Legacy(_Import):
             _strip(exc, _LOAD_CODE)
             if state[3]:
                 room = _held(state[0])
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -605,7 +566,7 @@ class _Legacy(_Import):
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -676,9 +637,6 @@ class Finder:
             if aux is None:  # a before-callback imported the module
                 if state[3]:
                     room = _held(state[0])
-                    # The counts and the limit in this frame, with no call between them: a
-                    # helper's frame could make the lower limit too low to set at the very
-                    # edge, and a signal handler runs where a call returns.
                     if _limit[0] != _getlimit():
                         _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                     room -= state[3]
@@ -689,16 +647,13 @@ class Finder:
                         try:
                             _setlimit(_limit[0])
                             break
-                        except RecursionError:  # refused at the very edge: one frame short, given back later
+                        except RecursionError:  # at the very edge: one frame short (see _room)
                             state[3] += 1
                             _limit[1] += 1
                             _limit[0] += 1
                 return _reuse(name)
             if state[3]:
                 room = _held(state[0])  # this frame, while the finders after it search
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -709,7 +664,7 @@ class Finder:
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -737,9 +692,6 @@ class Finder:
                 _wrap(aux, name, spec)
                 if state[3]:
                     room = _held(state[0])
-                    # The counts and the limit in this frame, with no call between them: a
-                    # helper's frame could make the lower limit too low to set at the very
-                    # edge, and a signal handler runs where a call returns.
                     if _limit[0] != _getlimit():
                         _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                     room -= state[3]
@@ -750,7 +702,7 @@ class Finder:
                         try:
                             _setlimit(_limit[0])
                             break
-                        except RecursionError:  # refused at the very edge: one frame short, given back later
+                        except RecursionError:  # at the very edge: one frame short (see _room)
                             state[3] += 1
                             _limit[1] += 1
                             _limit[0] += 1
@@ -758,9 +710,6 @@ class Finder:
             miss = _missed(aux, name, importing, behalf)
             if state[3]:
                 room = _held(state[0])
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -771,7 +720,7 @@ class Finder:
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -791,9 +740,6 @@ class Finder:
                 _strip(exc, _FIND_CODE)
                 if state[3]:
                     room = _held(state[0])
-                    # The counts and the limit in this frame, with no call between them: a
-                    # helper's frame could make the lower limit too low to set at the very
-                    # edge, and a signal handler runs where a call returns.
                     if _limit[0] != _getlimit():
                         _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                     room -= state[3]
@@ -804,7 +750,7 @@ class Finder:
                         try:
                             _setlimit(_limit[0])
                             break
-                        except RecursionError:  # refused at the very edge: one frame short, given back later
+                        except RecursionError:  # at the very edge: one frame short (see _room)
                             state[3] += 1
                             _limit[1] += 1
                             _limit[0] += 1
@@ -813,9 +759,6 @@ class Finder:
                 raise
             if state[3]:
                 room = _held(state[0])
-                # The counts and the limit in this frame, with no call between them: a
-                # helper's frame could make the lower limit too low to set at the very
-                # edge, and a signal handler runs where a call returns.
                 if _limit[0] != _getlimit():
                     _limit[0] = _getlimit() + _limit[1]  # the program set its own limit since
                 room -= state[3]
@@ -826,7 +769,7 @@ class Finder:
                     try:
                         _setlimit(_limit[0])
                         break
-                    except RecursionError:  # refused at the very edge: one frame short, given back later
+                    except RecursionError:  # at the very edge: one frame short (see _room)
                         state[3] += 1
                         _limit[1] += 1
                         _limit[0] += 1
@@ -853,8 +796,20 @@ def _room(state: "list[Any]") -> None:
     """The function engine's recursion-limit rule (``_hook``), for this
     engine's frames: the limit is raised by exactly the frames it holds
     (:func:`_held`), so the program's frames meet the limit where they would
-    without importguard. Called where those frames change, when the thread
-    pays (the limit below 1,000, 16 imports in progress, or room already held)."""
+    without importguard. Applied where those frames change, when the thread
+    pays (the limit below 1,000, 16 imports in progress, or room already held).
+
+    The engine's own frames (``find_spec``, ``create_module``, ``exec_module``,
+    ``load_module``) do not call this: they count with :func:`_held` and set
+    the limit inline, the counts and ``setrecursionlimit`` with no call between
+    them. From this function, two frames deeper, CPython refused the lower
+    limit at the very edge (no limit at or below the current depth), and the
+    program got one frame more than without importguard; and a signal handler,
+    which runs where a call returns, could land between the counts and the
+    limit and leave them apart for good. Refused even so (the import failed
+    at the edge itself), the room stays one frame higher per refusal until the
+    next change. This function serves the places with no frame of the
+    engine's on the stack."""
     _records.set_room(state, _held(state[0]))
 
 
