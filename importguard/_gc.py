@@ -16,7 +16,8 @@ and in the cumulative time of its importers. Collections outside any import,
 or during importguard's own work, are not recorded.
 
 The callback is in the list only while some import is in progress (the hook
-calls enter() at an outermost import and leave() when it ends), not for the
+calls enter() at an outermost import and leave() when it ends; the finder
+engine when a thread's import stack fills and empties), not for the
 whole run: a collection outside imports then costs the program nothing, and
 the callback's own Python frame cannot meet the recursion limit in the
 program's code (on 3.12 and 3.13 a program recursing into RecursionError while
