@@ -46,11 +46,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from machine import cpu_model  # noqa: E402
 import synthetic  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 # ---------------------------------------------------------------- targets (from the issue)
 
@@ -198,7 +199,7 @@ class Runner:
 # ---------------------------------------------------------------- statistics
 
 
-def med(xs: "list[float] | list[int]") -> float:
+def med(xs: list[float] | list[int]) -> float:
     return statistics.median(xs)
 
 
@@ -704,7 +705,7 @@ def render(res: dict[str, Any], markdown: bool) -> str:
                 row += [fmt_s(e[k]["cpu_us_per_miss"]), f"{e[k]['ratio']['median']:.3f}"]
             rows.append(row)
         head = ["variant"]
-        for k, t in kinds.items():
+        for t in kinds.values():
             head += [f"{t}: µs", "ratio"]
         parts.append(table(head, rows, markdown))
     if cg and cg["misses"]:

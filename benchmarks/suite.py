@@ -41,15 +41,14 @@ import shutil
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from machine import cpu_model  # noqa: E402
 import synthetic  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 # ---------------------------------------------------------------- targets (issue #6)
 

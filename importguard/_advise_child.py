@@ -125,9 +125,8 @@ def classify(frame: "FrameType") -> "tuple[int, FrameType | None]":
     if filename.startswith(_OWN_DIR):
         return MACHINERY, None
     lasti = frame.f_lasti
-    if lasti >= 0 and _import_name_op >= 0:
-        if _code_bytes(code)[lasti] == _import_name_op:
-            return REFERENCE, frame
+    if lasti >= 0 and _import_name_op >= 0 and _code_bytes(code)[lasti] == _import_name_op:
+        return REFERENCE, frame
     return USE, frame
 
 

@@ -16,7 +16,6 @@ What a callback receives is one :class:`ImportEvent`. What it may do:
 """
 
 import sys
-from _thread import get_ident
 
 from importguard import _records
 from importguard._globs import compile_globs, glob_problem

@@ -578,7 +578,7 @@ def _cache_read(cache: str, key: "tuple[Any, ...]") -> "Any":
     try:
         st = os.fstat(fd)
         # Only a regular file this user wrote: it decides what the program's start imports (hooks).
-        if (not (st.st_mode & 0o170000 == 0o100000) or st.st_size > _CACHE_MAX
+        if (st.st_mode & 0o170000 != 0o100000 or st.st_size > _CACHE_MAX
                 or (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022):
             return None
         with os.fdopen(fd, "rb", closefd=False) as fh:

@@ -12,7 +12,8 @@ from importguard import _report
 # shutdown; with postponed annotations it is needed only by the type checker.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from collections.abc import Callable
+    from typing import Any
 
 MERGED_SCHEMA = "importguard.merged/1"
 

@@ -625,12 +625,7 @@ def _callers_of(name: str, allowed: str) -> "list[str]":
     own = ("_frozen_importlib", "importlib._bootstrap")
 
     def uses(code: "Any") -> bool:
-        if name in code.co_names:
-            return True
-        for const in code.co_consts:
-            if type(const) is code_type and uses(const):
-                return True
-        return False
+        return name in code.co_names or any(type(const) is code_type and uses(const) for const in code.co_consts)
 
     # Type tests, not getattr with a default: a failed attribute look-up costs
     # an exception, and this runs at every interpreter start (auto).

@@ -610,7 +610,7 @@ def _send_folded(tracer: Any) -> None:
             attributes={"importguard.folded.count": sum(entry[0] for _n, entry in chunk),
                         "importguard.folded.modules": len(chunk)},
         )
-        for name, (count, total, own, t0, t1) in chunk:
+        for name, (count, total, own, _t0, t1) in chunk:
             span.add_event("importguard.folded_module", timestamp=t1 + offset, attributes={
                 ATTR_MODULE: name, "importguard.count": count,
                 "importguard.total_ms": total / 1e6, ATTR_SELF_MS: own / 1e6,

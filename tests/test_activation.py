@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 import sysconfig
 from pathlib import Path
 
 import pytest
 
-from conftest import FINDER, clean_env, run_python
+from conftest import clean_env, run_python
 
 SNAPSHOT = "import sys, json; print(json.dumps(sorted(sys.modules)))"
 HEAVY = ("opentelemetry", "attr", "attrs", "wrapt", "asyncio", "logging", "inspect", "traceback", "fnmatch",

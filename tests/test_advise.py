@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from conftest import clean_env, run_python, write_tree
-from test_html import browser  # noqa: F401  (the headless Chromium fixture)
 from importguard._cli import advise as _advise
+from test_html import browser  # noqa: F401  (the headless Chromium fixture)
 
 # A program with one slow module used only on a rarely taken path, modules used
 # at startup (directly and through `from m import name`), a module whose import
@@ -127,7 +127,7 @@ def test_the_advised_program_behaves_as_without_advise(tmp_path: Path) -> None:
                            "app.py", "--fail"],
                           cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120)
     assert (proc.returncode, proc.stdout) == (plain.returncode, plain.stdout) == (3, "hi hello ['side']\n")
-    assert proc.stderr == plain.stderr + f"importguard advise: wrote advice.txt\n"
+    assert proc.stderr == plain.stderr + "importguard advise: wrote advice.txt\n"
     text = (tmp_path / "advice.txt").read_text()
     assert text.startswith("importguard advise: 2 imports to defer")
     assert "slowlib  (" + str(tmp_path / "app.py") + ":2)" in text

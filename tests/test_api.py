@@ -41,9 +41,8 @@ def test_capture_yields_the_blocks_imports(tmp_path: Path, fresh_modules: None) 
 def test_capture_settles_an_escaping_failure(tmp_path: Path, fresh_modules: None) -> None:
     write_tree(tmp_path, {"cap_boom.py": "raise RuntimeError('boom')\n"})
     sys.path.insert(0, str(tmp_path))
-    with pytest.raises(RuntimeError):
-        with importguard.capture() as imported:
-            import cap_boom  # noqa: F401
+    with pytest.raises(RuntimeError), importguard.capture() as imported:
+        import cap_boom  # noqa: F401
     assert [(r.name, r.swallowed) for r in imported] == [("cap_boom", False)]
 
 

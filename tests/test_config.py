@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import importguard
-from importguard import _config
 from conftest import clean_env, run_python, write_tree
+from importguard import _config
 
 
 def load(tmp_path: Path, env: dict[str, str] | None = None) -> tuple[dict, list[str]]:

@@ -40,7 +40,6 @@ judged; not reproduced outside the full suite.)
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys

@@ -13,9 +13,10 @@ import json
 import os
 import random
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import jsonschema
 import pytest
@@ -570,7 +571,7 @@ def test_legend_labels_and_every_failure_findable(open_report: Any, tmp_path: Pa
     width = page.js("() => document.querySelector('canvas').clientWidth")
     # Visible however small, and inside the canvas (zzz is the last module of its row).
     for name in ("app.a.b.broken", "zzz"):
-        assert rects[name]["w"] >= 8 and 0 <= rects[name]["x"] and rects[name]["x"] + rects[name]["w"] <= width
+        assert rects[name]["w"] >= 8 and rects[name]["x"] >= 0 and rects[name]["x"] + rects[name]["w"] <= width
     # The trail: every ancestor of the swallowed failure is underlined, nothing else.
     assert {n for n, r in rects.items() if r["trail"]} == {"app", "app.a", "app.a.b"}
     # Time and share on the bars with room.

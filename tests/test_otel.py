@@ -10,7 +10,6 @@ import pytest
 
 from conftest import clean_env, run_python, write_tree
 
-
 APP = {
     "apppkg/__init__.py": "__all__ = ['present', 'vanished']\npresent = 1\nfrom . import helpers\n",
     "apppkg/helpers.py": "try:\n    import optional_accel_xyz\nexcept ImportError:\n    pass\n",

@@ -18,8 +18,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from conftest import clean_env, run_hooked, write_tree
 from importguard import _formats, _summary
 from test_html import browser, open_report  # noqa: F401  (fixtures)

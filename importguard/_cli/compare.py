@@ -170,7 +170,7 @@ def load(path: str) -> dict[str, Any]:
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
-        raise UsageError(f"{path} is not a bench result (not UTF-8 text); make one with importguard bench --json OUT")
+        raise UsageError(f"{path} is not a bench result (not UTF-8 text); make one with importguard bench --json OUT") from None
     try:
         data = json.loads(text)
     except ValueError as exc:

@@ -71,7 +71,7 @@ def run_walker(packages: list[str], mode: str, python: str, exclude: Sequence[st
         raise SystemExit(128 + signum)
 
     proc = None
-    logs = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+    logs = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115 (closed in finally)
     try:
         for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
             if signum is not None:

@@ -240,7 +240,7 @@ def test_no_message_where_the_globs_were_not_used_or_all_matched(tmp_path: Path)
 def test_child_processes_do_not_repeat_the_message(tmp_path: Path) -> None:
     # A child inherits the settings and writes its own report; only the process that
     # started the session speaks (tools compare a child's stderr byte for byte).
-    code = f"""
+    code = """
         import subprocess, sys
         child = subprocess.run([sys.executable, "-c", "import csv"], capture_output=True, text=True)
         print(repr(child.stderr))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from conftest import by_name, write_tree
 from rel_helpers import importguard_lines, names, plain_and_hooked
 

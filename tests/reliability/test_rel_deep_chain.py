@@ -7,10 +7,7 @@ hooked 140 on 3.12 and 3.13 (steps of 5).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-
-import pytest
 
 from conftest import write_tree
 from rel_helpers import plain_and_hooked

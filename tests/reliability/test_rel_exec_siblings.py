@@ -44,7 +44,7 @@ def _session(cmd: list[str], cwd: Path, hooked: bool = True, **extra: str) -> su
 
 
 def test_exec_writes_the_report_before_the_image_is_replaced(tmp_path: Path) -> None:
-    code = f"""
+    code = """
         import json, os, sys
         print('before', flush=True)
         os.execv(sys.executable, [sys.executable, '-c', 'import decimal; print("after")'])

@@ -120,7 +120,6 @@ def _read_only_run(tmp_path: Path, code: str, report: Path):  # type: ignore[no-
     import subprocess
     import textwrap
 
-    from conftest import clean_env
     from rel_helpers import Run, hooked_env, with_override
 
     ro = report.parent
@@ -132,7 +131,7 @@ def _read_only_run(tmp_path: Path, code: str, report: Path):  # type: ignore[no-
     else:
         if not shutil.which("unshare"):
             pytest.skip("root, and no unshare for a read-only mount")
-        script = f'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"'
+        script = 'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"'
         cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", str(ro),
                sys.executable, "-c", textwrap.dedent(code)]
         probe = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", str(ro),
@@ -167,8 +166,8 @@ def test_failed_write_leaves_the_previous_report_whole(tmp_path: Path) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))
         print('app out')
     """
-    from rel_helpers import hooked_env, with_override
     from conftest import run_python
+    from rel_helpers import hooked_env, with_override
 
     proc = run_python(code, cwd=tmp_path, env=with_override(hooked_env(report)))
     assert proc.returncode == 0 and len(importguard_lines(proc.stderr)) == 1
