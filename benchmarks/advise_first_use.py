@@ -87,7 +87,9 @@ def main() -> None:
             proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                                    args.python, "-c", WORKLOAD], env={**runs[name], "_IMPORTGUARD_ADVISE": "/dev/null"},
                                   capture_output=True, text=True, check=True)
-            counts[name] = int(re.search(r"Collected : (\d+)", proc.stderr).group(1))
+            found = re.search(r"Collected : (\d+)", proc.stderr)
+            assert found is not None, proc.stderr[-2000:]
+            counts[name] = int(found.group(1))
         print(f"{'variant':>11}  {'instructions':>14}  {'vs hooked':>14}")
         for name in names:
             print(f"{name:>11}  {counts[name]:>14,}  {counts[name] - counts['hooked']:>+14,}")

@@ -950,7 +950,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.replot:
         with open(args.replot, encoding="utf-8") as fh:
-            res = json.load(fh)
+            res: dict[str, Any] = json.load(fh)
         res["targets"] = evaluate(res)
         out_dir = os.path.dirname(os.path.abspath(args.replot))
         with open(args.replot, "w", encoding="utf-8") as fh:
@@ -1012,7 +1012,7 @@ def main(argv: list[str] | None = None) -> int:
             cwds[w] = d
         else:
             cwds[w] = workdir
-    res: dict[str, Any] = {"mode": args.suite, "rounds": rounds, "sizes": sizes, "real": real, "variants": variants,
+    res = {"mode": args.suite, "rounds": rounds, "sizes": sizes, "real": real, "variants": variants,
                            "machine": machine(), "bench_python": bench, "plain_python": plain, "label": args.label,
                            "importguard_file": subprocess.run(
                                [bench, "-c", "import importguard; print(importguard.__file__)"], capture_output=True,

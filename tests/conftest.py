@@ -102,7 +102,8 @@ def by_name(report: dict[str, Any], name: str) -> dict[str, Any]:
     """The single import record for *name* in *report* (fails if there is not exactly one)."""
     found = [r for r in report["imports"] if r["name"] == name]
     assert len(found) == 1, f"{len(found)} records for {name!r}: {found}"
-    return found[0]
+    record: dict[str, Any] = found[0]
+    return record
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ flat: they must not import the CLI's package (one more module in that program).
 
 from __future__ import annotations
 
+import argparse
 import ast
 import subprocess
 import sys
@@ -80,6 +81,7 @@ def test_every_command_is_registered_in_the_one_table() -> None:
     assert names == ["check", "snapshot", "run", "bench", "compare", "advise", "report"]
     parser = cmdline.build_parser()
     (sub,) = [a for a in parser._actions if a.dest == "command"]
+    assert isinstance(sub, argparse._SubParsersAction)
     assert list(sub.choices) == names
     for name, module in cmdline.COMMANDS:
         assert sub.choices[name].description == module.DESCRIPTION

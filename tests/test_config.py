@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -14,7 +16,7 @@ from conftest import clean_env, run_python, write_tree
 from importguard import _config
 
 
-def load(tmp_path: Path, env: dict[str, str] | None = None) -> tuple[dict, list[str]]:
+def load(tmp_path: Path, env: dict[str, str] | None = None) -> tuple[dict[str, Any], list[str]]:
     settings, problems = _config.load(environ=env or {}, cwd=str(tmp_path))
     return settings, [p.message for p in problems]
 
@@ -132,13 +134,13 @@ when = 1979-05-27T07:32:00Z
 """
 
 
-def _startup(tmp_path: Path, cache: Path, **extra: str) -> tuple[dict, list[str]]:
+def _startup(tmp_path: Path, cache: Path, **extra: str) -> tuple[dict[str, Any], list[str]]:
     env = {"IMPORTGUARD": "1", "XDG_CACHE_HOME": str(cache), **extra}
     settings, problems = _config.load(environ=env, cwd=str(tmp_path))
     return settings, [str(p) for p in problems]
 
 
-def _in_process(tmp_path: Path) -> tuple[dict, list[str]]:
+def _in_process(tmp_path: Path) -> tuple[dict[str, Any], list[str]]:
     """What parsing in this process gives: the reference every other road must match."""
     path = str(tmp_path / "pyproject.toml")
     problems: list[_config.ConfigProblem] = []
@@ -173,9 +175,10 @@ def test_every_road_gives_the_same_settings_and_messages(tmp_path: Path, monkeyp
     assert _startup(tmp_path, cache)[1] == want
 
     # No fork (Windows), or a fork that fails: parsed here, same messages.
-    monkeypatch.delattr(_config.os, "fork")
+    # _config's os is this os: the module it calls os.fork() on.
+    monkeypatch.delattr(os, "fork")
     assert _startup(tmp_path, tmp_path / "other-cache")[1] == want
-    monkeypatch.setattr(_config.os, "fork", lambda: (_ for _ in ()).throw(OSError(11, "EAGAIN")), raising=False)
+    monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError(11, "EAGAIN")), raising=False)
     assert _startup(tmp_path, tmp_path / "third-cache")[1] == want
 
 

@@ -293,7 +293,7 @@ def test_submodules_named_by_all_are_found_with_one_listing_per_directory(
         listed.append(path)
         return real_listdir(path)
 
-    monkeypatch.setattr(_exports.os, "listdir", counting_listdir)
+    monkeypatch.setattr(os, "listdir", counting_listdir)  # the os _exports lists with
     namespace = {"__path__": [str(tmp_path / "many")], "bound": 1}
     missing, lazy = _exports._unresolved(None, namespace, "many_not_imported", [*names, "bound", "data", "gone"])
     assert (missing, lazy) == (["data", "gone"], [])  # data.txt is not a module

@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from conftest import clean_env, run_hooked, write_tree
 from importguard import _formats
@@ -104,13 +105,14 @@ def test_callback_only_while_an_import_runs(tmp_path: Path) -> None:
     assert proc.stdout.split("\n")[:-1] == ["between 0", "during 1", "after 0", "during 0", "during 1", "between 0"]
 
 
-def bench_json(tmp_path: Path, *args: str) -> dict:
+def bench_json(tmp_path: Path, *args: str) -> dict[str, Any]:
     out = tmp_path / "b.json"
     proc = subprocess.run([sys.executable, "-m", "importguard", "bench", "gcapp", "--runs", "3", "--warmup", "0",
                            "--json", str(out), *args], cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
-    return json.loads(out.read_text()) | {"_stdout": proc.stdout}
+    data: dict[str, Any] = json.loads(out.read_text())
+    return data | {"_stdout": proc.stdout}
 
 
 def test_bench_and_compare_leave_collections_out_on_request(tmp_path: Path) -> None:

@@ -231,7 +231,7 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
 def blob_of(html: str) -> str:
     found = BLOB.findall(html)
     assert len(found) == 1, "exactly one data blob"
-    return found[0]
+    return str(found[0])
 
 
 class Scripts(HTMLParser):
@@ -356,7 +356,8 @@ class Page:
 
     def rects(self, lane: int) -> list[dict[str, Any]]:
         """Where the chart of *lane* drew each module: {id, name, x, y, w, h} in CSS pixels."""
-        return self.page.locator("canvas").nth(lane).evaluate("c => c.importguardRects()")
+        rects: list[dict[str, Any]] = self.page.locator("canvas").nth(lane).evaluate("c => c.importguardRects()")
+        return rects
 
     def click_node(self, lane: int, name: str) -> None:
         r = next(r for r in self.rects(lane) if r["name"] == name)
@@ -365,7 +366,8 @@ class Page:
     def column(self, index: int) -> list[str]:
         """The texts of column *index* of the module table, top to bottom."""
         rows = "document.querySelectorAll('#modules tbody tr')"
-        return self.js(f"(i) => Array.from({rows}, tr => tr.cells[i].textContent)", index)
+        texts: list[str] = self.js(f"(i) => Array.from({rows}, tr => tr.cells[i].textContent)", index)
+        return texts
 
     def close(self) -> None:
         self.page.close()
@@ -386,7 +388,8 @@ def open_report(browser: Any, tmp_path: Path) -> Iterator[Any]:
 
 
 def lane_names(page: Page) -> list[str]:
-    return page.js("() => Array.from(document.querySelectorAll('.lane-head'), e => e.textContent)")
+    names: list[str] = page.js("() => Array.from(document.querySelectorAll('.lane-head'), e => e.textContent)")
+    return names
 
 
 def test_real_run_shows_processes_threads_modules_and_failures(

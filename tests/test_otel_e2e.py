@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from conftest import clean_env, write_tree
 from otlp_receiver import otlp_receiver
@@ -36,7 +37,7 @@ APP = {
 }
 
 
-def _names(spans: list[dict]) -> set[str]:
+def _names(spans: list[dict[str, Any]]) -> set[str]:
     return {s["name"] for s in spans}
 
 

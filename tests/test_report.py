@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -13,7 +14,7 @@ from conftest import ROOT, by_name, run_hooked
 SCHEMA = json.loads((ROOT / "importguard" / "report.schema.json").read_text())
 
 
-def test_report_has_the_documented_shape(tree: object, tmp_path: Path) -> None:
+def test_report_has_the_documented_shape(tree: Any, tmp_path: Path) -> None:
     tree({"app/__init__.py": "from . import a\n", "app/a.py": "import json\n"})
     proc, report = run_hooked("import app", cwd=tmp_path)
     assert report is not None
@@ -35,7 +36,7 @@ def test_report_has_the_documented_shape(tree: object, tmp_path: Path) -> None:
     assert app["id"] < a["id"] < json_rec["id"]
 
 
-def test_self_time_excludes_nested_imports(tree: object, tmp_path: Path) -> None:
+def test_self_time_excludes_nested_imports(tree: Any, tmp_path: Path) -> None:
     tree(
         {
             "slow/__init__.py": "import time\ntime.sleep(0.05)\nfrom . import child\n",
@@ -54,7 +55,7 @@ def test_self_time_excludes_nested_imports(tree: object, tmp_path: Path) -> None
     assert top["duration_ns"] > child["duration_ns"] > top["self_ns"]
 
 
-def test_not_found_error_and_swallowed(tree: object, tmp_path: Path) -> None:
+def test_not_found_error_and_swallowed(tree: Any, tmp_path: Path) -> None:
     # A catches B's error; B fails because C fails inside it.
     tree(
         {
@@ -84,7 +85,7 @@ def test_not_found_error_and_swallowed(tree: object, tmp_path: Path) -> None:
     assert sorted(failures) == ["b", "c", "optional_dep_xyz"]
 
 
-def test_failure_that_kills_the_process_is_not_swallowed(tree: object, tmp_path: Path) -> None:
+def test_failure_that_kills_the_process_is_not_swallowed(tree: Any, tmp_path: Path) -> None:
     tree({"broken.py": "1 / 0\n"})
     proc, report = run_hooked(
         "try:\n    import missing_one\nexcept ImportError:\n    pass\nimport broken\n", cwd=tmp_path, check=False
@@ -98,7 +99,7 @@ def test_failure_that_kills_the_process_is_not_swallowed(tree: object, tmp_path:
     assert by_name(report, "missing_one")["swallowed"] is True
 
 
-def test_not_found_inside_a_package_and_from_import(tree: object, tmp_path: Path) -> None:
+def test_not_found_inside_a_package_and_from_import(tree: Any, tmp_path: Path) -> None:
     tree({"pkg/__init__.py": "X = 1\n", "user.py": "try:\n    from pkg import Missing\nexcept ImportError:\n    pass\n"})
     _, report = run_hooked("import user", cwd=tmp_path)
     assert report is not None
@@ -109,7 +110,7 @@ def test_not_found_inside_a_package_and_from_import(tree: object, tmp_path: Path
     assert rec["parent"] == "user"
 
 
-def test_find_spec_reload_and_loaded_modules_are_not_imports(tree: object, tmp_path: Path) -> None:
+def test_find_spec_reload_and_loaded_modules_are_not_imports(tree: Any, tmp_path: Path) -> None:
     tree({"mod.py": "VALUE = 1\n"})
     code = """
         import importlib, importlib.util, sys
@@ -129,7 +130,7 @@ def test_find_spec_reload_and_loaded_modules_are_not_imports(tree: object, tmp_p
     assert "nonexistent_abc" not in names
 
 
-def test_worker_thread_imports_belong_to_the_worker(tree: object, tmp_path: Path) -> None:
+def test_worker_thread_imports_belong_to_the_worker(tree: Any, tmp_path: Path) -> None:
     # The main thread is inside `import outer` while a worker imports `inner`;
     # -X importtime would nest `inner` under `outer`.
     tree(
@@ -193,7 +194,7 @@ def test_inherit_off_keeps_children_unhooked(tmp_path: Path) -> None:
     assert proc.stdout.strip() == "True"
 
 
-def test_module_replacing_itself_in_sys_modules(tree: object, tmp_path: Path) -> None:
+def test_module_replacing_itself_in_sys_modules(tree: Any, tmp_path: Path) -> None:
     tree(
         {
             "swap.py": """
@@ -212,7 +213,7 @@ def test_module_replacing_itself_in_sys_modules(tree: object, tmp_path: Path) ->
     assert rec["status"] == "ok" and rec["file"] is None
 
 
-def test_circular_package_import_is_one_load(tree: object, tmp_path: Path) -> None:
+def test_circular_package_import_is_one_load(tree: Any, tmp_path: Path) -> None:
     # `import a.b` first imports `a`, whose __init__ imports `a.b`: the module
     # runs once (inner record); the outer statement found it loaded.
     tree({"a/__init__.py": "from . import b\n", "a/b.py": "B = 1\n"})
@@ -231,7 +232,7 @@ def test_true_values_switch_it_on(tmp_path: Path, value: str) -> None:
     assert report is not None and proc.stderr == ""
 
 
-def test_line_numbers_far_into_long_modules(tree: object, tmp_path: Path) -> None:
+def test_line_numbers_far_into_long_modules(tree: Any, tmp_path: Path) -> None:
     # Lines are worked out from bytecode offsets when the report is written;
     # check them against what Python itself says, deep into a long module.
     filler = "".join(f"x{i} = {i}\n" for i in range(300))

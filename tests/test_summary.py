@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from conftest import run_hooked, write_tree
 from importguard import _summary
@@ -29,8 +30,8 @@ def test_circular_import_duplicate_is_ranked_once(tmp_path: Path) -> None:
     assert ranked.index("ctl") < ranked.index("ctl.server")
 
 
-def report(pid: int, names: list[str], failure: bool) -> dict:
-    imports = [{"id": i, "name": n, "parent": None, "parent_id": None, "thread": 1, "thread_name": "MainThread",
+def report(pid: int, names: list[str], failure: bool) -> dict[str, Any]:
+    imports: list[dict[str, Any]] = [{"id": i, "name": n, "parent": None, "parent_id": None, "thread": 1, "thread_name": "MainThread",
                 "start_ns": i, "duration_ns": 1_000_000 * (i + 1), "self_ns": 1_000_000 * (i + 1), "status": "ok",
                 "error": None, "swallowed": None, "verdict": None, "file": f"/src/{n}.py", "loader": "source",
                 "importer": None, "fromlist": False, "duplicate_of": None} for i, n in enumerate(names)]

@@ -8,6 +8,7 @@ $FIRSTUSE_OUT at exit, so the benchmark can count what each one saw.
 import os
 import sys
 from time import perf_counter_ns
+from types import CodeType, FrameType
 
 seen: dict[str, int] = {}
 
@@ -28,9 +29,9 @@ def _at_exit() -> None:
 def profile() -> None:
     """sys.setprofile: every Python call (and C call) of the whole run goes through a Python function."""
 
-    def hook(frame, event, arg):  # noqa: ANN001
+    def hook(frame: FrameType, event: str, arg: object) -> None:
         if event == "call" and frame.f_code.co_name != "<module>":
-            name = frame.f_globals.get("__name__")
+            name = str(frame.f_globals.get("__name__"))
             if name not in seen:
                 seen[name] = perf_counter_ns()
 
@@ -40,14 +41,14 @@ def profile() -> None:
 
 def monitoring() -> None:
     """sys.monitoring PY_START (3.12+): one callback per code object, then DISABLE for it."""
-    mon = sys.monitoring
+    mon = sys.monitoring  # type: ignore[attr-defined,unused-ignore]  # 3.12+; mypy checks as 3.10
     tool = mon.PROFILER_ID
     mon.use_tool_id(tool, "firstuse")
 
-    def start(code, offset):  # noqa: ANN001
+    def start(code: CodeType, offset: int) -> object:
         if code.co_name != "<module>":
             frame = sys._getframe(1)
-            name = frame.f_globals.get("__name__")
+            name = str(frame.f_globals.get("__name__"))
             if name not in seen:
                 seen[name] = perf_counter_ns()
         return mon.DISABLE

@@ -83,7 +83,7 @@ def test_every_variable_with_hostile_and_huge_values(tmp_path: Path, variable: s
     extra = {variable: VALUES[value]}
     if variable == "IMPORTGUARD_REPORT":
         report = tmp_path / "unused.json"
-    hooked = run(APP, tmp_path, hooked=True, report=report, **extra)
+    hooked = run(APP, tmp_path, hooked=True, report=report, **extra)  # type: ignore[arg-type]  # variables only
     # IMPORTGUARD_HOOKS naming thousands of missing modules: one line each, up to a cap, then one more.
     most = 21 if (variable, value) == ("IMPORTGUARD_HOOKS", "names-list") else 1
     lines = _check_messages(plain_app, hooked, most=most)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from subprocess import CompletedProcess
 
 from conftest import clean_env, run_python, write_tree
 
@@ -27,7 +28,7 @@ sys.exit(5)
 """
 
 
-def _both(tmp_path: Path, code: str, **env: str) -> tuple[object, object]:
+def _both(tmp_path: Path, code: str, **env: str) -> tuple[CompletedProcess[str], CompletedProcess[str]]:
     write_tree(tmp_path, {"lazymod.py": "V = 7\n"})
     plain = run_python(code, cwd=tmp_path, env=clean_env(**env))
     hooked = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", **env))

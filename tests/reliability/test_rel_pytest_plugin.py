@@ -24,7 +24,9 @@ def _pytest(cwd: Path, hooked: bool) -> subprocess.CompletedProcess[str]:
 
 
 def _same(plain: subprocess.CompletedProcess[str], hooked: subprocess.CompletedProcess[str]) -> None:
-    strip = lambda out: [line for line in out.splitlines() if " in " not in line]  # noqa: E731 (the timing line)
+    def strip(out: str) -> list[str]:
+        return [line for line in out.splitlines() if " in " not in line]  # all but the timing line
+
     assert hooked.returncode == plain.returncode, hooked.stdout + hooked.stderr
     assert strip(hooked.stdout) == strip(plain.stdout)
     assert hooked.stderr == plain.stderr

@@ -6,6 +6,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,8 +16,8 @@ from importguard import _convert, _records, _report, _summary
 text = st.text(alphabet=st.characters(blacklist_categories=()), max_size=80)  # surrogates and NUL included
 
 
-def _record(name: str, message: str, parent: list | None) -> list:
-    rec = [None] * _records.SIZE
+def _record(name: str, message: str, parent: list[Any] | None) -> list[Any]:
+    rec: list[Any] = [None] * _records.SIZE
     rec[_records.NAME] = name
     rec[_records.PARENT] = parent
     rec[_records.THREAD] = 1
@@ -32,7 +33,7 @@ def _record(name: str, message: str, parent: list | None) -> list:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(text, text), min_size=1, max_size=5))
 def test_report_round_trips_any_text(pairs: list[tuple[str, str]]) -> None:
-    records: list = []
+    records: list[Any] = []
     for name, message in pairs:
         records.append(_record(name, message, records[-1] if records else None))
     saved = _records.buffer[:]
@@ -77,7 +78,7 @@ def test_report_encoder_refuses_what_json_refuses() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30), min_size=1, max_size=6),
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=30), min_size=1, max_size=6),
        st.sampled_from(["\n", "\r\n", "\r"]), st.booleans(), st.integers(min_value=0, max_value=8))
 def test_source_lines_read_at_exit_match_linecache(rows: list[str], newline: str, bom: bool, lineno: int) -> None:
     # Reports read source lines without importing linecache; they must be the lines linecache gives.

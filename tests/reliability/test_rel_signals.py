@@ -135,7 +135,7 @@ def _check_consistent(tmp_path: Path, report: dict[str, Any], interrupt: str) ->
         if "ok" in statuses and name.startswith("gen."):
             assert name in loaded, f"{name} has an ok record but is not in sys.modules"
     for name in loaded:
-        rs = recs.get(name)
+        rs = recs.get(name) or []
         assert rs, f"{name} was loaded and has no record"
         last = rs[-1]
         # The record that loaded it; or, if the handler fired after the module ran but before

@@ -432,6 +432,7 @@ def test_a_pool_worker_that_missed_sigterm_gets_it_again_and_reports(tmp_path: P
     code = POOL_HANG.format(path=str(tmp_path), init=MISSED_FIRST_INIT)
     hooked = _run_or_dump(code, tmp_path, True, "missed SIGTERM", timeout=60)
     assert (hooked.returncode, hooked.stdout, hooked.stderr) == (0, "done\n", "")
+    assert hooked.report is not None
     workers = {pid: data for pid, data in _reports(tmp_path).items() if pid != hooked.report["pid"]}
     assert len(workers) == 2  # both ended by the pool's SIGTERM, one of them sent again
     for data in workers.values():
