@@ -64,6 +64,28 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def with_override(env: dict[str, str]) -> dict[str, str]:
+    """To see a test fail on other code (the package before a fix):
+    RELIABILITY_IMPORTGUARD_PATH=/tmp/copy (the directory holding importguard/)
+    goes first on the children's PYTHONPATH."""
+    override = os.environ.get("RELIABILITY_IMPORTGUARD_PATH")
+    if override:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (override, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def hooked_env(report: Path | str | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a hooked child: :func:`clean_env` with ``IMPORTGUARD=1``,
+    no summary on stderr, the JSON report to *report* if given, then *extra*
+    (which wins, ``IMPORTGUARD_SUMMARY`` included); RELIABILITY_IMPORTGUARD_PATH
+    honoured (:func:`with_override`). The one place the tests build it."""
+    settings = {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0"}
+    if report is not None:
+        settings["IMPORTGUARD_REPORT"] = str(report)
+    settings.update(extra)
+    return with_override(clean_env(**settings))
+
+
 def run_python(
     code: str,
     *,
@@ -90,10 +112,7 @@ def run_hooked(
     # A report this test run (one process group) wrote is another process's: a
     # second run would keep it and write report.<pid>.json (see docs/records.md).
     report.unlink(missing_ok=True)
-    settings = {"IMPORTGUARD": "1", "IMPORTGUARD_REPORT": str(report), "IMPORTGUARD_SUMMARY": "0"}
-    settings.update(env)
-    full_env = clean_env(**settings)
-    proc = run_python(code, cwd=cwd, env=full_env, check=check)
+    proc = run_python(code, cwd=cwd, env=hooked_env(report, **env), check=check)
     data = json.loads(report.read_text()) if report.exists() else None
     return proc, data
 

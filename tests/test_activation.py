@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import clean_env, run_python
+from conftest import clean_env, hooked_env, run_python
 
 SNAPSHOT = "import sys, json; print(json.dumps(sorted(sys.modules)))"
 HEAVY = ("opentelemetry", "attr", "attrs", "wrapt", "asyncio", "logging", "inspect", "traceback", "fnmatch",
@@ -95,8 +95,7 @@ def test_garbage_value_is_off_with_one_warning(tmp_path: Path) -> None:
 
 
 def test_bad_settings_warn_and_the_program_runs(tmp_path: Path) -> None:
-    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="sometimes", IMPORTGUARD_INCLUDE="ok.*,bad[glob",
-                    IMPORTGUARD_REPORT=str(tmp_path / "r.json"))
+    env = hooked_env(tmp_path / "r.json", IMPORTGUARD_SUMMARY="sometimes", IMPORTGUARD_INCLUDE="ok.*,bad[glob")
     proc = run_python("print('ran')", cwd=tmp_path, env=env, check=True)
     assert proc.stdout == "ran\n"
     lines = proc.stderr.splitlines()
@@ -123,7 +122,7 @@ def test_pth_runs_twice_boots_once(tmp_path: Path) -> None:
             print(h._bootstrap._find_and_load_unlocked is h._find_and_load_unlocked, h._real is not h._find_and_load_unlocked)
         print([rec[0] for rec in r.buffer].count('json'))
     """
-    proc = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0"), check=True)
+    proc = run_python(code, cwd=tmp_path, env=hooked_env(), check=True)
     assert proc.stdout.split() == ["True", "True", "1"]
     assert proc.stderr == ""
 
@@ -131,10 +130,10 @@ def test_pth_runs_twice_boots_once(tmp_path: Path) -> None:
 def test_summary_on_stderr_when_forced(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("raise KeyError('nope')\n")
     code = "try:\n    import broken\nexcept KeyError:\n    pass\nimport json\n"
-    proc = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="1"), check=True)
+    proc = run_python(code, cwd=tmp_path, env=hooked_env(IMPORTGUARD_SUMMARY="1"), check=True)
     assert "importguard:" in proc.stderr and "json" in proc.stderr
     assert "broken: KeyError" in proc.stderr and "[swallowed]" in proc.stderr
-    quiet = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1"), check=True)
+    quiet = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1"), check=True)  # IMPORTGUARD_SUMMARY unset
     assert quiet.stderr == ""  # auto: stderr is a pipe here
 
 
@@ -143,7 +142,7 @@ def test_interpreter_flags(tmp_path: Path, flag: str) -> None:
     # -S: no site, so no .pth: off. -I and -E ignore PYTHON* variables only;
     # IMPORTGUARD is read from os.environ by the .pth, so the hook is on.
     proc = run_python("import sys; print('importguard._hook' in sys.modules)", cwd=tmp_path, args=[flag],
-                      env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0"), check=True)
+                      env=hooked_env(), check=True)
     assert proc.stdout.strip() == ("False" if flag == "-S" else "True")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import clean_env, run_python, write_tree
+from conftest import clean_env, hooked_env, run_python, write_tree
 from importguard._cli import advise as _advise
 from test_html import browser  # noqa: F401  (the headless Chromium fixture)
 
@@ -292,13 +292,13 @@ def test_startup_done_costs_nothing_outside_advise(tmp_path: Path) -> None:
         importguard.startup_done()
         print(sorted(set(sys.modules) - before))
         """
-    for env in (clean_env(), clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0")):
+    for env in (clean_env(), hooked_env()):
         proc = run_python(code, cwd=tmp_path, env=env, check=True)
         added = [n for n in eval(proc.stdout) if n != "importguard"]
         assert added == ["importguard._startup"], added
     # and plain IMPORTGUARD=1 never loads the advise machinery
     proc = run_python("import sys; import json; print(sorted(m for m in sys.modules if 'advise' in m))",
-                      cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0"), check=True)
+                      cwd=tmp_path, env=hooked_env(), check=True)
     assert proc.stdout.strip() == "[]"
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, clean_env, run_python, write_tree
+from conftest import ROOT, clean_env, hooked_env, run_python, write_tree
 
 # Each module says in a shared log that it ran, in which kind of process: the
 # order of the lines is the order bench ran its children.
@@ -298,7 +298,7 @@ def test_bad_budget_value_is_one_clear_message(tmp_path: Path, value: str, why: 
     assert "[tool.importguard.budgets] 'slowmod'" in proc.stderr and f"({why})" in proc.stderr
     assert "time with a unit (ms, s or us)" in proc.stderr
     # At interpreter startup the same table gives the same kind of line, and the program runs.
-    started = run_python("import slowmod", cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0"))
+    started = run_python("import slowmod", cwd=tmp_path, env=hooked_env())
     assert started.returncode == 0
     assert started.stderr.startswith("importguard: [tool.importguard] budgets: 'slowmod'")
     assert "that entry is ignored" in started.stderr and started.stderr.count("\n") == 1

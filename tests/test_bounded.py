@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 
-from conftest import ROOT, clean_env, run_python, write_tree
+from conftest import ROOT, clean_env, hooked_env, run_python, write_tree
 
 SCHEMA = json.loads((ROOT / "importguard" / "report.schema.json").read_text())
 
@@ -47,7 +47,7 @@ def test_folding_keeps_failures_violations_and_totals(tmp_path: Path) -> None:
         lazy_spans = len([s for s in spans if s.name.startswith("import lazy")])
         print(json.dumps({"folded_in_spans": counted, "lazy_spans": lazy_spans}))
     """
-    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_MAX_RECORDS="200",
+    env = hooked_env(IMPORTGUARD_MAX_RECORDS="200",
                     IMPORTGUARD_REPORT=str(tmp_path / "r.json"), IMPORTGUARD_EXPORTS="record")
     proc = run_python(code, cwd=tmp_path, env=env)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr

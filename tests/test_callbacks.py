@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import importguard
-from conftest import clean_env, run_python, write_tree
+from conftest import hooked_env, run_python, write_tree
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_a_raising_callback_never_breaks_the_import(tmp_path: Path) -> None:
         "target_a.py": "A = 1\n",
         "target_b.py": "B = 2\n",
     })
-    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_HOOKS="myhooks,myhooks:setup",
+    env = hooked_env(IMPORTGUARD_HOOKS="myhooks,myhooks:setup",
                     IMPORTGUARD_REPORT=str(tmp_path / "r.json"), PYTHONPATH=str(tmp_path))
     code = "import target_a, target_b, myhooks\nprint(target_a.A + target_b.B, myhooks.calls)\n"
     proc = run_python(code, cwd=tmp_path, env=env, check=True)
@@ -89,7 +89,7 @@ def test_a_raising_callback_never_breaks_the_import(tmp_path: Path) -> None:
 
 
 def test_hook_spec_naming_a_missing_module(tmp_path: Path) -> None:
-    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_HOOKS="no_such_hooks_mod:setup")
+    env = hooked_env(IMPORTGUARD_HOOKS="no_such_hooks_mod:setup")
     proc = run_python("print('still runs')", cwd=tmp_path, env=env, check=True)
     assert proc.stdout == "still runs\n"
     assert proc.stderr.count("\n") == 1
@@ -108,12 +108,12 @@ def test_entry_points_only_when_asked(tmp_path: Path) -> None:
         "ep_hooks-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: ep-hooks\nVersion: 1.0\n",
         "ep_hooks-1.0.dist-info/entry_points.txt": "[importguard.hooks]\nmine = ep_hooks:setup\n",
     })
-    base = dict(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", PYTHONPATH=str(tmp_path))
+    base = dict(PYTHONPATH=str(tmp_path))
     # (a module of its own: entry-point discovery itself imports json, csv, email...)
-    on = run_python("import ep_target", cwd=tmp_path, env=clean_env(IMPORTGUARD_ENTRY_POINTS="1", **base), check=True)
+    on = run_python("import ep_target", cwd=tmp_path, env=hooked_env(IMPORTGUARD_ENTRY_POINTS="1", **base), check=True)
     assert on.stdout == "entry point saw ep_target\n"
     off = run_python("import sys, ep_target; print('importlib.metadata' in sys.modules)", cwd=tmp_path,
-                     env=clean_env(**base), check=True)
+                     env=hooked_env(**base), check=True)
     assert off.stdout == "False\n"
 
 

@@ -9,7 +9,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conftest import clean_env, run_python, write_tree
+from conftest import clean_env, hooked_env, run_python, write_tree
 from test_exports import MONITORING
 
 
@@ -102,7 +102,7 @@ def test_snapshot_then_a_lost_name_is_a_violation(tmp_path: Path) -> None:
     (tmp_path / "api" / "__init__.py").write_text("from .core import Client, Session\n")
     (tmp_path / "api" / "core.py").write_text("class Client: ...\nclass Session: ...\n")
     report = tmp_path / "r.json"
-    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_REPORT=str(report), IMPORTGUARD_EXPORTS="error")
+    env = hooked_env(IMPORTGUARD_REPORT=str(report), IMPORTGUARD_EXPORTS="error")
     proc = run_python("import api\n", cwd=tmp_path, env=env)
     assert proc.returncode == 1
     assert "ExportError: api.core does not provide names it declares it exports:" in proc.stderr
@@ -112,7 +112,7 @@ def test_snapshot_then_a_lost_name_is_a_violation(tmp_path: Path) -> None:
 
 def test_corrupt_or_newer_snapshot_is_one_message(tmp_path: Path) -> None:
     write_tree(tmp_path, {"pyproject.toml": "[project]\nname='x'\n", "importguard.lock": "# importguard snapshot 9\n[m]\nx\n"})
-    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0")
+    env = hooked_env()
     proc = run_python("print('ran')", cwd=tmp_path, env=env)
     assert proc.stdout == "ran\n"
     assert proc.stderr.count("\n") == 1 and "written by a newer importguard" in proc.stderr
@@ -153,9 +153,8 @@ def test_stub_declared_names(tmp_path: Path) -> None:
     (v,) = json.loads(proc.stdout)["violations"]
     assert (v["source"], sorted(v["missing"])) == ("stub", ["VERSION", "present", "stop"])
     # at import time only when asked for
-    env = dict(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_EXPORTS="error")
-    assert run_python("import typed", cwd=tmp_path, env=clean_env(**env)).returncode == 0
-    proc = run_python("import typed", cwd=tmp_path, env=clean_env(IMPORTGUARD_STUBS="1", **env))
+    assert run_python("import typed", cwd=tmp_path, env=hooked_env(IMPORTGUARD_EXPORTS="error")).returncode == 0
+    proc = run_python("import typed", cwd=tmp_path, env=hooked_env(IMPORTGUARD_EXPORTS="error", IMPORTGUARD_STUBS="1"))
     assert proc.returncode == 1 and "(declared by the stub" in proc.stderr
 
 

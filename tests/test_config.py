@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import importguard
-from conftest import clean_env, run_python, write_tree
+from conftest import clean_env, hooked_env, run_python, write_tree
 from importguard import _config
 
 
@@ -113,7 +113,7 @@ def test_table_drives_a_real_process(tmp_path: Path) -> None:
         "sub/.keep": "",
     })
     proc = run_python("import os; os.chdir('sub'); import json", cwd=tmp_path,
-                      env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0"), check=True)
+                      env=hooked_env(), check=True)
     assert proc.stderr == ""
     names = [r["name"] for r in json.loads((tmp_path / "ig.json").read_text())["imports"]]
     assert "json" in names and not any(n.startswith("json.") for n in names)
@@ -224,7 +224,7 @@ def test_unusable_cache_directory_still_configures(tmp_path: Path) -> None:
     for cache in (blocker / "sub", blocker):
         assert _startup(tmp_path, cache)[1] == want
     proc = run_python("print('ran')", cwd=tmp_path,
-                      env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", XDG_CACHE_HOME=str(blocker)))
+                      env=hooked_env(XDG_CACHE_HOME=str(blocker)))
     assert proc.returncode == 0 and proc.stdout == "ran\n"
     assert proc.stderr.splitlines() == want
 

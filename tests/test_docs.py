@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, clean_env
+from conftest import ROOT, clean_env, hooked_env
 from importguard import _config
 from importguard._cli.cmdline import build_parser
 
@@ -109,7 +109,7 @@ def test_the_error_lines_shown_for_bad_settings_are_the_ones_printed(tmp_path: P
     assert len(shown) == 2 and "/srv/app/pyproject.toml" in shown[1], page
     (tmp_path / "pyproject.toml").write_text('[tool.importguard]\ncolour = "red"\n')
     proc = subprocess.run([sys.executable, "-c", "pass"], cwd=tmp_path, capture_output=True, text=True,
-                          env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="sometimes"), timeout=60)
+                          env=hooked_env(IMPORTGUARD_SUMMARY="sometimes"), timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.replace(str(tmp_path), "/srv/app").splitlines() == shown
 

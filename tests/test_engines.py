@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import by_name, clean_env, run_python, write_tree
+from conftest import by_name, clean_env, hooked_env, run_python, write_tree
 
 ENGINES = ("function", "finder")
 
@@ -23,10 +23,7 @@ def hooked(tmp_path: Path, code: str, engine: str, **env: str) -> tuple[Any, dic
     report = tmp_path / f"report-{engine}.json"
     if report.exists():
         report.unlink()
-    settings = {"IMPORTGUARD": "1", "IMPORTGUARD_REPORT": str(report), "IMPORTGUARD_SUMMARY": "0",
-                "IMPORTGUARD_ENGINE": engine}
-    settings.update(env)
-    proc = run_python(code, cwd=tmp_path, env=clean_env(**settings))
+    proc = run_python(code, cwd=tmp_path, env=hooked_env(report, **{"IMPORTGUARD_ENGINE": engine, **env}))
     assert report.exists(), proc.stderr
     return proc, json.loads(report.read_text())
 
@@ -53,7 +50,7 @@ def test_auto_is_the_function_engine_on_this_python(tmp_path: Path) -> None:
 def test_the_engine_setting_in_pyproject_and_a_bad_value(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.importguard]\nengine = "finder"\n')
     code = "import sys; print(type(sys.meta_path[0]).__module__)"
-    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0")
+    env = hooked_env()
     env.pop("IMPORTGUARD_ENGINE", None)
     proc = run_python(code, cwd=tmp_path, env=env, check=True)
     assert proc.stdout == "importguard._finder\n" and proc.stderr == ""
@@ -355,7 +352,7 @@ def test_pytest_assertion_rewriter(tmp_path: Path) -> None:
     reports = {}
     for engine in ENGINES:
         report = tmp_path / f"pytest-{engine}.json"
-        env = clean_env(IMPORTGUARD="1", IMPORTGUARD_REPORT=str(report), IMPORTGUARD_SUMMARY="0",
+        env = hooked_env(report,
                         IMPORTGUARD_ENGINE=engine)
         proc = run_python("import pytest, sys; sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'test_sample.py']))",
                           cwd=tmp_path, env=env)

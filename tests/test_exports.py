@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import ROOT, clean_env, run_python, write_tree
+from conftest import ROOT, clean_env, hooked_env, run_python, write_tree
 
 SCHEMA = json.loads((ROOT / "importguard" / "report.schema.json").read_text())
 
@@ -51,8 +51,7 @@ MONITORING = {
 def run(tmp_path: Path, code: str, **env: str) -> tuple[Any, dict[str, Any]]:
     report = tmp_path / "report.json"
     report.unlink(missing_ok=True)  # else a second run in this process group writes report.<pid>.json
-    settings = {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_REPORT": str(report), **env}
-    proc = run_python(code, cwd=tmp_path, env=clean_env(**settings))
+    proc = run_python(code, cwd=tmp_path, env=hooked_env(report, **env))
     return proc, json.loads(report.read_text())
 
 
@@ -236,7 +235,7 @@ def test_warning_becomes_an_error_under_W_error(tmp_path: Path) -> None:
     # site-packages is on sys.path. -W error, or a filter set in code, does.)
     write_tree(tmp_path, MONITORING)
     report = tmp_path / "r.json"
-    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_REPORT=str(report))
+    env = hooked_env(IMPORTGUARD_REPORT=str(report))
     proc = run_python("import app.api\n", cwd=tmp_path, env=env, args=["-W", "error"])
     assert proc.returncode == 1
     assert "importguard.ExportWarning: app.monitoring does not provide" in proc.stderr

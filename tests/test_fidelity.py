@@ -48,7 +48,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, clean_env, write_tree
+from conftest import ROOT, clean_env, hooked_env, write_tree
 
 LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S.*)$")
 #: Hooked runs of each program: what is checked must hold in every one of them.
@@ -248,8 +248,7 @@ def run(cwd: Path, code: str, hooked: bool) -> tuple[str, dict[str, Any] | None]
         # A report left by the previous run is another process's: this one would keep it
         # and write fidelity.<pid>.json beside it (see the README), and be compared with it.
         report.unlink(missing_ok=True)
-        env.update(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_REPORT=str(report),
-                   IMPORTGUARD_EXPORTS="record")
+        env = hooked_env(report, XDG_CACHE_HOME=str(cwd / ".cache"), IMPORTGUARD_EXPORTS="record")
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import clean_env, run_python, write_tree
+from conftest import clean_env, hooked_env, run_python, write_tree
 
 # A main thread that imports a small tree (one module fails and is swallowed)
 # while a second thread imports its own module.
@@ -49,8 +49,7 @@ MAIN = """
 def report_of(tmp_path: Path, name: str = "r.json", code: str = MAIN) -> dict[str, Any]:
     write_tree(tmp_path, APP)
     path = tmp_path / name
-    proc = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_REPORT=str(path),
-                                                        IMPORTGUARD_SUMMARY="0"))
+    proc = run_python(code, cwd=tmp_path, env=hooked_env(path))
     assert proc.returncode == 0, proc.stderr
     data: dict[str, Any] = json.loads(path.read_text())
     return data
@@ -296,8 +295,7 @@ def test_report_bad_input_is_one_clear_message(tmp_path: Path) -> None:
 def test_a_child_process_writes_its_own_file_before_the_format_suffix(tmp_path: Path) -> None:
     write_tree(tmp_path, MULTI)
     proc = run_python("import runpy; runpy.run_path('parent.py')", cwd=tmp_path,
-                      env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0",
-                                    IMPORTGUARD_REPORT=str(tmp_path / "r.speedscope.json")))
+                      env=hooked_env(IMPORTGUARD_REPORT=str(tmp_path / "r.speedscope.json")))
     assert proc.returncode == 0, proc.stderr
     written = sorted(p.name for p in tmp_path.glob("r.*"))
     assert len(written) == 2 and "r.speedscope.json" in written

@@ -21,7 +21,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import ROOT, clean_env, run_python, write_tree
+from conftest import ROOT, hooked_env, run_python, write_tree
 from importguard import _formats, _html
 
 SCHEMA = json.loads((ROOT / "importguard" / "report.schema.json").read_text())
@@ -216,7 +216,7 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
         child = "import app.core; [__import__(f'lazy.m{i}') for i in range(120)]"
         subprocess.run([sys.executable, "-c", child], env=env, check=True)
     """
-    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_REPORT=str(base / "report.json"), IMPORTGUARD_SUMMARY="0")
+    env = hooked_env(base / "report.json")
     run_python(code, cwd=base, env=env, check=True)
     files = sorted(base.glob("report*.json"), key=lambda p: len(p.name))
     assert len(files) == 2, files

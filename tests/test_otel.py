@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conftest import clean_env, run_python, write_tree
+from conftest import hooked_env, run_python, write_tree
 
 APP = {
     "apppkg/__init__.py": "__all__ = ['present', 'vanished']\npresent = 1\nfrom . import helpers\n",
@@ -50,8 +50,7 @@ print(json.dumps({"records": records, "spans": spans, "request": request.get_spa
 
 def run(tmp_path: Path, **env: str) -> dict[str, Any]:
     write_tree(tmp_path, APP)
-    settings = dict(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_EXPORTS="record", **env)
-    proc = run_python(SCRIPT, cwd=tmp_path, env=clean_env(**settings))
+    proc = run_python(SCRIPT, cwd=tmp_path, env=hooked_env(**{"IMPORTGUARD_EXPORTS": "record", **env}))
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
@@ -130,8 +129,7 @@ def test_switched_off(tmp_path: Path, env: dict[str, str]) -> None:
 def test_no_provider_means_no_spans_and_no_opentelemetry(tmp_path: Path) -> None:
     write_tree(tmp_path, APP)
     code = "import apppkg, importguard, sys\nprint(importguard.flush(), 'opentelemetry.sdk' in sys.modules)\n"
-    proc = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0",
-                                                        IMPORTGUARD_EXPORTS="record"))
+    proc = run_python(code, cwd=tmp_path, env=hooked_env(IMPORTGUARD_EXPORTS="record"))
     assert proc.stdout == "0 False\n" and proc.stderr == ""
 
 
@@ -158,7 +156,7 @@ def test_min_ms_keeps_slow_imports_and_every_failure(tmp_path: Path) -> None:
                  for s in exporter.get_finished_spans()}
         print(json.dumps(spans))
     """
-    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_MIN_MS="30")
+    env = hooked_env(IMPORTGUARD_MIN_MS="30")
     proc = run_python(code, cwd=tmp_path, env=env)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     spans = json.loads(proc.stdout)

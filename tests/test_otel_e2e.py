@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import clean_env, write_tree
+from conftest import hooked_env, write_tree
 from otlp_receiver import otlp_receiver
-from test_otel_runtime import with_override
 
 APP = {
     "app/__init__.py": "import json\nfrom . import models\n",
@@ -44,7 +43,7 @@ def _names(spans: list[dict[str, Any]]) -> set[str]:
 def test_spans_from_before_the_sdk_reach_a_real_receiver(tmp_path: Path) -> None:
     write_tree(tmp_path, APP)
     with otlp_receiver() as receiver:
-        env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", CONFIGURE_SDK="1", ENDPOINT=receiver.url)
+        env = hooked_env(CONFIGURE_SDK="1", ENDPOINT=receiver.url)
         proc = subprocess.run([sys.executable, "-m", "app"], cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=60)
     assert proc.returncode == 0 and proc.stdout == "served\n", proc.stderr
@@ -71,13 +70,12 @@ def test_under_opentelemetry_instrument(tmp_path: Path) -> None:
     instrument = bindir / "opentelemetry-instrument"
     report = tmp_path / "report.json"
     with otlp_receiver() as receiver:
-        env = clean_env(
-            IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_REPORT=str(report),
+        env = hooked_env(
+            report,
             OTEL_SERVICE_NAME="shop-auto", OTEL_TRACES_EXPORTER="otlp", OTEL_METRICS_EXPORTER="none",
             OTEL_LOGS_EXPORTER="none", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.url,
             OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
         )
-        with_override(env)
         proc = subprocess.run([str(instrument), sys.executable, "-m", "app"], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=90)
     assert proc.returncode == 0 and proc.stdout == "served\n", proc.stderr
@@ -146,7 +144,7 @@ print(_otel.finish(10) > 0, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)     # no atexit, no SDK shutdown
 """
     with otlp_receiver() as receiver:
-        env = with_override(clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", ENDPOINT=receiver.url))
+        env = hooked_env(ENDPOINT=receiver.url)
         proc = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=120)
     assert proc.stdout == "True\n" and proc.returncode == -9, proc.stderr

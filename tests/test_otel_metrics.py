@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import clean_env, run_python, write_tree
+from conftest import hooked_env, run_python, write_tree
 from otlp_receiver import otlp_receiver
-from test_otel_runtime import with_override
 
 FILES = {
     "slowpkg/__init__.py": "import time\ntime.sleep(0.06)\nfrom . import fast\n",
@@ -60,8 +59,7 @@ print(json.dumps(points))
 
 def _metrics(tmp_path: Path, **env: str) -> dict[str, Any]:
     write_tree(tmp_path, FILES)
-    proc = run_python(PROGRAM, cwd=tmp_path, env=with_override(clean_env(
-        IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", **env)))
+    proc = run_python(PROGRAM, cwd=tmp_path, env=hooked_env(**env))
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
@@ -102,8 +100,7 @@ def test_cardinality_is_capped(tmp_path: Path) -> None:
     write_tree(tmp_path, {**FILES, **files})
     program = PROGRAM.replace("import slowpkg                                  # startup, before any provider",
                               "import slowpkg\nfor i in range(250):\n    __import__(f'pkg{i}')")
-    proc = run_python(program, cwd=tmp_path, env=with_override(clean_env(
-        IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_METRICS="1")))
+    proc = run_python(program, cwd=tmp_path, env=hooked_env(IMPORTGUARD_METRICS="1"))
     assert proc.returncode == 0, proc.stderr
     points = json.loads(proc.stdout)["importguard.import.duration"]["points"]
     packages = {p["attributes"]["importguard.package"] for p in points}
@@ -139,7 +136,7 @@ print("served")
 """
     with otlp_receiver() as receiver:
         base = receiver.url.rsplit("/v1/", 1)[0]
-        env = with_override(clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_METRICS="1", BASE=base))
+        env = hooked_env(IMPORTGUARD_METRICS="1", BASE=base)
         proc = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=120)
     assert proc.returncode == 0 and proc.stdout == "served\n" and proc.stderr == "", proc.stderr

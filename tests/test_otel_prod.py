@@ -25,9 +25,8 @@ from typing import Any
 
 import pytest
 
-from conftest import clean_env, write_tree
+from conftest import hooked_env, write_tree
 from otlp_receiver import Receiver, otlp_receiver
-from test_otel_runtime import with_override
 
 pytest.importorskip("flask")
 pytest.importorskip("gunicorn")
@@ -102,13 +101,13 @@ def test_flask_under_gunicorn_and_opentelemetry_instrument(tmp_path: Path) -> No
     port = _free_port()
     report = tmp_path / "imports.json"
     with otlp_receiver() as receiver:
-        env = with_override(clean_env(
-            IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_REPORT=str(report),
+        env = hooked_env(
+            report,
             OTEL_SERVICE_NAME="shop", OTEL_TRACES_EXPORTER="otlp", OTEL_METRICS_EXPORTER="none",
             OTEL_LOGS_EXPORTER="none", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.url,
             OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", OTEL_BSP_SCHEDULE_DELAY="100",
             PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
-        ))
+        )
         server = subprocess.Popen(
             [str(bindir / "opentelemetry-instrument"), str(bindir / "gunicorn"), "--workers", "1",
              "--bind", f"127.0.0.1:{port}", "shop:app"],

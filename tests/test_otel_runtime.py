@@ -10,20 +10,10 @@ slowest imports and every failure as real spans.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from conftest import clean_env, run_python, write_tree
-
-
-def with_override(env: dict[str, str]) -> dict[str, str]:
-    """RELIABILITY_IMPORTGUARD_PATH=/path/to/a/checkout runs the children on that
-    copy of the package (to see a test fail on the code before a fix)."""
-    override = os.environ.get("RELIABILITY_IMPORTGUARD_PATH")
-    if override:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (override, env.get("PYTHONPATH")) if p)
-    return env
+from conftest import hooked_env, run_python, write_tree
 
 SPANS = """
 def spans_of(exporter):
@@ -37,9 +27,7 @@ def spans_of(exporter):
 
 def _run(tmp_path: Path, code: str, **env: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
     report = tmp_path / "report.json"
-    settings = dict(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_REPORT=str(report),
-                    IMPORTGUARD_EXPORTS="record", **env)
-    proc = run_python(SPANS + code, cwd=tmp_path, env=with_override(clean_env(**settings)))
+    proc = run_python(SPANS + code, cwd=tmp_path, env=hooked_env(report, **{"IMPORTGUARD_EXPORTS": "record", **env}))
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "", proc.stderr
     data = json.loads(proc.stdout.splitlines()[-1])

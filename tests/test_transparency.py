@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FINDER, clean_env, run_python, write_tree
+from conftest import FINDER, clean_env, hooked_env, run_python, write_tree
 
 SCENARIOS: dict[str, tuple[dict[str, str], str, list[str]]] = {
     "traceback of a failing module": (
@@ -221,7 +221,7 @@ def _run(cwd: Path, code: str, hooked: bool, args: list[str] | None = None) -> t
     report = cwd / "report.json"
     if report.exists():
         report.unlink()
-    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_REPORT=str(report), IMPORTGUARD_SUMMARY="0") if hooked else clean_env()
+    env = hooked_env(report) if hooked else clean_env()
     proc = run_python(code, cwd=cwd, env=env, args=args)
     data = json.loads(report.read_text()) if hooked and report.exists() else None
     return proc.returncode, proc.stdout, proc.stderr, data
@@ -302,7 +302,7 @@ def test_python_dash_m(tmp_path: Path) -> None:
     import subprocess
 
     outs = []
-    for env in (clean_env(), clean_env(IMPORTGUARD="1", IMPORTGUARD_REPORT="r.json", IMPORTGUARD_SUMMARY="0")):
+    for env in (clean_env(), hooked_env("r.json")):
         proc = subprocess.run([sys.executable, "-m", "app"], cwd=tmp_path, env=env, capture_output=True, text=True)
         outs.append((proc.returncode, proc.stdout, proc.stderr))
     assert outs[0] == outs[1] == (0, "ran __main__\n", "")

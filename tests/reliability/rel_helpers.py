@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -11,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from conftest import clean_env, run_python
+from conftest import clean_env, hooked_env, run_python, with_override
 
 
 class Run(NamedTuple):
@@ -21,23 +20,8 @@ class Run(NamedTuple):
     report: dict[str, Any] | None
 
 
-def hooked_env(report: Path | str, **extra: str) -> dict[str, str]:
-    settings = {"IMPORTGUARD": "1", "IMPORTGUARD_REPORT": str(report), "IMPORTGUARD_SUMMARY": "0"}
-    settings.update(extra)
-    return clean_env(**settings)
-
-
-def with_override(env: dict[str, str]) -> dict[str, str]:
-    """To try a patched copy of the package: RELIABILITY_IMPORTGUARD_PATH=/tmp/copy (the
-    directory holding importguard/) goes first on the children's PYTHONPATH."""
-    override = os.environ.get("RELIABILITY_IMPORTGUARD_PATH")
-    if override:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (override, env.get("PYTHONPATH")) if p)
-    return env
-
-
 def _env(hooked: bool, report: Path, extra: dict[str, str]) -> dict[str, str]:
-    return with_override(hooked_env(report, **extra) if hooked else clean_env(**extra))
+    return hooked_env(report, **extra) if hooked else with_override(clean_env(**extra))
 
 
 def run(code: str, cwd: Path, *, hooked: bool, report: Path | None = None, args: list[str] | None = None,

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import clean_env, run_python, write_tree
+from conftest import clean_env, hooked_env, run_python, write_tree
 from importguard import _config
 from rel_helpers import importguard_lines, plain_and_hooked, run
 
@@ -229,8 +229,7 @@ def test_thousands_of_unmatched_patterns_one_line(tmp_path: Path) -> None:
 
 def test_no_message_where_the_globs_were_not_used_or_all_matched(tmp_path: Path) -> None:
     # No report, no summary, no spans: the setting selected nothing, so nothing to say.
-    proc = run_python(GLOB_APP, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0",
-                                                            IMPORTGUARD_INCLUDE="myap*"))
+    proc = run_python(GLOB_APP, cwd=tmp_path, env=hooked_env(IMPORTGUARD_INCLUDE="myap*"))
     assert proc.returncode == 0 and proc.stderr == ""
     # Everything matched.
     _, hooked = plain_and_hooked(GLOB_APP, tmp_path, IMPORTGUARD_INCLUDE="json,json.*,cs?", IMPORTGUARD_EXCLUDE="csv")
@@ -298,7 +297,7 @@ def test_config_or_snapshot_that_is_not_a_regular_file(tmp_path: Path, variable:
     # /dev/zero was read for ever, and /dev/stdin ate the program's own input.
     import subprocess
 
-    from rel_helpers import hooked_env, with_override
+    from conftest import hooked_env, with_override
 
     if target == "a FIFO":
         path = str(tmp_path / "fifo")
@@ -310,7 +309,7 @@ def test_config_or_snapshot_that_is_not_a_regular_file(tmp_path: Path, variable:
         path = target
     code = "import sys, json\nprint('read:', sys.stdin.read().strip())\nraise SystemExit(3)\n"
     procs = []
-    for env in (with_override(clean_env()), with_override(hooked_env(tmp_path / "r.json", **{variable: path}))):
+    for env in (with_override(clean_env()), hooked_env(tmp_path / "r.json", **{variable: path})):
         procs.append(subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, input="the program's input\n",
                                     capture_output=True, text=True, timeout=60))
     plain, hooked = procs

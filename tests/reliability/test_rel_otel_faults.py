@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from subprocess import CompletedProcess
 
-from conftest import clean_env, run_python, write_tree
+from conftest import clean_env, hooked_env, run_python, write_tree
 
 SETUP = """
 import sys
@@ -31,7 +31,7 @@ sys.exit(5)
 def _both(tmp_path: Path, code: str, **env: str) -> tuple[CompletedProcess[str], CompletedProcess[str]]:
     write_tree(tmp_path, {"lazymod.py": "V = 7\n"})
     plain = run_python(code, cwd=tmp_path, env=clean_env(**env))
-    hooked = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", **env))
+    hooked = run_python(code, cwd=tmp_path, env=hooked_env(**env))
     return plain, hooked
 
 
@@ -89,8 +89,7 @@ def test_redaction_keeps_secrets_out_of_reports_and_spans(tmp_path: Path) -> Non
                           for s in exporter.get_finished_spans() if s.name == "import leaky"]))
     """
     report = tmp_path / "r.json"
-    proc = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0",
-                                                        IMPORTGUARD_REDACT="1", IMPORTGUARD_REPORT=str(report)))
+    proc = run_python(code, cwd=tmp_path, env=hooked_env(IMPORTGUARD_REDACT="1", IMPORTGUARD_REPORT=str(report)))
     assert proc.returncode == 0, proc.stderr
     assert "hunter2" not in proc.stdout and "hunter2" not in report.read_text()
     (span,) = json.loads(proc.stdout)
@@ -102,14 +101,14 @@ def test_redaction_keeps_secrets_out_of_reports_and_spans(tmp_path: Path) -> Non
 def test_reports_never_carry_environment_or_arguments(tmp_path: Path) -> None:
     report = tmp_path / "r.json"
     proc = run_python("import sys, json, csv\n", cwd=tmp_path, args=[],
-                      env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_REPORT=str(report),
+                      env=hooked_env(IMPORTGUARD_REPORT=str(report),
                                     API_TOKEN="s3cr3t-env-value"))
     assert proc.returncode == 0
     import subprocess
     import sys as _sys
 
     subprocess.run([_sys.executable, "-c", "import csv", "--token=s3cr3t-arg-value"], cwd=tmp_path, check=True,
-                   env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_REPORT=str(tmp_path / "a.json")))
+                   env=hooked_env(IMPORTGUARD_REPORT=str(tmp_path / "a.json")))
     for path in (report, tmp_path / "a.json"):
         text = path.read_text()
         assert "s3cr3t" not in text and "API_TOKEN" not in text

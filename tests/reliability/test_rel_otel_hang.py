@@ -24,8 +24,8 @@ import sys
 import threading
 from pathlib import Path
 
-from conftest import clean_env, write_tree
-from rel_helpers import importguard_lines, plain_and_hooked_at_once, with_override
+from conftest import clean_env, hooked_env, with_override, write_tree
+from rel_helpers import importguard_lines, plain_and_hooked_at_once
 
 HANGING_BATCH = """
     import sys, threading
@@ -209,13 +209,12 @@ def test_instrument_with_a_silent_collector_waits_one_timeout_per_batch(tmp_path
     try:
         def run_one(hooked: bool) -> tuple[subprocess.CompletedProcess[str], int]:
             before = len(hole.accepted)
-            extra = dict(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_REPORT=str(tmp_path / "r.json")) \
-                if hooked else {}
-            env = with_override(clean_env(
+            otel = dict(
                 OTEL_TRACES_EXPORTER="otlp", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none",
                 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=f"http://127.0.0.1:{hole.port}/v1/traces",
                 OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", OTEL_EXPORTER_OTLP_TIMEOUT="1",
-                PATH=f"{bindir}:{os.environ.get('PATH', '')}", **extra))
+                PATH=f"{bindir}:{os.environ.get('PATH', '')}")
+            env = hooked_env(tmp_path / "r.json", **otel) if hooked else with_override(clean_env(**otel))
             proc = subprocess.run([str(bindir / "opentelemetry-instrument"), sys.executable, "app.py"], cwd=tmp_path,
                                   env=env, capture_output=True, text=True, timeout=100)
             return proc, len(hole.accepted) - before

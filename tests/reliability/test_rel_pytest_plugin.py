@@ -13,14 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import clean_env, write_tree
-from rel_helpers import with_override
+from conftest import clean_env, hooked_env, with_override, write_tree
 
 
 def _pytest(cwd: Path, hooked: bool) -> subprocess.CompletedProcess[str]:
-    env = clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0") if hooked else clean_env()
+    env = hooked_env() if hooked else with_override(clean_env())
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "importguard", "-p", "no:cacheprovider", "-q"],
-                          cwd=cwd, env=with_override(env), capture_output=True, text=True, timeout=120)
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
 def _same(plain: subprocess.CompletedProcess[str], hooked: subprocess.CompletedProcess[str]) -> None:

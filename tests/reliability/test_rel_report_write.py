@@ -120,11 +120,12 @@ def _read_only_run(tmp_path: Path, code: str, report: Path):  # type: ignore[no-
     import subprocess
     import textwrap
 
-    from rel_helpers import Run, hooked_env, with_override
+    from conftest import hooked_env
+    from rel_helpers import Run
 
     ro = report.parent
     ro.mkdir()
-    env = with_override(hooked_env(report))
+    env = hooked_env(report)
     if os.geteuid() != 0:
         ro.chmod(0o555)
         cmd = [sys.executable, "-c", textwrap.dedent(code)]
@@ -166,10 +167,9 @@ def test_failed_write_leaves_the_previous_report_whole(tmp_path: Path) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))
         print('app out')
     """
-    from conftest import run_python
-    from rel_helpers import hooked_env, with_override
+    from conftest import hooked_env, run_python
 
-    proc = run_python(code, cwd=tmp_path, env=with_override(hooked_env(report)))
+    proc = run_python(code, cwd=tmp_path, env=hooked_env(report))
     assert proc.returncode == 0 and len(importguard_lines(proc.stderr)) == 1
     assert report.read_text() == old
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
@@ -190,10 +190,9 @@ def test_symlink_at_the_report_path_is_replaced_not_written_through(tmp_path: Pa
     victim.write_text("do not touch\n")
     report = tmp_path / "report.json"
     report.symlink_to(victim)
-    from conftest import run_python
-    from rel_helpers import hooked_env, with_override
+    from conftest import hooked_env, run_python
 
-    proc = run_python("import json\n", cwd=tmp_path, env=with_override(hooked_env(report)))
+    proc = run_python("import json\n", cwd=tmp_path, env=hooked_env(report))
     assert proc.returncode == 0 and proc.stderr == ""
     assert victim.read_text() == "do not touch\n"
     assert not report.is_symlink() and json.loads(report.read_text())["schema"] == "importguard.report/1"

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, by_name, clean_env, run_python, write_tree
+from conftest import ROOT, by_name, hooked_env, run_python, write_tree
 from rel_helpers import importguard_lines, plain_and_hooked
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs setitimer")
@@ -317,7 +317,7 @@ def test_handler_raising_inside_a_callback_reaches_the_program(tmp_path: Path) -
         else:
             print("import went on")
     """
-    proc = run_python(code, cwd=tmp_path, env=clean_env(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0"))
+    proc = run_python(code, cwd=tmp_path, env=hooked_env())
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "program got deadline\n", proc.stdout + proc.stderr
     assert proc.stderr == ""
