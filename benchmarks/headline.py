@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -48,6 +47,7 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import synthetic  # noqa: E402
+from _lib import available, base_env, callgrind_ir, progress, quartiles, spawn  # noqa: E402
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "plain": {"label": "plain (installed, off)", "env": {}},
@@ -85,19 +85,6 @@ MISSES = ("for _i in range({n}):\n"
 COUNT = "import sys\n_before = set(sys.modules)\n{code}print(len(set(sys.modules) - _before))\n"
 
 
-def progress(msg: str) -> None:
-    sys.stderr.write(msg)
-    sys.stderr.flush()
-
-
-def base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPORTGUARD", "_IMPORTGUARD", "OTEL_"))}
-    for k in ("PYTHONPATH", "PYTHONSTARTUP", "PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE"):
-        env.pop(k, None)
-    env["PYTHONHASHSEED"] = "0"
-    return env
-
-
 class Runner:
     def __init__(self, python: str, workdir: str) -> None:
         self.python = python
@@ -121,32 +108,16 @@ class Runner:
     def ir(self, variant: str, code: str, cwd: str, what: str) -> int:
         """Instructions (Ir) of one whole run under callgrind."""
         argv, env = self.argv(variant, code)
-        log = os.path.join(self.workdir, f"callgrind-{os.getpid()}.log")
-        vg = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", f"--log-file={log}"]
-        subprocess.run(vg + argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        with open(log, encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
-        os.unlink(log)
-        m = re.search(r"Collected\s*:\s*(\d+)", text)
-        if not m:
-            raise RuntimeError(f"no 'Collected :' line in callgrind's log for {variant}:\n{text[-2000:]}")
-        n = int(m.group(1))
+        n = callgrind_ir(argv, env, cwd, self.workdir, variant)
         self.raw.append({"variant": variant, "what": what, "ir": n})
         return n
 
     def cpu_ns(self, variant: str, code: str, cwd: str) -> int:
         argv, env = self.argv(variant, code)
-        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
+        _out, _wall, cpu, _rss, returncode = spawn(argv, env, cwd)
+        if returncode != 0:
             raise RuntimeError(f"{variant}: {code!r} failed")
-        return round((usage.ru_utime + usage.ru_stime) * 1e9)
-
-
-def available(python: str, module: str) -> bool:
-    r = subprocess.run([python, "-c", f"import importlib.util as u; print(u.find_spec({module!r}) is not None)"],
-                       capture_output=True, text=True, env=base_env(), cwd=tempfile.gettempdir())
-    return r.stdout.strip() == "True"
+        return cpu
 
 
 def measure(python: str, workdir: str, only: list[str], variants: list[str], misses: int,
@@ -229,18 +200,11 @@ def measure(python: str, workdir: str, only: list[str], variants: list[str], mis
             per[v].update(ir_over_plain=per[v]["ir"] - per["plain"]["ir"],
                           modules_over_plain=per[v]["modules"] - per["plain"]["modules"],
                           cpu_ms_over_plain=statistics.median(diffs) / 1e6,
-                          cpu_ms_iqr=[q / 1e6 for q in _quartiles(diffs)], cpu_ns=cpu[v])
+                          cpu_ms_iqr=[q / 1e6 for q in quartiles(diffs)], cpu_ns=cpu[v])
         res["workloads"]["startup"] = {"rounds": rounds, "variants": per}
     progress("\r  done" + " " * 60 + "\n")
     res["raw"] = r.raw
     return res
-
-
-def _quartiles(xs: list[int]) -> list[float]:
-    if len(xs) < 2:
-        return [float(xs[0]), float(xs[0])] if xs else [float("nan")] * 2
-    q = statistics.quantiles(xs, n=4, method="inclusive")
-    return [q[0], q[2]]
 
 
 def rows(res: dict[str, Any]) -> list[list[str]]:

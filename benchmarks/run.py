@@ -38,10 +38,7 @@ import argparse
 import json
 import os
 import platform
-import random
-import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,185 +48,24 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synthetic  # noqa: E402
+from _lib import (  # noqa: E402
+    LABELS,
+    MISS_CODE,
+    MISS_KINDS,
+    TARGET_CPU_US_PER_MODULE,
+    TARGET_FIXED_MS,
+    TARGET_IR_PER_MODULE,
+    TARGET_MISS_RATIO,
+    TREE_CODE,
+    Runner,
+    bench_callgrind,
+    make_baseline,
+    probe,
+    progress,
+    rounds,
+    summary,
+)
 from machine import cpu_model  # noqa: E402
-
-# ---------------------------------------------------------------- targets (from the issue)
-
-TARGET_IR_PER_MODULE = 10_000  # instructions per module, hook on, over plain
-TARGET_CPU_US_PER_MODULE = 5.0  # us of CPU per module, hook on, over plain
-TARGET_STARTUP_MS = 3.0  # fixed startup cost of IMPORTGUARD=1 on `python -c pass`
-TARGET_MISS_RATIO = 1.10  # failing imports: within 10% of plain
-
-# ---------------------------------------------------------------- variants
-
-LABELS = {
-    "baseline": "not installed",
-    "plain": "installed, off",
-    "importguard": "IMPORTGUARD=1",
-    "engine_finder": "IMPORTGUARD=1, ENGINE=finder",
-    "noexports": "IMPORTGUARD=1, EXPORTS=off",
-    "importtime": "-X importtime",
-    "report": "IMPORTGUARD=1 +report",
-    "wrapper": "ref: bare wrapper",
-    "finder": "ref: no-op finder",
-}
-
-PRELUDE = {
-    "wrapper": (
-        "import _frozen_importlib as _ig_b\n"
-        "_ig_real = _ig_b._find_and_load_unlocked\n"
-        "def _ig_w(name, import_):\n"
-        "    return _ig_real(name, import_)\n"
-        "_ig_b._find_and_load_unlocked = _ig_w\n"
-    ),
-    "finder": (
-        "import sys as _ig_s\n"
-        "class _IgFinder:\n"
-        "    @staticmethod\n"
-        "    def find_spec(name, path=None, target=None):\n"
-        "        return None\n"
-        "_ig_s.meta_path.insert(0, _IgFinder)\n"
-    ),
-}
-
-TREE_CODE = """{prelude}import time as _t
-_c0 = _t.process_time_ns(); _w0 = _t.perf_counter_ns()
-import synth_entry
-_w1 = _t.perf_counter_ns(); _c1 = _t.process_time_ns()
-print(_w1 - _w0, _c1 - _c0)
-"""
-
-MISS_CODE = """{prelude}import time as _t
-import synth
-_r = []
-for _m in ("miss_ctrl", "miss_top", "miss_from", "miss_big"):
-    _c0 = _t.process_time_ns()
-    __import__(_m)
-    _r.append(_t.process_time_ns() - _c0)
-print(*_r)
-"""
-
-#: Callgrind's "import path" mode: the cyclic GC off before the workload, and
-#: os._exit right after it, so the count is startup + the imports, without the
-#: full collections (which land wherever earlier allocations put them) and
-#: without interpreter teardown. "process" mode is the plain command.
-GC_OFF = "import gc as _ig_gc\n_ig_gc.disable()\n"
-EXIT_NOW = "\nimport sys as _ig_sys, os as _ig_os\n_ig_sys.stdout.flush()\n_ig_os._exit(0)\n"
-
-
-class Runner:
-    """Builds the command line and environment of each variant and runs it."""
-
-    def __init__(self, python: str, baseline: str | None, workdir: str) -> None:
-        self.python = python
-        self.baseline = baseline
-        self.workdir = workdir
-        env = {k: v for k, v in os.environ.items() if not k.startswith("IMPORTGUARD")}
-        for k in ("PYTHONPATH", "PYTHONSTARTUP", "PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE"):
-            env.pop(k, None)
-        env["PYTHONHASHSEED"] = "0"
-        self.env = env
-
-    def command(self, variant: str, code: str, mode: str = "process") -> tuple[list[str], dict[str, str]]:
-        env = dict(self.env)
-        python = self.python
-        args: list[str] = []
-        if variant == "baseline":
-            if self.baseline is None:
-                raise RuntimeError("no baseline python")
-            python = self.baseline
-        elif variant == "importguard":
-            env.update(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0")
-        elif variant == "engine_finder":
-            env.update(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_ENGINE="finder")
-        elif variant == "report":
-            env.update(
-                IMPORTGUARD="1",
-                IMPORTGUARD_SUMMARY="0",
-                IMPORTGUARD_REPORT=os.path.join(self.workdir, "report.json"),
-            )
-        elif variant == "noexports":
-            env.update(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_EXPORTS="off")
-        elif variant == "importtime":
-            args = ["-X", "importtime"]
-        if code != "pass":
-            code = code.replace("{prelude}", (GC_OFF if mode == "import" else "") + PRELUDE.get(variant, ""))
-            if mode == "import":
-                code += EXIT_NOW
-        return [python, *args, "-c", code], env
-
-    def run(self, variant: str, code: str, cwd: str) -> dict[str, Any]:
-        """One fresh process: wall and CPU (from wait4) of the whole process, plus its stdout numbers."""
-        argv, env = self.command(variant, code)
-        t0 = time.perf_counter_ns()
-        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert proc.stdout is not None
-        out = proc.stdout.read()
-        # wait4, not Popen.wait: the rusage of exactly this child
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter_ns() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        proc.stdout.close()
-        if proc.returncode != 0:
-            raise RuntimeError(f"{variant}: {argv!r} exited {proc.returncode} in {cwd}")
-        cpu = round((usage.ru_utime + usage.ru_stime) * 1e9)
-        inner = [int(x) for x in out.split()]
-        return {"wall_ns": wall, "cpu_ns": cpu, "inner": inner}
-
-    def callgrind(self, variant: str, code: str, cwd: str, mode: str = "process") -> int:
-        """Instructions executed (Ir) by one run under callgrind."""
-        argv, env = self.command(variant, code, mode)
-        log = os.path.join(self.workdir, f"callgrind-{os.getpid()}.log")
-        vg = [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            f"--log-file={log}",
-        ]
-        subprocess.run(vg + argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        with open(log, encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
-        os.unlink(log)
-        m = re.search(r"Collected\s*:\s*(\d+)", text)
-        if not m:
-            raise RuntimeError(f"no 'Collected :' line in callgrind's log for {variant}:\n{text[-2000:]}")
-        return int(m.group(1))
-
-
-# ---------------------------------------------------------------- statistics
-
-
-def med(xs: list[float] | list[int]) -> float:
-    return statistics.median(xs)
-
-
-def iqr(xs: list[float]) -> tuple[float, float]:
-    if len(xs) < 2:
-        return (xs[0], xs[0])
-    q = statistics.quantiles(xs, n=4, method="inclusive")
-    return (q[0], q[2])
-
-
-def summary(xs: list[float]) -> dict[str, float]:
-    lo, hi = iqr(xs)
-    return {"median": med(xs), "p25": lo, "p75": hi, "min": min(xs), "max": max(xs), "n": len(xs)}
-
-
-def rounds(jobs: list[tuple[str, ...]], n: int, seed: int) -> list[list[tuple[str, ...]]]:
-    """*n* rounds of every job, each round in a fresh random order (seeded: the schedule repeats)."""
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        order = list(jobs)
-        rng.shuffle(order)
-        out.append(order)
-    return out
-
-
-def progress(msg: str) -> None:
-    sys.stderr.write(msg)
-    sys.stderr.flush()
-
 
 # ---------------------------------------------------------------- benchmarks
 
@@ -319,9 +155,6 @@ def bench_trees(r: Runner, variants: list[str], trees: dict[int, str], n: int) -
     return result
 
 
-MISS_KINDS = ("top", "from", "big")
-
-
 def bench_misses(r: Runner, variants: list[str], cwd: str, m: int, n: int) -> dict[str, Any]:
     code = MISS_CODE
     for v in variants:
@@ -353,97 +186,7 @@ def bench_misses(r: Runner, variants: list[str], cwd: str, m: int, n: int) -> di
     return out
 
 
-def bench_callgrind(
-    r: Runner,
-    startup_variants: list[str],
-    tree_variants: dict[str, list[str]],
-    miss_variants: dict[str, list[str]],
-    trees: dict[int, str],
-    miss_dir: str,
-    m: int,
-    repeat: int,
-) -> dict[str, Any]:
-    """Instruction counts. *tree_variants* / *miss_variants* map a mode to the variants run in it.
-
-    "import": GC off and ``os._exit`` right after the workload, so a difference
-    between two trees is the import path alone. "process": the whole process,
-    GC and interpreter teardown included, which is what a program pays; but
-    when a full collection happens depends on every allocation made so far, so
-    one variant can get one full collection more or less than another over the
-    same tree (millions of instructions either way).
-    """
-    sizes = sorted(trees)
-    small = sizes[0]
-    out: dict[str, Any] = {"repeat": repeat, "startup": {}, "trees": {}, "slopes": {}, "misses": {}}
-
-    raw: list[dict[str, Any]] = []
-    out["raw"] = raw
-
-    def ir(v: str, code: str, cwd: str, mode: str, times: int = repeat) -> float:
-        runs = [r.callgrind(v, code, cwd, mode) for _ in range(times)]
-        raw.append({"variant": v, "mode": mode, "cwd": os.path.basename(cwd), "code": code, "ir": runs})
-        return med(runs)
-
-    # Warm-up outside valgrind: the first run of a tree compiles its .pyc files.
-    for s in sizes:
-        r.run("plain", TREE_CODE, trees[s])
-    r.run("plain", MISS_CODE, miss_dir)
-    for v in startup_variants:
-        progress(f"\r  callgrind: -c pass, {v}" + " " * 30)
-        out["startup"][v] = ir(v, "pass", trees[small], "process")
-    for mode, variants in tree_variants.items():
-        trees_ir: dict[str, dict[str, float]] = {}
-        for v in variants:
-            trees_ir[v] = {}
-            for s in sizes:
-                progress(f"\r  callgrind: {s}-module tree, {v}, {mode}" + " " * 30)
-                trees_ir[v][str(s)] = ir(v, TREE_CODE, trees[s], mode)
-        out["trees"][mode] = trees_ir
-        slopes: dict[str, dict[str, dict[str, float]]] = {}
-        for big in sizes[1:]:
-            key = f"{small}-{big}"
-            slopes[key] = {}
-            span = big - small
-            plain = (trees_ir["plain"][str(big)] - trees_ir["plain"][str(small)]) / span
-            for v in variants:
-                per = (trees_ir[v][str(big)] - trees_ir[v][str(small)]) / span
-                slopes[key][v] = {"ir_per_module": per, "overhead_ir_per_module": per - plain}
-        out["slopes"][mode] = slopes
-    windows = {
-        "none": "import synth",
-        "ctrl": "import synth, miss_ctrl",
-        "top": "import synth, miss_top",
-        "from": "import synth, miss_from",
-        "big": "import synth, miss_big",
-    }
-    for mode, variants in miss_variants.items():
-        res: dict[str, dict[str, Any]] = {}
-        for v in variants:
-            counts = {}
-            for k, c in windows.items():
-                progress(f"\r  callgrind: misses ({k}), {v}, {mode}" + " " * 30)
-                counts[k] = ir(v, "{prelude}" + c, miss_dir, mode, 1)  # long runs: once
-            res[v] = {
-                "ir": counts,
-                "top": (counts["top"] - counts["ctrl"]) / m,
-                "from": (counts["from"] - counts["ctrl"]) / m,
-                "big": (counts["big"] - counts["none"]) / m,
-            }
-        for v in variants:
-            for k in MISS_KINDS:
-                res[v][f"{k}_ratio"] = res[v][k] / res["plain"][k]
-        out["misses"][mode] = res
-    progress("\r  callgrind: done" + " " * 60 + "\n")
-    return out
-
-
 # ---------------------------------------------------------------- environment
-
-
-def probe(python: str, code: str, env: dict[str, str] | None = None) -> str:
-    return subprocess.run(
-        [python, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=tempfile.gettempdir()
-    ).stdout.strip()
 
 
 PTH_PROBE = (
@@ -495,18 +238,6 @@ def describe(r: Runner) -> dict[str, Any]:
         info["baseline_version"] = probe(r.baseline, "import sys; print(sys.version.split()[0])")
         info["baseline_pth_files"] = probe(r.baseline, PTH_PROBE)
     return info
-
-
-def make_baseline(python: str) -> str:
-    """A venv of the same base interpreter without importguard (created once, then reused)."""
-    base = probe(python, "import sys; print(getattr(sys, '_base_executable', sys.executable))")
-    ver = probe(python, "import sys; print('%d.%d' % sys.version_info[:2])")
-    where = os.path.join(tempfile.gettempdir(), f"importguard-bench-baseline-{ver}")
-    exe = os.path.join(where, "bin", "python")
-    if not os.path.exists(exe):
-        progress(f"creating baseline venv {where} (no importguard) ...\n")
-        subprocess.run([base, "-m", "venv", where], check=True, stdout=subprocess.DEVNULL)
-    return exe
 
 
 # ---------------------------------------------------------------- output
@@ -578,7 +309,7 @@ def evaluate(res: dict[str, Any]) -> list[dict[str, Any]]:
         if cg and "importguard" in cg["startup"]:
             note += f"; {cg['startup']['importguard'] - cg['startup']['plain']:+,.0f} Ir"
         add("startup fixed cost, IMPORTGUARD=1 (python -c pass, wall)", e["d_wall_ms"]["median"],
-            TARGET_STARTUP_MS, "ms", note)
+            TARGET_FIXED_MS, "ms", note)
         if "baseline" in startup["variants"]:
             b = startup["variants"]["baseline"]
             d = -b["d_wall_ms"]["median"]  # plain - baseline

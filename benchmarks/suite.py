@@ -30,8 +30,6 @@ No assertions on numbers anywhere: the targets are evaluated and printed.
 from __future__ import annotations
 
 import argparse
-import glob
-import hashlib
 import json
 import os
 import platform
@@ -48,15 +46,27 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import synthetic  # noqa: E402
+from _lib import (  # noqa: E402
+    LABELS,
+    TARGET_CPU_US_PER_MODULE,
+    TARGET_FIXED_MS,
+    TARGET_IR_PER_MODULE,
+    TARGET_MISS_RATIO,
+    Runner,
+    available,
+    base_env,
+    bench_callgrind,
+    make_plain,
+    progress,
+    spawn,
+    summary,
+)
 from machine import cpu_model  # noqa: E402
 
 # ---------------------------------------------------------------- targets (issue #6)
 
+# (and _lib's: instructions and CPU per module, fixed cost, failing imports)
 TARGET_DISABLED_MS = 0.3  # installed but off, `python -c pass`: no difference beyond noise
-TARGET_CPU_US_PER_MODULE = 5.0
-TARGET_FIXED_MS = 3.0
-TARGET_IR_PER_MODULE = 10_000
-TARGET_MISS_RATIO = 1.10
 TARGET_SELF_TIME = 0.05  # importguard's summed self time within 5% of -X importtime's
 TARGET_RSS_MB_PER_1000 = 2.0
 TARGET_SPAN_RATIO = 1.15
@@ -202,62 +212,7 @@ with open("/proc/self/statm") as _b_f:
 BOUND_PRE = "from importguard import _records as _b_r0\n_b_rec0 = len(_b_r0.buffer) + _b_r0.folded_records\n"
 
 
-def progress(msg: str) -> None:
-    sys.stderr.write(msg)
-    sys.stderr.flush()
-
-
 # ---------------------------------------------------------------- pythons and environment
-
-
-def site_packages(python: str) -> str:
-    return subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-
-
-def make_plain(bench: str, where: str | None = None) -> str:
-    """A venv of the same interpreter without importguard, seeing the bench venv's packages.
-
-    Its site-packages holds a path ``.pth`` to the bench venv's site-packages
-    (whose own ``.pth`` files are then not run) and copies of every bench
-    ``.pth`` except importguard's, so the two differ by importguard's alone.
-    """
-    base = subprocess.run([bench, "-c", "import sys; print(getattr(sys, '_base_executable', sys.executable))"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    ver = subprocess.run([bench, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    bench_site = site_packages(bench)
-    # one per bench venv: two suites on two venvs must not repoint each other's
-    tag = hashlib.sha256(bench_site.encode()).hexdigest()[:8]
-    where = where or os.path.join(tempfile.gettempdir(), f"importguard-bench-plain-{ver}-{tag}")
-    exe = os.path.join(where, "bin", "python")
-    if not os.path.exists(exe):
-        progress(f"creating {where} (the same Python without importguard) ...\n")
-        subprocess.run([base, "-m", "venv", "--without-pip", where], check=True)
-    own = site_packages(exe)
-    for p in glob.glob(os.path.join(own, "*.pth")):
-        os.unlink(p)
-    mine = "00-importguard-bench-plain-site.pth"
-    with open(os.path.join(own, mine), "w", encoding="utf-8") as fh:
-        fh.write(bench_site + "\n")
-    for p in glob.glob(os.path.join(bench_site, "*.pth")):
-        name = os.path.basename(p)
-        if "importguard" in name:
-            continue
-        shutil.copy(p, os.path.join(own, name))
-    return exe
-
-
-def base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPORTGUARD", "OTEL_", "DD_"))}
-    for k in ("PYTHONPATH", "PYTHONSTARTUP", "PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE",
-              "_IMPORTGUARD_ROOT_PID"):
-        env.pop(k, None)
-    env["PYTHONHASHSEED"] = "0"
-    # ddtrace: no telemetry or remote configuration threads talking to an agent that is not there
-    env.update(DD_INSTRUMENTATION_TELEMETRY_ENABLED="false", DD_REMOTE_CONFIGURATION_ENABLED="false",
-               DD_TRACE_ENABLED="false")
-    return env
 
 
 class Suite:
@@ -285,22 +240,14 @@ class Suite:
         argv, env = self.argv(variant, workload, **kw)
         errfile = os.path.join(self.workdir, "stderr.txt")
         with open(errfile, "wb") as errfh:
-            t0 = time.perf_counter_ns()
-            proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=errfh)
-            out = proc.stdout.read()  # type: ignore[union-attr]
-            # wait4, not Popen.wait: the rusage of exactly this child
-            _, status, usage = os.wait4(proc.pid, 0)
-            wall = time.perf_counter_ns() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        proc.stdout.close()  # type: ignore[union-attr]
+            out, wall, cpu, maxrss, returncode = spawn(argv, env, cwd, stderr=errfh)
         with open(errfile, "rb") as errfh:
             err = errfh.read()
         line = [x for x in out.decode("utf-8", "replace").splitlines() if x.startswith("BENCH ")]
-        if proc.returncode != 0 or not line:
-            raise RuntimeError(f"{variant}: exited {proc.returncode} in {cwd}: {workload!r}\n"
+        if returncode != 0 or not line:
+            raise RuntimeError(f"{variant}: exited {returncode} in {cwd}: {workload!r}\n"
                                f"{err.decode('utf-8', 'replace')[-2000:]}")
-        res = {"wall_ns": wall, "cpu_ns": round((usage.ru_utime + usage.ru_stime) * 1e9),
-               "maxrss_kb": usage.ru_maxrss, "inner": json.loads(line[0][6:])}
+        res = {"wall_ns": wall, "cpu_ns": cpu, "maxrss_kb": maxrss, "inner": json.loads(line[0][6:])}
         if stderr:
             res["stderr"] = err.decode("utf-8", "replace")
         return res
@@ -309,25 +256,10 @@ class Suite:
         need = VARIANTS[variant].get("needs")
         if not need:
             return True
-        py = self.pythons[VARIANTS[variant]["python"]]
-        r = subprocess.run([py, "-c", f"import importlib.util as u; print(u.find_spec({need!r}) is not None)"],
-                           capture_output=True, text=True, env=self.env, cwd=tempfile.gettempdir())
-        return r.stdout.strip() == "True"
+        return available(self.pythons[VARIANTS[variant]["python"]], need, self.env)
 
 
 # ---------------------------------------------------------------- statistics
-
-
-def summary(xs: list[float]) -> dict[str, float]:
-    if not xs:
-        return {"median": float("nan"), "p25": float("nan"), "p75": float("nan"), "min": float("nan"),
-                "max": float("nan"), "n": 0}
-    if len(xs) == 1:
-        lo = hi = xs[0]
-    else:
-        q = statistics.quantiles(xs, n=4, method="inclusive")
-        lo, hi = q[0], q[2]
-    return {"median": statistics.median(xs), "p25": lo, "p75": hi, "min": min(xs), "max": max(xs), "n": len(xs)}
 
 
 def fmt(s: dict[str, float], d: int = 2, spread: str = "iqr") -> str:
@@ -563,15 +495,13 @@ def spans(bench: str, modules: int, rounds: int) -> dict[str, Any] | None:
 
 def callgrind(bench: str, plain: str, workdir: str, trees: dict[int, str], misses: int,
               real: dict[str, str] | None = None) -> dict[str, Any] | None:
-    import run as runmod
-
     if shutil.which("valgrind") is None:
         progress("valgrind not found (apt-get install -y valgrind): no instruction counts\n")
         return None
-    r = runmod.Runner(bench, plain, workdir)
+    r = Runner(bench, plain, workdir)
     miss_dir = trees[min(trees)]
     synthetic.write_misses(miss_dir, misses)
-    out = runmod.bench_callgrind(
+    out = bench_callgrind(
         r,
         ["baseline", "plain", "importguard", "importtime"],
         {"import": ["plain", "importguard", "noexports", "importtime", "wrapper", "finder"],
@@ -824,18 +754,16 @@ def markdown(res: dict[str, Any]) -> str:
         parts.append(table(["trees", "variant", "CPU µs/module", "Δ µs/module vs plain", "Δ peak RSS MB/1000"], rows))
     cg = res.get("callgrind")
     if cg:
-        import run as runmod
-
         parts += ["", "Instructions (callgrind), per module between trees, import path (GC off, `os._exit` after):", ""]
         key = next(iter(cg["slopes"]["import"]))
-        rows = [[runmod.LABELS[v], f"{e['ir_per_module']:,.0f}", f"{e['overhead_ir_per_module']:+,.0f}"]
+        rows = [[LABELS[v], f"{e['ir_per_module']:,.0f}", f"{e['overhead_ir_per_module']:+,.0f}"]
                 for v, e in cg["slopes"]["import"][key].items()]
         parts.append(table(["variant", f"Ir/module ({key})", "Δ vs installed-off"], rows))
         parts += ["", "Failed imports, instructions per miss (ratio vs installed-off):", ""]
         rows = []
         for mode, per in cg["misses"].items():
             for v, e in per.items():
-                rows.append([runmod.LABELS[v], mode] + [f"{e[k]:,.0f} (×{e[k + '_ratio']:.3f})" for k in ("top", "from", "big")])
+                rows.append([LABELS[v], mode] + [f"{e[k]:,.0f} (×{e[k + '_ratio']:.3f})" for k in ("top", "from", "big")])
         parts.append(table(["variant", "counted", "`import missing`", "`from pkg import missing`", "long module"], rows))
         if cg.get("real"):
             parts += ["", "Instructions per module of real trees (import path; each variant's own startup "
@@ -844,10 +772,10 @@ def markdown(res: dict[str, Any]) -> str:
             for w, per in cg["real"].items():
                 n = res["results"][w]["_denominator"]
                 for v, e in per.items():
-                    rows.append([w, runmod.LABELS[v], f"{e['ir']:,.0f}", f"{e['overhead_ir']:+,.0f}",
+                    rows.append([w, LABELS[v], f"{e['ir']:,.0f}", f"{e['overhead_ir']:+,.0f}",
                                  f"{e['overhead_ir'] / n:+,.0f}"])
             parts.append(table(["workload", "variant", "Ir", "Δ vs installed-off", "Δ per module"], rows))
-        parts += ["", "`python -c pass`: " + ", ".join(f"{runmod.LABELS[v]} {ir:,.0f} Ir" for v, ir in cg["startup"].items())]
+        parts += ["", "`python -c pass`: " + ", ".join(f"{LABELS[v]} {ir:,.0f} Ir" for v, ir in cg["startup"].items())]
     fid = res.get("module_sets")
     if fid:
         parts += ["", "Module sets at exit against the reference (importguard's own modules excluded):", ""]
