@@ -118,6 +118,8 @@ def decision_files(tmp_path: Path) -> tuple[Path, Path]:
     rng = random.Random(7)
     jitter = [rng.uniform(-0.05, 0.05) for _ in range(10)]
     noisy_base = [rng.uniform(10, 50) for _ in range(10)]
+    # A table: its comments line up.
+    # fmt: off
     base = {
         "shifted": [10 + j for j in jitter],            # +5 ms, +50 %, runs apart: slower
         "tiny": [0.2 + j / 10 for j in jitter],         # +0.6 ms: +300 %, but under 1 ms
@@ -126,6 +128,7 @@ def decision_files(tmp_path: Path) -> tuple[Path, Path]:
         "improved": [20 + j for j in jitter],           # -10 ms: faster
         "gone": [3.0] * 10,
     }
+    # fmt: on
     new = {
         "shifted": [15 + j for j in jitter],
         "tiny": [0.8 + j / 10 for j in jitter],
