@@ -59,8 +59,14 @@ def quartiles(xs: list[float] | list[int]) -> tuple[float, float]:
 def summary(xs: list[float]) -> dict[str, float]:
     """median, p25, p75, min, max and n of *xs* (NaN and 0 for no sample)."""
     if not xs:
-        return {"median": float("nan"), "p25": float("nan"), "p75": float("nan"), "min": float("nan"),
-                "max": float("nan"), "n": 0}
+        return {
+            "median": float("nan"),
+            "p25": float("nan"),
+            "p75": float("nan"),
+            "min": float("nan"),
+            "max": float("nan"),
+            "n": 0,
+        }
     lo, hi = quartiles(xs)
     return {"median": statistics.median(xs), "p25": lo, "p75": hi, "min": min(xs), "max": max(xs), "n": len(xs)}
 
@@ -87,8 +93,9 @@ def base_env() -> dict[str, str]:
         env.pop(k, None)
     env["PYTHONHASHSEED"] = "0"
     # ddtrace (a peer in suite.py): no telemetry or remote configuration threads talking to an agent that is not there
-    env.update(DD_INSTRUMENTATION_TELEMETRY_ENABLED="false", DD_REMOTE_CONFIGURATION_ENABLED="false",
-               DD_TRACE_ENABLED="false")
+    env.update(
+        DD_INSTRUMENTATION_TELEMETRY_ENABLED="false", DD_REMOTE_CONFIGURATION_ENABLED="false", DD_TRACE_ENABLED="false"
+    )
     return env
 
 
@@ -101,9 +108,13 @@ def probe(python: str, code: str, env: dict[str, str] | None = None) -> str:
 
 def available(python: str, module: str, env: dict[str, str] | None = None) -> bool:
     """Whether *module* can be found by *python* (without importing it)."""
-    r = subprocess.run([python, "-c", f"import importlib.util as u; print(u.find_spec({module!r}) is not None)"],
-                       capture_output=True, text=True, env=env if env is not None else base_env(),
-                       cwd=tempfile.gettempdir())
+    r = subprocess.run(
+        [python, "-c", f"import importlib.util as u; print(u.find_spec({module!r}) is not None)"],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else base_env(),
+        cwd=tempfile.gettempdir(),
+    )
     return r.stdout.strip() == "True"
 
 
@@ -120,8 +131,12 @@ def make_baseline(python: str) -> str:
 
 
 def site_packages(python: str) -> str:
-    return subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def make_plain(bench: str, where: str | None = None) -> str:
@@ -131,10 +146,15 @@ def make_plain(bench: str, where: str | None = None) -> str:
     (whose own ``.pth`` files are then not run) and copies of every bench
     ``.pth`` except importguard's, so the two differ by importguard's alone.
     """
-    base = subprocess.run([bench, "-c", "import sys; print(getattr(sys, '_base_executable', sys.executable))"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    ver = subprocess.run([bench, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    base = subprocess.run(
+        [bench, "-c", "import sys; print(getattr(sys, '_base_executable', sys.executable))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    ver = subprocess.run(
+        [bench, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     bench_site = site_packages(bench)
     # one per bench venv: two suites on two venvs must not repoint each other's
     tag = hashlib.sha256(bench_site.encode()).hexdigest()[:8]
@@ -160,8 +180,9 @@ def make_plain(bench: str, where: str | None = None) -> str:
 # ---------------------------------------------------------------- one child
 
 
-def spawn(argv: list[str], env: dict[str, str], cwd: str,
-          stderr: int | IO[Any] = subprocess.DEVNULL) -> tuple[bytes, int, int, int, int]:
+def spawn(
+    argv: list[str], env: dict[str, str], cwd: str, stderr: int | IO[Any] = subprocess.DEVNULL
+) -> tuple[bytes, int, int, int, int]:
     """Run one child to its end: (stdout, wall ns, CPU ns, peak RSS KiB, exit code).
 
     CPU is the child's user+sys from ``wait4``, not ``Popen.wait``: the rusage of
@@ -300,7 +321,6 @@ class Runner:
         return callgrind_ir(argv, env, cwd, self.workdir, variant)
 
 
-
 # ---------------------------------------------------------------- instruction counts (run.py, suite.py)
 
 
@@ -389,4 +409,3 @@ def bench_callgrind(
         out["misses"][mode] = res
     progress("\r  callgrind: done" + " " * 60 + "\n")
     return out
-

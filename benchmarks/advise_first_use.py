@@ -51,19 +51,37 @@ print(work() > 0)
 
 def variants(python: str) -> dict[str, dict[str, str]]:
     # PYTHONDONTWRITEBYTECODE would make every run compile importguard's modules from source.
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("IMPORTGUARD", "_IMPORTGUARD")) and k != "PYTHONDONTWRITEBYTECODE"}
-    hooked = {**base, "IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_EXPORTS": "off",
-              "IMPORTGUARD_OTEL": "0"}
-    out = {"plain": base, "hooked": hooked,
-           "swap": {**hooked, "IMPORTGUARD_HOOKS": "importguard._advise_child:diagnose"},
-           "setprofile": {**hooked, "IMPORTGUARD_HOOKS": "firstuse_alternatives:profile",
-                          "PYTHONPATH": os.path.join(HERE, "advise")}}
-    version = subprocess.run([python, "-c", "import sys; print(sys.version_info >= (3, 12))"],
-                             capture_output=True, text=True).stdout.strip()
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("IMPORTGUARD", "_IMPORTGUARD")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
+    hooked = {
+        **base,
+        "IMPORTGUARD": "1",
+        "IMPORTGUARD_SUMMARY": "0",
+        "IMPORTGUARD_EXPORTS": "off",
+        "IMPORTGUARD_OTEL": "0",
+    }
+    out = {
+        "plain": base,
+        "hooked": hooked,
+        "swap": {**hooked, "IMPORTGUARD_HOOKS": "importguard._advise_child:diagnose"},
+        "setprofile": {
+            **hooked,
+            "IMPORTGUARD_HOOKS": "firstuse_alternatives:profile",
+            "PYTHONPATH": os.path.join(HERE, "advise"),
+        },
+    }
+    version = subprocess.run(
+        [python, "-c", "import sys; print(sys.version_info >= (3, 12))"], capture_output=True, text=True
+    ).stdout.strip()
     if version == "True":
-        out["monitoring"] = {**hooked, "IMPORTGUARD_HOOKS": "firstuse_alternatives:monitoring",
-                             "PYTHONPATH": os.path.join(HERE, "advise")}
+        out["monitoring"] = {
+            **hooked,
+            "IMPORTGUARD_HOOKS": "firstuse_alternatives:monitoring",
+            "PYTHONPATH": os.path.join(HERE, "advise"),
+        }
     return out
 
 
@@ -71,8 +89,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--python", default=sys.executable)
-    parser.add_argument("--callgrind", action="store_true",
-                        help="count instructions (valgrind --tool=callgrind), which repeat on a busy machine")
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="count instructions (valgrind --tool=callgrind), which repeat on a busy machine",
+    )
     args = parser.parse_args()
     runs = variants(args.python)
     names = list(runs)
@@ -82,11 +103,19 @@ def main() -> None:
         counts = {}
         for name in names:
             # once plainly first: the variant's own .pyc files are written then, not counted
-            subprocess.run([args.python, "-c", WORKLOAD], env={**runs[name], "_IMPORTGUARD_ADVISE": "/dev/null"},
-                           check=True, stdout=subprocess.DEVNULL)
-            proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                                   args.python, "-c", WORKLOAD], env={**runs[name], "_IMPORTGUARD_ADVISE": "/dev/null"},
-                                  capture_output=True, text=True, check=True)
+            subprocess.run(
+                [args.python, "-c", WORKLOAD],
+                env={**runs[name], "_IMPORTGUARD_ADVISE": "/dev/null"},
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            proc = subprocess.run(
+                ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", args.python, "-c", WORKLOAD],
+                env={**runs[name], "_IMPORTGUARD_ADVISE": "/dev/null"},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             found = re.search(r"Collected : (\d+)", proc.stderr)
             assert found is not None, proc.stderr[-2000:]
             counts[name] = int(found.group(1))
@@ -97,7 +126,7 @@ def main() -> None:
     walls: dict[str, list[float]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory() as tmp:
         for rnd in range(args.rounds + 1):
-            order = names[rnd % len(names):] + names[:rnd % len(names)]
+            order = names[rnd % len(names) :] + names[: rnd % len(names)]
             for name in order:
                 env = dict(runs[name])
                 out = os.path.join(tmp, f"{name}.txt")
@@ -109,8 +138,10 @@ def main() -> None:
                 cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
                 if rnd:  # round 0 warms the caches
                     walls[name].append(cpu * 1e3)
-    print(f"Python {subprocess.run([args.python, '-V'], capture_output=True, text=True).stdout.split()[1]}, "
-          f"{args.rounds} rounds")
+    print(
+        f"Python {subprocess.run([args.python, '-V'], capture_output=True, text=True).stdout.split()[1]}, "
+        f"{args.rounds} rounds"
+    )
     print(f"{'variant':>11}  {'CPU ms':>9}  {'vs hooked, median [q1, q3] ms':>30}")
     for name in names:
         diffs = sorted(a - b for a, b in zip(walls[name], walls["hooked"]))

@@ -43,8 +43,14 @@ WORKLOAD = "asyncio,json,email.mime.multipart,http.client,decimal"
 
 def importtime_run(python: str, code: str) -> dict[str, float]:
     """Cumulative ms per module from one ``-X importtime`` run (the first load of each name)."""
-    proc = subprocess.run([python, "-X", "importtime", "-c", code], env=child_env(False),
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+    proc = subprocess.run(
+        [python, "-X", "importtime", "-c", code],
+        env=child_env(False),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
     out: dict[str, float] = {}
     for line in proc.stderr.splitlines():
         parts = line.split("|", 2)
@@ -81,8 +87,11 @@ def main() -> int:
     parser.add_argument("--imports", default=WORKLOAD, help=f"comma-separated modules (default {WORKLOAD})")
     parser.add_argument("--min-ms", type=float, default=1.0, help="show modules over this median (default 1)")
     parser.add_argument("--python", default=sys.executable)
-    parser.add_argument("--gc-off", action="store_true",
-                        help="disable the cyclic GC first: importguard's records shift where a collection lands")
+    parser.add_argument(
+        "--gc-off",
+        action="store_true",
+        help="disable the cyclic GC first: importguard's records shift where a collection lands",
+    )
     args = parser.parse_args()
 
     code = "import " + ", ".join(m.strip() for m in args.imports.split(",") if m.strip())
@@ -123,20 +132,28 @@ def main() -> int:
         p = min(1.0, 2 * min(mann_whitney_p(timed[name], guard[name]), mann_whitney_p(guard[name], timed[name])))
         rows.append((name, g, t, diff, noise, p))
     rows.sort(key=lambda r: -r[2][0])
-    print(f"workload: python -c {shlex.quote(code)}; Python {sys.version.split()[0]}; {args.runs} rounds after "
-          f"{args.warmup} warmup, alternating; cumulative ms, median [p25-p75]")
-    print(f"{'module':<28} {'nested':>6} {'importguard':>22} {'-X importtime':>22} {'diff':>7} {'diff %':>7} "
-          f"{'IQR':>6} {'p':>6}  agree")
+    print(
+        f"workload: python -c {shlex.quote(code)}; Python {sys.version.split()[0]}; {args.runs} rounds after "
+        f"{args.warmup} warmup, alternating; cumulative ms, median [p25-p75]"
+    )
+    print(
+        f"{'module':<28} {'nested':>6} {'importguard':>22} {'-X importtime':>22} {'diff':>7} {'diff %':>7} "
+        f"{'IQR':>6} {'p':>6}  agree"
+    )
     agree = 0
     for name, g, t, diff, noise, p in rows:
         ok = abs(diff) <= noise
         agree += ok
-        print(f"{name:<28} {nested.get(name, 0):>6} {g[0]:>7.2f} [{g[1]:>5.2f}-{g[2]:>5.2f}] "
-              f"{t[0]:>7.2f} [{t[1]:>5.2f}-{t[2]:>5.2f}] {diff:>+7.2f} {100 * diff / t[0]:>+6.1f}% "
-              f"{noise:>6.2f} {p:>6.3f}  {'yes' if ok else 'NO'}")
+        print(
+            f"{name:<28} {nested.get(name, 0):>6} {g[0]:>7.2f} [{g[1]:>5.2f}-{g[2]:>5.2f}] "
+            f"{t[0]:>7.2f} [{t[1]:>5.2f}-{t[2]:>5.2f}] {diff:>+7.2f} {100 * diff / t[0]:>+6.1f}% "
+            f"{noise:>6.2f} {p:>6.3f}  {'yes' if ok else 'NO'}"
+        )
     only = sorted(n for n in guard if n not in timed)
-    print(f"\n{agree} of {len(rows)} modules over {args.min_ms:g} ms agree within the noise "
-          f"(|difference of medians| <= the larger interquartile range)")
+    print(
+        f"\n{agree} of {len(rows)} modules over {args.min_ms:g} ms agree within the noise "
+        f"(|difference of medians| <= the larger interquartile range)"
+    )
     if only:
         print(f"recorded by importguard only: {', '.join(only)}")
     return 0

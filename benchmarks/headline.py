@@ -52,14 +52,20 @@ from _lib import available, base_env, callgrind_ir, progress, quartiles, spawn  
 VARIANTS: dict[str, dict[str, Any]] = {
     "plain": {"label": "plain (installed, off)", "env": {}},
     "importguard": {"label": "importguard (defaults)", "env": {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0"}},
-    "noexports": {"label": "importguard, IMPORTGUARD_EXPORTS=off",
-                  "env": {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_EXPORTS": "off"}},
+    "noexports": {
+        "label": "importguard, IMPORTGUARD_EXPORTS=off",
+        "env": {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_EXPORTS": "off"},
+    },
     "importtime": {"label": "-X importtime", "env": {}, "args": ["-X", "importtime"]},
     # Not in the default table: the finder engine (docs/engines.md), beside the function engine.
-    "finder": {"label": "importguard, IMPORTGUARD_ENGINE=finder",
-               "env": {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_ENGINE": "finder"}},
-    "function": {"label": "importguard, IMPORTGUARD_ENGINE=function",
-                 "env": {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_ENGINE": "function"}},
+    "finder": {
+        "label": "importguard, IMPORTGUARD_ENGINE=finder",
+        "env": {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_ENGINE": "finder"},
+    },
+    "function": {
+        "label": "importguard, IMPORTGUARD_ENGINE=function",
+        "env": {"IMPORTGUARD": "1", "IMPORTGUARD_SUMMARY": "0", "IMPORTGUARD_ENGINE": "function"},
+    },
 }
 
 #: Issue #14's targets: instructions per module (over plain), per-miss ratio, startup.
@@ -77,11 +83,13 @@ TARGET_STARTUP_IR = 3_000_000
 
 BOTOCORE = "import botocore.session\nbotocore.session.get_session().get_service_model('s3')\n"
 SYMPY = "import sympy\n"
-MISSES = ("for _i in range({n}):\n"
-          "    try:\n"
-          "        __import__('nonexistent_mod_%d' % _i)\n"
-          "    except ImportError:\n"
-          "        pass\n")
+MISSES = (
+    "for _i in range({n}):\n"
+    "    try:\n"
+    "        __import__('nonexistent_mod_%d' % _i)\n"
+    "    except ImportError:\n"
+    "        pass\n"
+)
 COUNT = "import sys\n_before = set(sys.modules)\n{code}print(len(set(sys.modules) - _before))\n"
 
 
@@ -120,8 +128,16 @@ class Runner:
         return cpu
 
 
-def measure(python: str, workdir: str, only: list[str], variants: list[str], misses: int,
-            rounds: int, small: int = 101, big: int = 1001) -> dict[str, Any]:
+def measure(
+    python: str,
+    workdir: str,
+    only: list[str],
+    variants: list[str],
+    misses: int,
+    rounds: int,
+    small: int = 101,
+    big: int = 1001,
+) -> dict[str, Any]:
     r = Runner(python, workdir)
     res: dict[str, Any] = {"python": python, "variants": variants, "workloads": {}}
     empty = os.path.join(workdir, "empty")
@@ -186,8 +202,11 @@ def measure(python: str, workdir: str, only: list[str], variants: list[str], mis
     if "startup" in only:
         per = {}
         for v in variants:
-            count = int(r.output(v, COUNT.format(code="").replace("_before = set(sys.modules)\n", "_before = set()\n"),
-                                 empty).split()[-1])
+            count = int(
+                r.output(
+                    v, COUNT.format(code="").replace("_before = set(sys.modules)\n", "_before = set()\n"), empty
+                ).split()[-1]
+            )
             per[v] = {"ir": startup_ir(v), "modules": count}
         cpu: dict[str, list[int]] = {v: [] for v in variants}
         progress("\r  CPU time: -c pass" + " " * 40)
@@ -197,10 +216,13 @@ def measure(python: str, workdir: str, only: list[str], variants: list[str], mis
                 cpu[v].append(r.cpu_ns(v, "pass", empty))
         for v in variants:
             diffs = [a - b for a, b in zip(cpu[v], cpu["plain"])]
-            per[v].update(ir_over_plain=per[v]["ir"] - per["plain"]["ir"],
-                          modules_over_plain=per[v]["modules"] - per["plain"]["modules"],
-                          cpu_ms_over_plain=statistics.median(diffs) / 1e6,
-                          cpu_ms_iqr=[q / 1e6 for q in quartiles(diffs)], cpu_ns=cpu[v])
+            per[v].update(
+                ir_over_plain=per[v]["ir"] - per["plain"]["ir"],
+                modules_over_plain=per[v]["modules"] - per["plain"]["modules"],
+                cpu_ms_over_plain=statistics.median(diffs) / 1e6,
+                cpu_ms_iqr=[q / 1e6 for q in quartiles(diffs)],
+                cpu_ns=cpu[v],
+            )
         res["workloads"]["startup"] = {"rounds": rounds, "variants": per}
     progress("\r  done" + " " * 60 + "\n")
     res["raw"] = r.raw
@@ -221,32 +243,62 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
 
     if "tree" in w:
         t = w["tree"]["variants"]
-        out.append([f"synthetic tree, every module with a 3-name `__all__` ({w['tree']['modules'] + 101:,} vs 101 "
-                    "modules), instructions per module", cell("tree", "importguard"), cell("tree", "importtime"),
-                    cell("tree", "noexports"),
-                    f"≤ {TARGETS['tree', 'importguard']:,} (exports off ≤ {TARGETS['tree', 'noexports']:,})",
-                    "; ".join(x for x in (
+        out.append(
+            [
+                f"synthetic tree, every module with a 3-name `__all__` ({w['tree']['modules'] + 101:,} vs 101 "
+                "modules), instructions per module",
+                cell("tree", "importguard"),
+                cell("tree", "importtime"),
+                cell("tree", "noexports"),
+                f"≤ {TARGETS['tree', 'importguard']:,} (exports off ≤ {TARGETS['tree', 'noexports']:,})",
+                "; ".join(
+                    x
+                    for x in (
                         verdict(t["importguard"]["over_plain"], TARGETS["tree", "importguard"])
-                        if "importguard" in t else "",
+                        if "importguard" in t
+                        else "",
                         "exports off " + verdict(t["noexports"]["over_plain"], TARGETS["tree", "noexports"])
-                        if "noexports" in t else "") if x)])
-    for name, label in (("botocore", "`import botocore.session` + `get_service_model('s3')`"),
-                        ("sympy", "`import sympy`")):
+                        if "noexports" in t
+                        else "",
+                    )
+                    if x
+                ),
+            ]
+        )
+    for name, label in (
+        ("botocore", "`import botocore.session` + `get_service_model('s3')`"),
+        ("sympy", "`import sympy`"),
+    ):
         if name in w:
             ig = w[name]["variants"].get("importguard")
-            out.append([f"{label}, {w[name]['modules']} modules, instructions per module", cell(name, "importguard"),
-                        cell(name, "importtime"), cell(name, "noexports"), f"≤ {TARGETS[name, 'importguard']:,}",
-                        verdict(ig["over_plain"], TARGETS[name, "importguard"]) if ig else ""])
+            out.append(
+                [
+                    f"{label}, {w[name]['modules']} modules, instructions per module",
+                    cell(name, "importguard"),
+                    cell(name, "importtime"),
+                    cell(name, "noexports"),
+                    f"≤ {TARGETS[name, 'importguard']:,}",
+                    verdict(ig["over_plain"], TARGETS[name, "importguard"]) if ig else "",
+                ]
+            )
     if "misses" in w:
         m = w["misses"]["variants"]
 
         def ratio(v: str) -> str:
-            return (f"×{m[v]['ratio']:.3f} ({m[v]['over_plain']:+,.0f} on {m['plain']['per_miss']:,.0f})"
-                    if v in m else "")
+            return (
+                f"×{m[v]['ratio']:.3f} ({m[v]['over_plain']:+,.0f} on {m['plain']['per_miss']:,.0f})" if v in m else ""
+            )
 
-        out.append(["failed `__import__` in a loop at top level, per miss", ratio("importguard"),
-                    ratio("importtime"), ratio("noexports"), f"≤ ×{TARGET_MISS_RATIO}",
-                    verdict(m["importguard"]["ratio"], TARGET_MISS_RATIO) if "importguard" in m else ""])
+        out.append(
+            [
+                "failed `__import__` in a loop at top level, per miss",
+                ratio("importguard"),
+                ratio("importtime"),
+                ratio("noexports"),
+                f"≤ ×{TARGET_MISS_RATIO}",
+                verdict(m["importguard"]["ratio"], TARGET_MISS_RATIO) if "importguard" in m else "",
+            ]
+        )
     if "startup" in w:
         s = w["startup"]["variants"]
 
@@ -254,25 +306,49 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
             if v not in s:
                 return ""
             x = s[v]
-            return (f"{x['modules_over_plain']:+d} modules, {x['cpu_ms_over_plain']:+.2f} ms CPU "
-                    f"[{x['cpu_ms_iqr'][0]:+.2f}, {x['cpu_ms_iqr'][1]:+.2f}], {x['ir_over_plain'] / 1e6:+.2f}M instr")
+            return (
+                f"{x['modules_over_plain']:+d} modules, {x['cpu_ms_over_plain']:+.2f} ms CPU "
+                f"[{x['cpu_ms_iqr'][0]:+.2f}, {x['cpu_ms_iqr'][1]:+.2f}], {x['ir_over_plain'] / 1e6:+.2f}M instr"
+            )
 
         ig = s.get("importguard")
         checks = []
         if ig:
-            checks = [ig["modules_over_plain"] <= TARGET_STARTUP_MODULES, ig["cpu_ms_over_plain"] <= TARGET_STARTUP_MS,
-                      ig["ir_over_plain"] <= TARGET_STARTUP_IR]
-        out.append(["`python -c pass`", start("importguard"), start("importtime"), start("noexports"),
-                    f"≤ +{TARGET_STARTUP_MODULES} modules, ≤ +{TARGET_STARTUP_MS:g} ms, "
-                    f"≤ +{TARGET_STARTUP_IR / 1e6:g}M instr",
-                    ("met" if all(checks) else "missed: " + ", ".join(
-                        n for n, ok in zip(("modules", "CPU", "instructions"), checks) if not ok)) if checks else ""])
+            checks = [
+                ig["modules_over_plain"] <= TARGET_STARTUP_MODULES,
+                ig["cpu_ms_over_plain"] <= TARGET_STARTUP_MS,
+                ig["ir_over_plain"] <= TARGET_STARTUP_IR,
+            ]
+        out.append(
+            [
+                "`python -c pass`",
+                start("importguard"),
+                start("importtime"),
+                start("noexports"),
+                f"≤ +{TARGET_STARTUP_MODULES} modules, ≤ +{TARGET_STARTUP_MS:g} ms, "
+                f"≤ +{TARGET_STARTUP_IR / 1e6:g}M instr",
+                (
+                    "met"
+                    if all(checks)
+                    else "missed: "
+                    + ", ".join(n for n, ok in zip(("modules", "CPU", "instructions"), checks) if not ok)
+                )
+                if checks
+                else "",
+            ]
+        )
     return out
 
 
 def markdown(res: dict[str, Any]) -> str:
-    head = ["workload (whole process, GC on, normal exit)", "importguard", "`-X importtime`",
-            "importguard, exports off", "target", "verdict"]
+    head = [
+        "workload (whole process, GC on, normal exit)",
+        "importguard",
+        "`-X importtime`",
+        "importguard, exports off",
+        "target",
+        "verdict",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows(res)]
     return "\n".join(lines)
@@ -281,8 +357,11 @@ def markdown(res: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--python", default=sys.executable, help="a Python with importguard installed (default: this one)")
-    ap.add_argument("--only", default="tree,botocore,sympy,misses,startup",
-                    help="comma-separated workloads: tree, botocore, sympy, misses, startup")
+    ap.add_argument(
+        "--only",
+        default="tree,botocore,sympy,misses,startup",
+        help="comma-separated workloads: tree, botocore, sympy, misses, startup",
+    )
     ap.add_argument("--variants", default="plain,importguard,importtime,noexports")
     ap.add_argument("--misses", type=int, default=200, help="distinct failed imports in the miss loop")
     ap.add_argument("--rounds", type=int, default=21, help="alternating rounds for startup CPU time")

@@ -124,13 +124,8 @@ def bench_trees(r: Runner, variants: list[str], trees: dict[int, str], n: int) -
             entry: dict[str, Any] = {}
             for m, get in metrics.items():
                 # per-round microseconds per module: (T(big) - T(small)) / (big - small)
-                slope = [
-                    (get(b) - get(a)) / span / 1e3 for a, b in zip(samples[v][small], samples[v][big])
-                ]
-                plain = [
-                    (get(b) - get(a)) / span / 1e3
-                    for a, b in zip(samples["plain"][small], samples["plain"][big])
-                ]
+                slope = [(get(b) - get(a)) / span / 1e3 for a, b in zip(samples[v][small], samples[v][big])]
+                plain = [(get(b) - get(a)) / span / 1e3 for a, b in zip(samples["plain"][small], samples["plain"][big])]
                 entry[m] = {
                     "us_per_module": summary(slope),
                     "overhead_us_per_module": summary([x - p for x, p in zip(slope, plain)]),
@@ -206,7 +201,9 @@ def describe(r: Runner) -> dict[str, Any]:
         "loadavg_start": os.getloadavg(),
         "pth_files": probe(r.python, PTH_PROBE),
     }
-    where = probe(r.python, "import importguard, os; print(importguard.__version__, os.path.dirname(importguard.__file__))")
+    where = probe(
+        r.python, "import importguard, os; print(importguard.__version__, os.path.dirname(importguard.__file__))"
+    )
     version, path = where.split(" ", 1)
     info["importguard_version"] = version
     info["importguard_path"] = path
@@ -281,8 +278,14 @@ def evaluate(res: dict[str, Any]) -> list[dict[str, Any]]:
 
     def add(name: str, value: float, limit: float, unit: str, note: str = "", met: bool | None = None) -> None:
         out.append(
-            {"target": name, "value": value, "limit": limit, "unit": unit, "note": note,
-             "met": value <= limit if met is None else met}
+            {
+                "target": name,
+                "value": value,
+                "limit": limit,
+                "unit": unit,
+                "note": note,
+                "met": value <= limit if met is None else met,
+            }
         )
 
     if cg and cg["slopes"]:
@@ -308,8 +311,13 @@ def evaluate(res: dict[str, Any]) -> list[dict[str, Any]]:
         note = f"IQR {fmt_s(e['d_wall_ms'])}; CPU {e['d_cpu_ms']['median']:.2f} ms"
         if cg and "importguard" in cg["startup"]:
             note += f"; {cg['startup']['importguard'] - cg['startup']['plain']:+,.0f} Ir"
-        add("startup fixed cost, IMPORTGUARD=1 (python -c pass, wall)", e["d_wall_ms"]["median"],
-            TARGET_FIXED_MS, "ms", note)
+        add(
+            "startup fixed cost, IMPORTGUARD=1 (python -c pass, wall)",
+            e["d_wall_ms"]["median"],
+            TARGET_FIXED_MS,
+            "ms",
+            note,
+        )
         if "baseline" in startup["variants"]:
             b = startup["variants"]["baseline"]
             d = -b["d_wall_ms"]["median"]  # plain - baseline
@@ -318,8 +326,11 @@ def evaluate(res: dict[str, Any]) -> list[dict[str, Any]]:
             if cg and "baseline" in cg["startup"]:
                 note += f"; {cg['startup']['plain'] - cg['startup']['baseline']:+,.0f} Ir"
             add("disabled: installed-but-off vs not installed (wall)", d, half, "ms", note, met=abs(d) <= half)
-    for kind, what in (("top", "import nonexistent_i"), ("from", "from pkg import missing_i"),
-                       ("big", "misses deep in one long module")):
+    for kind, what in (
+        ("top", "import nonexistent_i"),
+        ("from", "from pkg import missing_i"),
+        ("big", "misses deep in one long module"),
+    ):
         cgm = cg["misses"].get("import", {}).get("importguard") if cg else None
         if misses:
             e = misses["variants"]["importguard"][kind]
@@ -364,7 +375,12 @@ def render(res: dict[str, Any], markdown: bool) -> str:
             row = [LABELS[v]]
             if startup:
                 e = startup["variants"][v]
-                row += [fmt_s(e["wall_ms"]), fmt_s(e["d_wall_ms"]), fmt_s(e["d_cpu_ms"]), f"{e['ratio_wall']['median']:.3f}"]
+                row += [
+                    fmt_s(e["wall_ms"]),
+                    fmt_s(e["d_wall_ms"]),
+                    fmt_s(e["d_cpu_ms"]),
+                    f"{e['ratio_wall']['median']:.3f}",
+                ]
             if cg:
                 ir = cg["startup"].get(v)
                 row += [f"{ir:,.0f}", f"{ir - cg['startup']['plain']:+,.0f}"] if ir is not None else ["", ""]
@@ -398,8 +414,11 @@ def render(res: dict[str, Any], markdown: bool) -> str:
                 for v, e in per.items()
             ]
             parts.append(
-                table(["variant", "CPU µs/mod", "ΔCPU µs/mod", "CPU ratio", "Δ in-process CPU", "Δwall µs/mod"],
-                      rows, markdown)
+                table(
+                    ["variant", "CPU µs/mod", "ΔCPU µs/mod", "CPU ratio", "Δ in-process CPU", "Δwall µs/mod"],
+                    rows,
+                    markdown,
+                )
             )
         if cg and key in cg["slopes"].get("import", {}):
             parts.append(f"\n{h}{title}, instructions per module (callgrind)\n")
@@ -411,15 +430,26 @@ def render(res: dict[str, Any], markdown: bool) -> str:
                 o = on.get(v)
                 row += [f"{o['ir_per_module']:,.0f}", f"{o['overhead_ir_per_module']:+,.0f}"] if o else ["", ""]
                 rows.append(row)
-            parts.append(table(["variant", "Ir/mod (import path)", "ΔIr/mod", "Ir/mod (whole process)", "ΔIr/mod"],
-                               rows, markdown))
+            parts.append(
+                table(
+                    ["variant", "Ir/mod (import path)", "ΔIr/mod", "Ir/mod (whole process)", "ΔIr/mod"], rows, markdown
+                )
+            )
     if trees:
         parts.append(f"\n{h}Whole process, one tree (ms; ratio vs plain per round)\n")
         rows = []
         for size, per in trees["totals"].items():
             for v, e in per.items():
-                rows.append([f"{int(size) + 1} imports", LABELS[v], fmt_s(e["wall_ms"], 1),
-                             f"{e['ratio_wall']['median']:.3f}", fmt_s(e["cpu_ms"], 1), f"{e['ratio_cpu']['median']:.3f}"])
+                rows.append(
+                    [
+                        f"{int(size) + 1} imports",
+                        LABELS[v],
+                        fmt_s(e["wall_ms"], 1),
+                        f"{e['ratio_wall']['median']:.3f}",
+                        fmt_s(e["cpu_ms"], 1),
+                        f"{e['ratio_cpu']['median']:.3f}",
+                    ]
+                )
         parts.append(table(["tree", "variant", "wall ms", "wall ratio", "CPU ms", "CPU ratio"], rows, markdown))
 
     misses = res.get("misses")
@@ -451,8 +481,13 @@ def render(res: dict[str, Any], markdown: bool) -> str:
     if targets:
         parts.append(f"\n{h}Targets\n")
         rows = [
-            ["met" if t["met"] else "NOT MET", t["target"], f"{t['value']:,.2f} {t['unit']}",
-             f"{t['limit']:,.2f} {t['unit']}", t["note"]]
+            [
+                "met" if t["met"] else "NOT MET",
+                t["target"],
+                f"{t['value']:,.2f} {t['unit']}",
+                f"{t['limit']:,.2f} {t['unit']}",
+                t["note"],
+            ]
             for t in targets
         ]
         parts.append(table(["", "target", "measured", "limit", "note"], rows, markdown))
@@ -468,14 +503,18 @@ def main(argv: list[str] | None = None) -> int:
         import suite
 
         return suite.main(argv)
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="fewer rounds, one callgrind run each (about two minutes)")
     ap.add_argument("--big", action="store_true", help="add a 10,000-module tree")
     ap.add_argument("--python", default=sys.executable, help="Python with importguard installed (default: this one)")
     ap.add_argument("--baseline-python", help="Python of a venv without importguard (default: create one)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the not-installed comparison")
     ap.add_argument("--rounds", type=int, help="rounds for every timed benchmark (overrides the mode)")
-    ap.add_argument("--misses", type=int, help="failing imports of each kind (default 200 quick, 2000 full; a multiple of 10)")
+    ap.add_argument(
+        "--misses", type=int, help="failing imports of each kind (default 200 quick, 2000 full; a multiple of 10)"
+    )
     ap.add_argument("--callgrind-repeat", type=int, help="callgrind runs per measurement (default 1 quick, 2 full)")
     ap.add_argument("--no-callgrind", action="store_true", help="skip valgrind")
     ap.add_argument("--callgrind-only", action="store_true", help="only the instruction counts")
@@ -514,8 +553,11 @@ def main(argv: list[str] | None = None) -> int:
     synthetic.write_misses(miss_dir, m)
 
     res: dict[str, Any] = {"mode": "quick" if args.quick else "full", "meta": meta}
-    startup_v = ((["baseline"] if baseline else []) + ["plain", "importguard", "engine_finder", "importtime"]
-                 + (["report"] if full else []))
+    startup_v = (
+        (["baseline"] if baseline else [])
+        + ["plain", "importguard", "engine_finder", "importtime"]
+        + (["report"] if full else [])
+    )
     tree_v = ["plain", "importguard", "engine_finder", "importtime", "wrapper", "finder"] + (["report"] if full else [])
     miss_v = ["plain", "importguard", "engine_finder", "importtime", "wrapper", "finder"]
     try:
@@ -529,8 +571,10 @@ def main(argv: list[str] | None = None) -> int:
                 [v for v in startup_v if v != "report"],
                 # import path: every variant; whole process: the main ones
                 {"import": tree_v, "process": tree_v if full else ["plain", "importguard"]},
-                {"import": ["plain", "importguard", "engine_finder", "importtime"],
-                 **({"process": ["plain", "importguard"]} if full else {})},
+                {
+                    "import": ["plain", "importguard", "engine_finder", "importtime"],
+                    **({"process": ["plain", "importguard"]} if full else {}),
+                },
                 trees,
                 miss_dir,
                 m,

@@ -57,8 +57,12 @@ def one(n: int, hooked: bool, report: Path, path: str | None) -> dict[str, float
     # posix_spawn, not fork+exec: Linux keeps a forked child's peak RSS (this
     # process's, copied) across exec, which would hide the child's own.
     read_end, write_end = os.pipe()
-    pid = os.posix_spawn(sys.executable, [sys.executable, "-c", CHILD, str(n)], env,
-                         file_actions=[(os.POSIX_SPAWN_DUP2, write_end, 1), (os.POSIX_SPAWN_CLOSE, read_end)])
+    pid = os.posix_spawn(
+        sys.executable,
+        [sys.executable, "-c", CHILD, str(n)],
+        env,
+        file_actions=[(os.POSIX_SPAWN_DUP2, write_end, 1), (os.POSIX_SPAWN_CLOSE, read_end)],
+    )
     os.close(write_end)
     with os.fdopen(read_end) as pipe:
         out = pipe.read()
@@ -67,8 +71,12 @@ def one(n: int, hooked: bool, report: Path, path: str | None) -> dict[str, float
     ended = time.time()
     assert os.waitstatus_to_exitcode(status) == 0, out
     loop, loop_end = (float(x) for x in out.split())
-    row = {"loop_s": loop, "exit_s": ended - loop_end, "maxrss_mb": usage.ru_maxrss / 1024,
-           "cpu_s": usage.ru_utime + usage.ru_stime}
+    row = {
+        "loop_s": loop,
+        "exit_s": ended - loop_end,
+        "maxrss_mb": usage.ru_maxrss / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+    }
     if hooked:
         data = json.loads(report.read_text())
         row["records"] = len(data["imports"])
@@ -92,7 +100,9 @@ def main() -> int:
         for _round in range(args.rounds):
             for n in sizes:
                 for hooked in (False, True) if _round % 2 == 0 else (True, False):
-                    samples.setdefault(f"{n} {'hooked' if hooked else 'plain'}", []).append(one(n, hooked, report, args.importguard_path))
+                    samples.setdefault(f"{n} {'hooked' if hooked else 'plain'}", []).append(
+                        one(n, hooked, report, args.importguard_path)
+                    )
     print(f"Python {sys.version.split()[0]}, {args.rounds} rounds, medians")
     print(f"{'failures':>9} {'':7} {'loop s':>8} {'exit s':>8} {'peak RSS MB':>12} {'records':>8} {'report KB':>10}")
     for n in sizes:

@@ -68,16 +68,24 @@ def main() -> int:
         contexts: dict[int, Context] = {}
         for rec in records:
             parent = contexts.get(id(rec[_records.PARENT]))
-            span = tracer.start_span(f"import {rec[_records.NAME]}", context=parent,
-                                     start_time=rec[_records.T0] + offset,
-                                     attributes={"importguard.module.name": rec[_records.NAME],
-                                                 "thread.id": rec[_records.THREAD]})
+            span = tracer.start_span(
+                f"import {rec[_records.NAME]}",
+                context=parent,
+                start_time=rec[_records.T0] + offset,
+                attributes={"importguard.module.name": rec[_records.NAME], "thread.id": rec[_records.THREAD]},
+            )
             contexts[id(rec)] = trace.set_span_in_context(span)
         for rec in records:
             span = trace.get_current_span(contexts[id(rec)])
-            span.set_attributes({"importguard.status": "ok", "importguard.self_ms": 0.1,
-                                 "thread.name": "MainThread", "code.file.path": "/x/y.py",
-                                 "importguard.loader": "source"})
+            span.set_attributes(
+                {
+                    "importguard.status": "ok",
+                    "importguard.self_ms": 0.1,
+                    "thread.name": "MainThread",
+                    "code.file.path": "/x/y.py",
+                    "importguard.loader": "source",
+                }
+            )
             span.end(end_time=rec[_records.T1] + offset)
         provider.force_flush()
         return time.process_time_ns() - t0
@@ -108,17 +116,30 @@ def main() -> int:
     print(f"Python {sys.version.split()[0]}, {len(records)} spans a round, {args.rounds} rounds, CPU time")
     print(f"  SDK alone:        {statistics.median(sdk) / 1000:7.1f} us/span")
     print(f"  importguard emit: {statistics.median(ours) / 1000:7.1f} us/span")
-    print(f"  ratio importguard / SDK: median {statistics.median(ratios):.3f} "
-          f"[{q(ratios, n=4)[0]:.3f}, {q(ratios, n=4)[2]:.3f}]")
+    print(
+        f"  ratio importguard / SDK: median {statistics.median(ratios):.3f} "
+        f"[{q(ratios, n=4)[0]:.3f}, {q(ratios, n=4)[2]:.3f}]"
+    )
     if args.json:
         import json
 
-        data = json.dumps({
-            "python": sys.version.split()[0], "spans": len(records), "rounds": args.rounds,
-            "sdk_us": statistics.median(sdk) / 1000, "importguard_us": statistics.median(ours) / 1000,
-            "ratio": {"median": statistics.median(ratios), "p25": q(ratios, n=4)[0], "p75": q(ratios, n=4)[2],
-                      "min": min(ratios), "max": max(ratios), "samples": ratios},
-        })
+        data = json.dumps(
+            {
+                "python": sys.version.split()[0],
+                "spans": len(records),
+                "rounds": args.rounds,
+                "sdk_us": statistics.median(sdk) / 1000,
+                "importguard_us": statistics.median(ours) / 1000,
+                "ratio": {
+                    "median": statistics.median(ratios),
+                    "p25": q(ratios, n=4)[0],
+                    "p75": q(ratios, n=4)[2],
+                    "min": min(ratios),
+                    "max": max(ratios),
+                    "samples": ratios,
+                },
+            }
+        )
         if args.json == "-":
             print(data)
         else:

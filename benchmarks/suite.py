@@ -73,8 +73,17 @@ TARGET_SPAN_RATIO = 1.15
 
 # ---------------------------------------------------------------- workloads
 
-STDLIB = ("json", "email.mime.multipart", "asyncio", "http.client", "logging.handlers",
-          "xml.etree.ElementTree", "decimal", "argparse")
+STDLIB = (
+    "json",
+    "email.mime.multipart",
+    "asyncio",
+    "http.client",
+    "logging.handlers",
+    "xml.etree.ElementTree",
+    "decimal",
+    "argparse",
+)
+
 
 #: name -> (import statement, needs a synthetic tree of this size as cwd or None)
 def workloads(sizes: list[int], real: list[str]) -> dict[str, tuple[str, int | None]]:
@@ -148,24 +157,60 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "importtime": {"label": "-X importtime", "python": "plain", "args": ["-X", "importtime"]},
     "off": {"label": "importguard installed, off", "python": "bench"},
     "on": {"label": "importguard on (defaults)", "python": "bench", "env": ON},
-    "on_noexports": {"label": "importguard on, IMPORTGUARD_EXPORTS=off", "python": "bench",
-                     "env": {**ON, "IMPORTGUARD_EXPORTS": "off"}},
-    "plain_sdk": {"label": "plain + OTel SDK", "python": "plain", "prologue": SDK_PROLOGUE,
-                  "epilogue": SDK_EPILOGUE, "needs": "opentelemetry.sdk"},
-    "on_sdk": {"label": "importguard on + OTel SDK", "python": "bench", "env": ON, "prologue": SDK_PROLOGUE,
-               "epilogue": SDK_EPILOGUE, "ref": "plain_sdk", "needs": "opentelemetry.sdk"},
-    "on_sdk_min1": {"label": "importguard on + SDK, IMPORTGUARD_MIN_MS=1", "python": "bench",
-                    "env": {**ON, "IMPORTGUARD_MIN_MS": "1"}, "prologue": SDK_PROLOGUE,
-                    "epilogue": SDK_EPILOGUE, "ref": "plain_sdk", "needs": "opentelemetry.sdk"},
-    "wrapt": {"label": "peer: wrapt post-import hooks", "python": "plain", "prologue": WRAPT_PROLOGUE,
-              "epilogue": PEER_EPILOGUE, "needs": "wrapt"},
-    "ddtrace": {"label": "peer: ddtrace ModuleWatchdog", "python": "plain", "prologue": DDTRACE_PROLOGUE,
-                "epilogue": PEER_EPILOGUE, "needs": "ddtrace"},
+    "on_noexports": {
+        "label": "importguard on, IMPORTGUARD_EXPORTS=off",
+        "python": "bench",
+        "env": {**ON, "IMPORTGUARD_EXPORTS": "off"},
+    },
+    "plain_sdk": {
+        "label": "plain + OTel SDK",
+        "python": "plain",
+        "prologue": SDK_PROLOGUE,
+        "epilogue": SDK_EPILOGUE,
+        "needs": "opentelemetry.sdk",
+    },
+    "on_sdk": {
+        "label": "importguard on + OTel SDK",
+        "python": "bench",
+        "env": ON,
+        "prologue": SDK_PROLOGUE,
+        "epilogue": SDK_EPILOGUE,
+        "ref": "plain_sdk",
+        "needs": "opentelemetry.sdk",
+    },
+    "on_sdk_min1": {
+        "label": "importguard on + SDK, IMPORTGUARD_MIN_MS=1",
+        "python": "bench",
+        "env": {**ON, "IMPORTGUARD_MIN_MS": "1"},
+        "prologue": SDK_PROLOGUE,
+        "epilogue": SDK_EPILOGUE,
+        "ref": "plain_sdk",
+        "needs": "opentelemetry.sdk",
+    },
+    "wrapt": {
+        "label": "peer: wrapt post-import hooks",
+        "python": "plain",
+        "prologue": WRAPT_PROLOGUE,
+        "epilogue": PEER_EPILOGUE,
+        "needs": "wrapt",
+    },
+    "ddtrace": {
+        "label": "peer: ddtrace ModuleWatchdog",
+        "python": "plain",
+        "prologue": DDTRACE_PROLOGUE,
+        "epilogue": PEER_EPILOGUE,
+        "needs": "ddtrace",
+    },
 }
 IMPORTGUARD_VARIANTS = ("on", "on_noexports", "on_sdk", "on_sdk_min1")
 #: not timed: importguard and -X importtime in one process, for the self-time comparison
-VARIANTS["on_importtime"] = {"label": "importguard on + -X importtime", "python": "bench", "env": ON,
-                             "args": ["-X", "importtime"], "untimed": True}
+VARIANTS["on_importtime"] = {
+    "label": "importguard on + -X importtime",
+    "python": "bench",
+    "env": ON,
+    "args": ["-X", "importtime"],
+    "untimed": True,
+}
 
 #: The workload runs *depth* Python frames down (rotated by round, the same for
 #: every variant in a round). CPython (3.11+) keeps frames in 16 KiB chunks that
@@ -221,8 +266,15 @@ class Suite:
         self.workdir = workdir
         self.env = base_env()
 
-    def argv(self, variant: str, workload: str, extra_env: dict[str, str] | None = None,
-             dump: str | None = None, bound: bool = False, depth: int = 0) -> tuple[list[str], dict[str, str]]:
+    def argv(
+        self,
+        variant: str,
+        workload: str,
+        extra_env: dict[str, str] | None = None,
+        dump: str | None = None,
+        bound: bool = False,
+        depth: int = 0,
+    ) -> tuple[list[str], dict[str, str]]:
         v = VARIANTS[variant]
         env = dict(self.env)
         env.update(v.get("env", {}))
@@ -245,8 +297,9 @@ class Suite:
             err = errfh.read()
         line = [x for x in out.decode("utf-8", "replace").splitlines() if x.startswith("BENCH ")]
         if returncode != 0 or not line:
-            raise RuntimeError(f"{variant}: exited {returncode} in {cwd}: {workload!r}\n"
-                               f"{err.decode('utf-8', 'replace')[-2000:]}")
+            raise RuntimeError(
+                f"{variant}: exited {returncode} in {cwd}: {workload!r}\n{err.decode('utf-8', 'replace')[-2000:]}"
+            )
         res = {"wall_ns": wall, "cpu_ns": cpu, "maxrss_kb": maxrss, "inner": json.loads(line[0][6:])}
         if stderr:
             res["stderr"] = err.decode("utf-8", "replace")
@@ -271,8 +324,14 @@ def fmt(s: dict[str, float], d: int = 2, spread: str = "iqr") -> str:
 # ---------------------------------------------------------------- the timed rounds
 
 
-def timed(suite: Suite, loads: dict[str, tuple[str, int | None]], cwds: dict[str, str], variants: list[str],
-          rounds: int, seed: int = 6) -> dict[str, dict[str, list[dict[str, Any]]]]:
+def timed(
+    suite: Suite,
+    loads: dict[str, tuple[str, int | None]],
+    cwds: dict[str, str],
+    variants: list[str],
+    rounds: int,
+    seed: int = 6,
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
     samples: dict[str, dict[str, list[dict[str, Any]]]] = {w: {v: [] for v in variants} for w in loads}
     jobs = [(w, v) for w in loads for v in variants]
     rng = random.Random(seed)
@@ -286,8 +345,9 @@ def timed(suite: Suite, loads: dict[str, tuple[str, int | None]], cwds: dict[str
     return samples
 
 
-def analyse(samples: dict[str, dict[str, list[dict[str, Any]]]], loads: dict[str, tuple[str, int | None]],
-            variants: list[str]) -> dict[str, Any]:
+def analyse(
+    samples: dict[str, dict[str, list[dict[str, Any]]]], loads: dict[str, tuple[str, int | None]], variants: list[str]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for w, per in samples.items():
         plain = per["plain"]
@@ -309,8 +369,10 @@ def analyse(samples: dict[str, dict[str, list[dict[str, Any]]]], loads: dict[str
             pcpu, pwall, picpu = col("cpu_ns", plain), col("wall_ns", plain), col("inner_cpu", plain)
             rcpu, rwall, ricpu = col("cpu_ns", rs), col("wall_ns", rs), col("inner_cpu", rs)
             wl[v] = {
-                "cpu_ms": summary(cpu), "wall_ms": summary(wall),
-                "inner_cpu_ms": summary(icpu), "inner_wall_ms": summary(iwall),
+                "cpu_ms": summary(cpu),
+                "wall_ms": summary(wall),
+                "inner_cpu_ms": summary(icpu),
+                "inner_wall_ms": summary(iwall),
                 "ratio_cpu": summary([a / b for a, b in zip(cpu, pcpu)]),
                 "ratio_wall": summary([a / b for a, b in zip(wall, pwall)]),
                 "d_cpu_ms": summary([a - b for a, b in zip(cpu, pcpu)]),
@@ -323,7 +385,8 @@ def analyse(samples: dict[str, dict[str, list[dict[str, Any]]]], loads: dict[str
                 # the workload's own import statement, per module it imports in plain
                 "d_inner_cpu_us_per_module": summary([(a - b) * 1e3 / denominator for a, b in zip(icpu, ricpu)]),
                 "d_inner_cpu_us_per_module_vs_plain": summary(
-                    [(a - b) * 1e3 / denominator for a, b in zip(icpu, picpu)]),
+                    [(a - b) * 1e3 / denominator for a, b in zip(icpu, picpu)]
+                ),
                 "modules": statistics.median(s["inner"]["modules"] for s in ss),
                 "new_modules": statistics.median(s["inner"]["new"] for s in ss),
                 "maxrss_mb": summary([s["maxrss_kb"] / 1024 for s in ss]),
@@ -335,7 +398,9 @@ def analyse(samples: dict[str, dict[str, list[dict[str, Any]]]], loads: dict[str
     return out
 
 
-def slopes(samples: dict[str, dict[str, list[dict[str, Any]]]], sizes: list[int], variants: list[str]) -> dict[str, Any]:
+def slopes(
+    samples: dict[str, dict[str, list[dict[str, Any]]]], sizes: list[int], variants: list[str]
+) -> dict[str, Any]:
     """Whole-process µs per module between two tree sizes: everything fixed cancels."""
     out: dict[str, Any] = {}
     for a, b in zip(sizes, sizes[1:]):
@@ -367,8 +432,9 @@ def slopes(samples: dict[str, dict[str, list[dict[str, Any]]]], sizes: list[int]
 OWN = re.compile(r"^importguard(\.|$)")
 
 
-def module_sets(suite: Suite, loads: dict[str, tuple[str, int | None]], cwds: dict[str, str],
-                variants: list[str]) -> dict[str, Any]:
+def module_sets(
+    suite: Suite, loads: dict[str, tuple[str, int | None]], cwds: dict[str, str], variants: list[str]
+) -> dict[str, Any]:
     """One run per (workload, variant) that dumps sys.modules: the module sets compared with the reference."""
     out: dict[str, Any] = {}
     for w in loads:
@@ -403,8 +469,9 @@ def module_sets(suite: Suite, loads: dict[str, tuple[str, int | None]], cwds: di
 IMPORTTIME_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
 
 
-def self_times(suite: Suite, loads: dict[str, tuple[str, int | None]], cwds: dict[str, str], rounds: int,
-               which: list[str]) -> dict[str, Any]:
+def self_times(
+    suite: Suite, loads: dict[str, tuple[str, int | None]], cwds: dict[str, str], rounds: int, which: list[str]
+) -> dict[str, Any]:
     """Summed self time of the workload's imports: importguard's report vs -X importtime, alternated."""
     out: dict[str, Any] = {}
     rng = random.Random(7)
@@ -425,8 +492,14 @@ def self_times(suite: Suite, loads: dict[str, tuple[str, int | None]], cwds: dic
                 if v == "on":
                     with open(report, encoding="utf-8") as fh:
                         rep = json.load(fh)
-                    got[v] = sum(x["self_ns"] for x in rep["imports"]
-                                 if x["name"] in new and x["status"] == "ok" and x["self_ns"] is not None) / 1e6
+                    got[v] = (
+                        sum(
+                            x["self_ns"]
+                            for x in rep["imports"]
+                            if x["name"] in new and x["status"] == "ok" and x["self_ns"] is not None
+                        )
+                        / 1e6
+                    )
                 else:
                     total = 0
                     for line in r["stderr"].splitlines():
@@ -446,18 +519,35 @@ def self_times(suite: Suite, loads: dict[str, tuple[str, int | None]], cwds: dic
             progress(f"\r  self time: {w}, paired run {i + 1}/{rounds}" + " " * 10)
             dump = os.path.join(suite.workdir, f"self-{w}-both.json")
             report = os.path.join(suite.workdir, f"report-{w}-both.json")
-            r = suite.run("on_importtime", loads[w][0], cwds[w], stderr=True,
-                          extra_env={"IMPORTGUARD_REPORT": report}, dump=dump)
+            r = suite.run(
+                "on_importtime", loads[w][0], cwds[w], stderr=True, extra_env={"IMPORTGUARD_REPORT": report}, dump=dump
+            )
             with open(dump, encoding="utf-8") as fh:
                 new = set(json.load(fh)["new"])
             with open(report, encoding="utf-8") as fh:
-                a = sum(x["self_ns"] for x in json.load(fh)["imports"]
-                        if x["name"] in new and x["status"] == "ok" and x["self_ns"] is not None) / 1e6
-            b = sum(int(m.group(1)) for m in map(IMPORTTIME_LINE.match, r["stderr"].splitlines())
-                    if m and m.group(4) in new) / 1e3
+                a = (
+                    sum(
+                        x["self_ns"]
+                        for x in json.load(fh)["imports"]
+                        if x["name"] in new and x["status"] == "ok" and x["self_ns"] is not None
+                    )
+                    / 1e6
+                )
+            b = (
+                sum(
+                    int(m.group(1))
+                    for m in map(IMPORTTIME_LINE.match, r["stderr"].splitlines())
+                    if m and m.group(4) in new
+                )
+                / 1e3
+            )
             paired.append(a / b if b else float("nan"))
-        out[w] = {"importguard_self_ms": summary(ig), "importtime_self_ms": summary(it), "ratio": summary(ratios),
-                  "paired_ratio": summary(paired)}
+        out[w] = {
+            "importguard_self_ms": summary(ig),
+            "importtime_self_ms": summary(it),
+            "ratio": summary(ratios),
+            "paired_ratio": summary(paired),
+        }
     progress("\n")
     return out
 
@@ -470,13 +560,19 @@ def bound_check(suite: Suite, tree: str, size: int, bound: int) -> dict[str, Any
         inner = r["inner"]
         made = inner["records_before"] + inner["new"]
         res[label] = {
-            "buffer": inner["buffer"], "folded_records": inner["folded_records"],
-            "folded_counts": inner["folded_counts"], "records_made": made,
-            "maxrss_mb": r["maxrss_kb"] / 1024, "rss_after_mb": inner["rss_now_kb"] / 1024,
+            "buffer": inner["buffer"],
+            "folded_records": inner["folded_records"],
+            "folded_counts": inner["folded_counts"],
+            "records_made": made,
+            "maxrss_mb": r["maxrss_kb"] / 1024,
+            "rss_after_mb": inner["rss_now_kb"] / 1024,
         }
     b = res["bounded"]
-    res["holds"] = (b["buffer"] <= bound and b["folded_records"] == b["folded_counts"]
-                    and b["buffer"] + b["folded_records"] == b["records_made"])
+    res["holds"] = (
+        b["buffer"] <= bound
+        and b["folded_records"] == b["folded_counts"]
+        and b["buffer"] + b["folded_records"] == b["records_made"]
+    )
     return res
 
 
@@ -485,16 +581,22 @@ def bound_check(suite: Suite, tree: str, size: int, bound: int) -> dict[str, Any
 
 def spans(bench: str, modules: int, rounds: int) -> dict[str, Any] | None:
     env = {**base_env(), **ON}
-    r = subprocess.run([bench, os.path.join(HERE, "spans.py"), "--modules", str(modules), "--rounds", str(rounds),
-                        "--json", "-"], capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
+    r = subprocess.run(
+        [bench, os.path.join(HERE, "spans.py"), "--modules", str(modules), "--rounds", str(rounds), "--json", "-"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tempfile.gettempdir(),
+    )
     if r.returncode != 0:
         progress(f"spans.py failed: {r.stderr[-1000:]}\n")
         return None
     return json.loads(r.stdout.splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def callgrind(bench: str, plain: str, workdir: str, trees: dict[int, str], misses: int,
-              real: dict[str, str] | None = None) -> dict[str, Any] | None:
+def callgrind(
+    bench: str, plain: str, workdir: str, trees: dict[int, str], misses: int, real: dict[str, str] | None = None
+) -> dict[str, Any] | None:
     if shutil.which("valgrind") is None:
         progress("valgrind not found (apt-get install -y valgrind): no instruction counts\n")
         return None
@@ -504,10 +606,15 @@ def callgrind(bench: str, plain: str, workdir: str, trees: dict[int, str], misse
     out = bench_callgrind(
         r,
         ["baseline", "plain", "importguard", "importtime"],
-        {"import": ["plain", "importguard", "noexports", "importtime", "wrapper", "finder"],
-         "process": ["plain", "importguard"]},
+        {
+            "import": ["plain", "importguard", "noexports", "importtime", "wrapper", "finder"],
+            "process": ["plain", "importguard"],
+        },
         {"import": ["plain", "importguard", "importtime"], "process": ["plain", "importguard"]},
-        trees, miss_dir, misses, 1,
+        trees,
+        miss_dir,
+        misses,
+        1,
     )
     # Real trees: the synthetic modules have no __all__ and no optional
     # imports; real ones have both. Import path (GC off, os._exit after), the
@@ -518,8 +625,10 @@ def callgrind(bench: str, plain: str, workdir: str, trees: dict[int, str], misse
         per: dict[str, Any] = {}
         for v in ("plain", "importguard", "noexports", "importtime"):
             progress(f"\r  callgrind: {w}, {v}" + " " * 30)
-            per[v] = {"workload": r.callgrind(v, "{prelude}" + stmt, cwd, "import"),
-                      "base": r.callgrind(v, "{prelude}0", cwd, "import")}
+            per[v] = {
+                "workload": r.callgrind(v, "{prelude}" + stmt, cwd, "import"),
+                "base": r.callgrind(v, "{prelude}0", cwd, "import"),
+            }
             per[v]["ir"] = per[v]["workload"] - per[v]["base"]
         for v in per:
             per[v]["overhead_ir"] = per[v]["ir"] - per["plain"]["ir"]
@@ -532,14 +641,24 @@ def callgrind(bench: str, plain: str, workdir: str, trees: dict[int, str], misse
 
 
 def machine() -> dict[str, Any]:
-    info: dict[str, Any] = {"platform": platform.platform(), "cpus": os.cpu_count(), "loadavg": os.getloadavg(),
-                            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "python": sys.version.split()[0],
-                            "cpu_model": cpu_model()}
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg": os.getloadavg(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "python": sys.version.split()[0],
+        "cpu_model": cpu_model(),
+    }
     try:
-        rev = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", HERE, "status", "--porcelain", "--", "../importguard"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        rev = subprocess.run(
+            ["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", HERE, "status", "--porcelain", "--", "../importguard"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         info["git"] = rev + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         info["git"] = None
@@ -562,14 +681,19 @@ def evaluate(res: dict[str, Any]) -> list[dict[str, Any]]:
     if cg and res.get("slopes"):
         key = next(iter(cg["slopes"]["import"]))
         if key in res["slopes"]:
-            ns_per_ir = (res["slopes"][key]["plain"]["cpu_us_per_module"]["median"] * 1e3
-                         / cg["slopes"]["import"][key]["plain"]["ir_per_module"])
+            ns_per_ir = (
+                res["slopes"][key]["plain"]["cpu_us_per_module"]["median"]
+                * 1e3
+                / cg["slopes"]["import"][key]["plain"]["ir_per_module"]
+            )
     res["ns_per_ir"] = ns_per_ir
     if "off" in st:
         e = st["off"]["d_wall_ms"]
         half = (e["p75"] - e["p25"]) / 2
-        note = (f"timing: wall Δ {fmt(e)} ms (IQR half-width {half:.2f} ms: not resolvable), "
-                f"CPU Δ {fmt(st['off']['d_cpu_ms'])} ms")
+        note = (
+            f"timing: wall Δ {fmt(e)} ms (IQR half-width {half:.2f} ms: not resolvable), "
+            f"CPU Δ {fmt(st['off']['d_cpu_ms'])} ms"
+        )
         met = abs(e["median"]) < TARGET_DISABLED_MS
         if cg:
             d_ir = cg["startup"]["plain"] - cg["startup"]["baseline"]
@@ -578,8 +702,13 @@ def evaluate(res: dict[str, Any]) -> list[dict[str, Any]]:
                 est = d_ir * ns_per_ir / 1e6
                 note += f" ≈ {est:.2f} ms at {ns_per_ir:.3f} ns/Ir"
                 met = met and est < TARGET_DISABLED_MS
-        add("disabled: installed-off vs not installed, `python -c pass`", f"{e['median']:+.2f} ms",
-            f"< {TARGET_DISABLED_MS} ms", met, note)
+        add(
+            "disabled: installed-off vs not installed, `python -c pass`",
+            f"{e['median']:+.2f} ms",
+            f"< {TARGET_DISABLED_MS} ms",
+            met,
+            note,
+        )
     if "on" in st:
         e = st["on"]["d_cpu_ms"]
         note = f"timing: CPU Δ {fmt(e)} ms, wall Δ {fmt(st['on']['d_wall_ms'])} ms"
@@ -591,8 +720,13 @@ def evaluate(res: dict[str, Any]) -> list[dict[str, Any]]:
                 est = d_ir * ns_per_ir / 1e6
                 note += f" ≈ {est:.2f} ms"
                 met = met and est <= TARGET_FIXED_MS
-        add("on, defaults: fixed cost (`python -c pass`, CPU)", f"{e['median']:+.2f} ms", f"≤ {TARGET_FIXED_MS} ms",
-            met, note)
+        add(
+            "on, defaults: fixed cost (`python -c pass`, CPU)",
+            f"{e['median']:+.2f} ms",
+            f"≤ {TARGET_FIXED_MS} ms",
+            met,
+            note,
+        )
     big = max((k for k in t if k.startswith("tree")), key=lambda k: int(k[4:]), default=None)
     if big and "on" in t[big]:
         e = t[big]["on"]["d_inner_cpu_us_per_module"]
@@ -605,75 +739,127 @@ def evaluate(res: dict[str, Any]) -> list[dict[str, Any]]:
             key = next(iter(cg["slopes"]["import"]))
             d_ir = cg["slopes"]["import"][key]["importguard"]["overhead_ir_per_module"]
             note += f"; callgrind {d_ir:+,.0f} Ir/module ≈ {d_ir * ns_per_ir / 1e3:.2f} µs"
-        add("on, defaults: CPU per module", f"{e['median']:+.2f} µs", f"≤ {TARGET_CPU_US_PER_MODULE} µs",
-            e["median"] <= TARGET_CPU_US_PER_MODULE, note)
+        add(
+            "on, defaults: CPU per module",
+            f"{e['median']:+.2f} µs",
+            f"≤ {TARGET_CPU_US_PER_MODULE} µs",
+            e["median"] <= TARGET_CPU_US_PER_MODULE,
+            note,
+        )
     if cg:
         key = next(iter(cg["slopes"]["import"]))
         per = cg["slopes"]["import"][key]
         d = per["importguard"]["overhead_ir_per_module"]
-        note = (f"trees {key}, import path; -X importtime {per['importtime']['overhead_ir_per_module']:+,.0f}, "
-                f"exports off {per['noexports']['overhead_ir_per_module']:+,.0f}, "
-                f"bare wrapper {per['wrapper']['overhead_ir_per_module']:+,.0f}, "
-                f"no-op finder {per['finder']['overhead_ir_per_module']:+,.0f}")
+        note = (
+            f"trees {key}, import path; -X importtime {per['importtime']['overhead_ir_per_module']:+,.0f}, "
+            f"exports off {per['noexports']['overhead_ir_per_module']:+,.0f}, "
+            f"bare wrapper {per['wrapper']['overhead_ir_per_module']:+,.0f}, "
+            f"no-op finder {per['finder']['overhead_ir_per_module']:+,.0f}"
+        )
         if "process" in cg["slopes"]:
             note += f"; whole process {cg['slopes']['process'][key]['importguard']['overhead_ir_per_module']:+,.0f}"
-        add("on, defaults: instructions per module", f"{d:+,.0f} Ir", f"≤ {TARGET_IR_PER_MODULE:,} Ir",
-            d <= TARGET_IR_PER_MODULE, note)
+        add(
+            "on, defaults: instructions per module",
+            f"{d:+,.0f} Ir",
+            f"≤ {TARGET_IR_PER_MODULE:,} Ir",
+            d <= TARGET_IR_PER_MODULE,
+            note,
+        )
         for w, per in (cg.get("real") or {}).items():
             n = t[w]["_denominator"]
             d = per["importguard"]["overhead_ir"] / n
-            add(f"on, defaults: instructions per module, real tree ({w}, {n:.0f} modules)", f"{d:+,.0f} Ir",
-                f"≤ {TARGET_IR_PER_MODULE:,} Ir", d <= TARGET_IR_PER_MODULE,
+            add(
+                f"on, defaults: instructions per module, real tree ({w}, {n:.0f} modules)",
+                f"{d:+,.0f} Ir",
+                f"≤ {TARGET_IR_PER_MODULE:,} Ir",
+                d <= TARGET_IR_PER_MODULE,
                 f"exports off {per['noexports']['overhead_ir'] / n:+,.0f}, -X importtime "
                 f"{per['importtime']['overhead_ir'] / n:+,.0f} (not the issue's method: real modules have __all__ "
-                "to check and optional imports that fail)")
-        for kind, what in (("top", "`import missing`"), ("from", "`from pkg import missing`"),
-                           ("big", "misses deep in one long module")):
+                "to check and optional imports that fail)",
+            )
+        for kind, what in (
+            ("top", "`import missing`"),
+            ("from", "`from pkg import missing`"),
+            ("big", "misses deep in one long module"),
+        ):
             e = cg["misses"]["import"]["importguard"]
             note = f"Ir per miss {cg['misses']['import']['plain'][kind]:,.0f} plain, {e[kind]:,.0f} on (import path)"
             if "process" in cg["misses"]:
                 note += f"; whole process ×{cg['misses']['process']['importguard'][kind + '_ratio']:.3f}"
-            add(f"failed imports, {what}", f"×{e[kind + '_ratio']:.3f}", f"≤ ×{TARGET_MISS_RATIO}",
-                e[kind + "_ratio"] <= TARGET_MISS_RATIO, note)
+            add(
+                f"failed imports, {what}",
+                f"×{e[kind + '_ratio']:.3f}",
+                f"≤ ×{TARGET_MISS_RATIO}",
+                e[kind + "_ratio"] <= TARGET_MISS_RATIO,
+                note,
+            )
     fid = res.get("module_sets")
     if fid:
-        bad = [f"{w}/{v}" for w, per in fid.items() for v in IMPORTGUARD_VARIANTS + ("off",)
-               if v in per and not per[v]["equal"]]
-        add("fidelity: module sets equal with importguard on (per workload, own modules excluded)",
-            "equal" if not bad else "differ: " + ", ".join(bad), "equal", not bad,
-            f"{len(fid)} workloads × {sum(1 for v in IMPORTGUARD_VARIANTS + ('off',) if v in next(iter(fid.values())))} variants")
+        bad = [
+            f"{w}/{v}"
+            for w, per in fid.items()
+            for v in IMPORTGUARD_VARIANTS + ("off",)
+            if v in per and not per[v]["equal"]
+        ]
+        add(
+            "fidelity: module sets equal with importguard on (per workload, own modules excluded)",
+            "equal" if not bad else "differ: " + ", ".join(bad),
+            "equal",
+            not bad,
+            f"{len(fid)} workloads × {sum(1 for v in IMPORTGUARD_VARIANTS + ('off',) if v in next(iter(fid.values())))} variants",
+        )
     sf = res.get("self_time")
     if sf:
         worst = max(sf.items(), key=lambda kv: abs(kv[1]["ratio"]["median"] - 1))
         note = "separate runs: " + "; ".join(
-            f"{w} ×{e['ratio']['median']:.3f} [{e['ratio']['p25']:.3f}, {e['ratio']['p75']:.3f}]" for w, e in sf.items())
+            f"{w} ×{e['ratio']['median']:.3f} [{e['ratio']['p25']:.3f}, {e['ratio']['p75']:.3f}]" for w, e in sf.items()
+        )
         if all("paired_ratio" in e for e in sf.values()):
             note += ". Both in one process: " + "; ".join(
-                f"{w} ×{e['paired_ratio']['median']:.3f}" for w, e in sf.items())
+                f"{w} ×{e['paired_ratio']['median']:.3f}" for w, e in sf.items()
+            )
         ok = all(abs(e["ratio"]["median"] - 1) <= TARGET_SELF_TIME for e in sf.values())
-        add("fidelity: summed self time, importguard vs -X importtime", f"worst {worst[0]} ×{worst[1]['ratio']['median']:.3f}",
-            f"within {TARGET_SELF_TIME:.0%}", ok, note)
+        add(
+            "fidelity: summed self time, importguard vs -X importtime",
+            f"worst {worst[0]} ×{worst[1]['ratio']['median']:.3f}",
+            f"within {TARGET_SELF_TIME:.0%}",
+            ok,
+            note,
+        )
     sl = res.get("slopes")
     if sl:
         last = list(sl)[-1]
         e = sl[last]["on"]["d_rss_mb_per_1000"]
-        add("memory: peak RSS added per 1,000 imports recorded", f"{e['median']:+.2f} MB", f"< {TARGET_RSS_MB_PER_1000} MB",
-            e["median"] < TARGET_RSS_MB_PER_1000, f"trees {last}, maxrss slope minus plain's, {fmt(e)}")
+        add(
+            "memory: peak RSS added per 1,000 imports recorded",
+            f"{e['median']:+.2f} MB",
+            f"< {TARGET_RSS_MB_PER_1000} MB",
+            e["median"] < TARGET_RSS_MB_PER_1000,
+            f"trees {last}, maxrss slope minus plain's, {fmt(e)}",
+        )
     b = res.get("bound")
     if b:
         bb = b["bounded"]
-        add(f"memory: IMPORTGUARD_MAX_RECORDS={b['bound']} holds on the {b['tree']:,}-module tree",
-            f"{bb['buffer']} kept, {bb['folded_records']} folded of {bb['records_made']}", "kept ≤ bound, counts add up",
-            b["holds"], f"RSS after import+gc: {bb['rss_after_mb']:.1f} MB bounded vs {b['default']['rss_after_mb']:.1f} MB "
+        add(
+            f"memory: IMPORTGUARD_MAX_RECORDS={b['bound']} holds on the {b['tree']:,}-module tree",
+            f"{bb['buffer']} kept, {bb['folded_records']} folded of {bb['records_made']}",
+            "kept ≤ bound, counts add up",
+            b["holds"],
+            f"RSS after import+gc: {bb['rss_after_mb']:.1f} MB bounded vs {b['default']['rss_after_mb']:.1f} MB "
             f"unbounded; peak {bb['maxrss_mb']:.1f} vs {b['default']['maxrss_mb']:.1f} MB (folding happens when the "
             "outermost import finishes; with every module name distinct a folded entry, kept in two tables, is not "
-            "smaller than the record it replaces)")
+            "smaller than the record it replaces)",
+        )
     sp = res.get("spans")
     if sp:
-        add("with the SDK: importguard's emission over the SDK's own per-span cost (spans.py)", f"×{sp['ratio']['median']:.3f}",
-            f"≤ ×{TARGET_SPAN_RATIO}", sp["ratio"]["median"] <= TARGET_SPAN_RATIO,
+        add(
+            "with the SDK: importguard's emission over the SDK's own per-span cost (spans.py)",
+            f"×{sp['ratio']['median']:.3f}",
+            f"≤ ×{TARGET_SPAN_RATIO}",
+            sp["ratio"]["median"] <= TARGET_SPAN_RATIO,
             f"{sp['sdk_us']:.1f} vs {sp['importguard_us']:.1f} µs per span, IQR [{sp['ratio']['p25']:.3f}, {sp['ratio']['p75']:.3f}], "
-            f"{sp['spans']} spans × {sp['rounds']} rounds")
+            f"{sp['spans']} spans × {sp['rounds']} rounds",
+        )
     return out
 
 
@@ -692,23 +878,36 @@ def summary_tables(res: dict[str, Any]) -> list[str]:
     for v in res["variants"]:
         if v == "plain":
             continue
-        rows.append([VARIANTS[v]["label"]] + [
-            (lambda e: f"{e['median']:.2f} [{e['p25']:.2f}, {e['p75']:.2f}]")(
-                t[w][v]["ratio_cpu_ref"] if t[w][v]["ref"] != "plain" else t[w][v]["ratio_cpu"]) for w in loads])
+        rows.append(
+            [VARIANTS[v]["label"]]
+            + [
+                (lambda e: f"{e['median']:.2f} [{e['p25']:.2f}, {e['p75']:.2f}]")(
+                    t[w][v]["ratio_cpu_ref"] if t[w][v]["ref"] != "plain" else t[w][v]["ratio_cpu"]
+                )
+                for w in loads
+            ]
+        )
     out.append(table(["variant"] + loads, rows))
     work = [w for w in loads if w != "startup"]
-    out += ["", "The workload's import statement alone: CPU µs per module over plain (median of per-round "
-            "differences / modules the workload imports in plain):", ""]
+    out += [
+        "",
+        "The workload's import statement alone: CPU µs per module over plain (median of per-round "
+        "differences / modules the workload imports in plain):",
+        "",
+    ]
     rows = []
     for v in res["variants"]:
         if v == "plain":
             continue
-        rows.append([VARIANTS[v]["label"]] + [f"{t[w][v]['d_inner_cpu_us_per_module_vs_plain']['median']:+.1f}"
-                                               for w in work])
+        rows.append(
+            [VARIANTS[v]["label"]] + [f"{t[w][v]['d_inner_cpu_us_per_module_vs_plain']['median']:+.1f}" for w in work]
+        )
     out.append(table(["variant"] + work, rows))
     out += ["", "Modules the workload imported (new in `sys.modules`) / all at exit:", ""]
-    rows = [[VARIANTS[v]["label"]] + [f"{t[w][v]['new_modules']:.0f} / {t[w][v]['modules']:.0f}" for w in loads]
-            for v in res["variants"]]
+    rows = [
+        [VARIANTS[v]["label"]] + [f"{t[w][v]['new_modules']:.0f} / {t[w][v]['modules']:.0f}" for w in loads]
+        for v in res["variants"]
+    ]
     out.append(table(["variant"] + loads, rows))
     return out
 
@@ -733,47 +932,87 @@ def markdown(res: dict[str, Any]) -> str:
         for v, e in per.items():
             if v.startswith("_"):
                 continue
-            rows.append([
-                w, VARIANTS[v]["label"], f"{e['new_modules']:.0f} / {e['modules']:.0f}"
-                + (f"; {e['spans']:.0f} spans" if VARIANTS[v].get("epilogue") == SDK_EPILOGUE else "")
-                + (f"; hook ran {e['hooked']:.0f}×" if VARIANTS[v].get("epilogue") == PEER_EPILOGUE else ""),
-                fmt(e["cpu_ms"], 1), fmt(e["ratio_cpu_ref"], 3) if e["ref"] != "plain" else fmt(e["ratio_cpu"], 3),
-                fmt(e["ratio_wall_ref"], 3) if e["ref"] != "plain" else fmt(e["ratio_wall"], 3),
-                f"{e['d_cpu_ms_ref']['median']:+.1f}",
-                f"{e['d_inner_cpu_us_per_module']['median']:+.2f}" if w != "startup" else "",
-            ])
-    parts.append(table(["workload", "variant", "modules (workload / all)", "CPU ms", "CPU ratio", "wall ratio",
-                        "ΔCPU ms", "in-process Δ µs/module"], rows))
+            rows.append(
+                [
+                    w,
+                    VARIANTS[v]["label"],
+                    f"{e['new_modules']:.0f} / {e['modules']:.0f}"
+                    + (f"; {e['spans']:.0f} spans" if VARIANTS[v].get("epilogue") == SDK_EPILOGUE else "")
+                    + (f"; hook ran {e['hooked']:.0f}×" if VARIANTS[v].get("epilogue") == PEER_EPILOGUE else ""),
+                    fmt(e["cpu_ms"], 1),
+                    fmt(e["ratio_cpu_ref"], 3) if e["ref"] != "plain" else fmt(e["ratio_cpu"], 3),
+                    fmt(e["ratio_wall_ref"], 3) if e["ref"] != "plain" else fmt(e["ratio_wall"], 3),
+                    f"{e['d_cpu_ms_ref']['median']:+.1f}",
+                    f"{e['d_inner_cpu_us_per_module']['median']:+.2f}" if w != "startup" else "",
+                ]
+            )
+    parts.append(
+        table(
+            [
+                "workload",
+                "variant",
+                "modules (workload / all)",
+                "CPU ms",
+                "CPU ratio",
+                "wall ratio",
+                "ΔCPU ms",
+                "in-process Δ µs/module",
+            ],
+            rows,
+        )
+    )
     if res.get("slopes"):
-        parts += ["", "Whole process, per module between tree sizes (fixed costs cancel): µs CPU and MB of peak RSS per 1,000", ""]
+        parts += [
+            "",
+            "Whole process, per module between tree sizes (fixed costs cancel): µs CPU and MB of peak RSS per 1,000",
+            "",
+        ]
         rows = []
         for key, per in res["slopes"].items():
             for v, e in per.items():
-                rows.append([key, VARIANTS[v]["label"], fmt(e["cpu_us_per_module"]), fmt(e["d_cpu_us_per_module"]),
-                             fmt(e["d_rss_mb_per_1000"])])
+                rows.append(
+                    [
+                        key,
+                        VARIANTS[v]["label"],
+                        fmt(e["cpu_us_per_module"]),
+                        fmt(e["d_cpu_us_per_module"]),
+                        fmt(e["d_rss_mb_per_1000"]),
+                    ]
+                )
         parts.append(table(["trees", "variant", "CPU µs/module", "Δ µs/module vs plain", "Δ peak RSS MB/1000"], rows))
     cg = res.get("callgrind")
     if cg:
         parts += ["", "Instructions (callgrind), per module between trees, import path (GC off, `os._exit` after):", ""]
         key = next(iter(cg["slopes"]["import"]))
-        rows = [[LABELS[v], f"{e['ir_per_module']:,.0f}", f"{e['overhead_ir_per_module']:+,.0f}"]
-                for v, e in cg["slopes"]["import"][key].items()]
+        rows = [
+            [LABELS[v], f"{e['ir_per_module']:,.0f}", f"{e['overhead_ir_per_module']:+,.0f}"]
+            for v, e in cg["slopes"]["import"][key].items()
+        ]
         parts.append(table(["variant", f"Ir/module ({key})", "Δ vs installed-off"], rows))
         parts += ["", "Failed imports, instructions per miss (ratio vs installed-off):", ""]
         rows = []
         for mode, per in cg["misses"].items():
             for v, e in per.items():
-                rows.append([LABELS[v], mode] + [f"{e[k]:,.0f} (×{e[k + '_ratio']:.3f})" for k in ("top", "from", "big")])
-        parts.append(table(["variant", "counted", "`import missing`", "`from pkg import missing`", "long module"], rows))
+                rows.append(
+                    [LABELS[v], mode] + [f"{e[k]:,.0f} (×{e[k + '_ratio']:.3f})" for k in ("top", "from", "big")]
+                )
+        parts.append(
+            table(["variant", "counted", "`import missing`", "`from pkg import missing`", "long module"], rows)
+        )
         if cg.get("real"):
-            parts += ["", "Instructions per module of real trees (import path; each variant's own startup "
-                      "subtracted; per module the workload imports in plain):", ""]
+            parts += [
+                "",
+                "Instructions per module of real trees (import path; each variant's own startup "
+                "subtracted; per module the workload imports in plain):",
+                "",
+            ]
             rows = []
             for w, per in cg["real"].items():
                 n = res["results"][w]["_denominator"]
                 for v, e in per.items():
-                    rows.append([w, LABELS[v], f"{e['ir']:,.0f}", f"{e['overhead_ir']:+,.0f}",
-                                 f"{e['overhead_ir'] / n:+,.0f}"])
+                    rows.append(
+                        [w, LABELS[v], f"{e['ir']:,.0f}", f"{e['overhead_ir']:+,.0f}", f"{e['overhead_ir'] / n:+,.0f}"]
+                    )
             parts.append(table(["workload", "variant", "Ir", "Δ vs installed-off", "Δ per module"], rows))
         parts += ["", "`python -c pass`: " + ", ".join(f"{LABELS[v]} {ir:,.0f} Ir" for v, ir in cg["startup"].items())]
     fid = res.get("module_sets")
@@ -784,21 +1023,54 @@ def markdown(res: dict[str, Any]) -> str:
             for v, e in per.items():
                 if v in ("plain", "plain_sdk"):
                     continue
-                rows.append([w, VARIANTS[v]["label"], str(e["modules"]), str(e["workload_modules"]),
-                             "equal" if e["equal"] else f"-{len(e['missing'])} +{len(e['extra'])}",
-                             ", ".join(e["extra"][:4]) + (" ..." if len(e["extra"]) > 4 else ""),
-                             ", ".join(e["missing"][:4]) + (" ..." if len(e["missing"]) > 4 else "")])
-        parts.append(table(["workload", "variant", "modules", "by the workload", "vs reference", "extra", "missing"], rows))
+                rows.append(
+                    [
+                        w,
+                        VARIANTS[v]["label"],
+                        str(e["modules"]),
+                        str(e["workload_modules"]),
+                        "equal" if e["equal"] else f"-{len(e['missing'])} +{len(e['extra'])}",
+                        ", ".join(e["extra"][:4]) + (" ..." if len(e["extra"]) > 4 else ""),
+                        ", ".join(e["missing"][:4]) + (" ..." if len(e["missing"]) > 4 else ""),
+                    ]
+                )
+        parts.append(
+            table(["workload", "variant", "modules", "by the workload", "vs reference", "extra", "missing"], rows)
+        )
     sf = res.get("self_time")
     if sf:
-        parts += ["", "Summed self time of the workload's imports: importguard's report vs `-X importtime` (separate runs, alternated):", ""]
-        rows = [[w, fmt(e["importguard_self_ms"], 1), fmt(e["importtime_self_ms"], 1), fmt(e["ratio"], 3),
-                 fmt(e["paired_ratio"], 3) if "paired_ratio" in e else ""] for w, e in sf.items()]
-        parts.append(table(["workload", "importguard ms", "-X importtime ms", "ratio (separate runs)",
-                            "ratio (both in one process)"], rows))
+        parts += [
+            "",
+            "Summed self time of the workload's imports: importguard's report vs `-X importtime` (separate runs, alternated):",
+            "",
+        ]
+        rows = [
+            [
+                w,
+                fmt(e["importguard_self_ms"], 1),
+                fmt(e["importtime_self_ms"], 1),
+                fmt(e["ratio"], 3),
+                fmt(e["paired_ratio"], 3) if "paired_ratio" in e else "",
+            ]
+            for w, e in sf.items()
+        ]
+        parts.append(
+            table(
+                [
+                    "workload",
+                    "importguard ms",
+                    "-X importtime ms",
+                    "ratio (separate runs)",
+                    "ratio (both in one process)",
+                ],
+                rows,
+            )
+        )
     parts += ["", "Targets:", ""]
-    rows = [["met" if t["met"] else "**missed**", t["target"], str(t["value"]), str(t["limit"]), t["how"]]
-            for t in res["targets"]]
+    rows = [
+        ["met" if t["met"] else "**missed**", t["target"], str(t["value"]), str(t["limit"]), t["how"]]
+        for t in res["targets"]
+    ]
     parts.append(table(["", "target", "measured", "limit", "how"], rows))
     return "\n".join(parts) + "\n"
 
@@ -818,8 +1090,17 @@ def plot(res: dict[str, Any], out_dir: str) -> list[str]:
         return []
     xs = [n for n, _ in trees]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 5.6))
-    style = {"on": "-", "on_noexports": "-", "on_sdk": "-", "on_sdk_min1": "-", "off": "-",
-             "importtime": "--", "plain_sdk": "--", "wrapt": ":", "ddtrace": ":"}
+    style = {
+        "on": "-",
+        "on_noexports": "-",
+        "on_sdk": "-",
+        "on_sdk_min1": "-",
+        "off": "-",
+        "importtime": "--",
+        "plain_sdk": "--",
+        "wrapt": ":",
+        "ddtrace": ":",
+    }
     for v in res["variants"]:
         if v == "plain":
             continue
@@ -845,8 +1126,11 @@ def plot(res: dict[str, Any], out_dir: str) -> list[str]:
     handles, labels = a2.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
     m = res["machine"]
-    fig.suptitle(f"importguard overhead, Python {res['python_version']}, {m['cpus']} shared CPUs, "
-                 f"{res['rounds']} rounds, {m['date'][:10]}", fontsize=10)
+    fig.suptitle(
+        f"importguard overhead, Python {res['python_version']}, {m['cpus']} shared CPUs, "
+        f"{res['rounds']} rounds, {m['date'][:10]}",
+        fontsize=10,
+    )
     fig.tight_layout(rect=(0, 0.14, 1, 1))
     paths = []
     for ext in ("svg", "png"):
@@ -893,8 +1177,11 @@ def main(argv: list[str] | None = None) -> int:
     full = args.suite == "full"
     rounds = args.rounds or (11 if full else 5)
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else ([100, 1000, 10000] if full else [100, 1000])
-    real = args.real.split(",") if args.real is not None else (["stdlib", "botocore", "sympy"] if full else
-                                                                ["stdlib", "botocore"])
+    real = (
+        args.real.split(",")
+        if args.real is not None
+        else (["stdlib", "botocore", "sympy"] if full else ["stdlib", "botocore"])
+    )
     real = [x for x in real if x]
     out_dir = args.out or os.path.join(HERE, "results", "" if full else "tmp-quick")
     os.makedirs(out_dir, exist_ok=True)
@@ -904,7 +1191,11 @@ def main(argv: list[str] | None = None) -> int:
     suite = Suite(bench, plain, workdir)
     hooked = subprocess.run(
         [bench, "-c", "import sys; print(sys.modules['_frozen_importlib']._find_and_load_unlocked.__module__)"],
-        capture_output=True, text=True, env={**suite.env, **ON}, cwd=workdir).stdout.strip()
+        capture_output=True,
+        text=True,
+        env={**suite.env, **ON},
+        cwd=workdir,
+    ).stdout.strip()
     if hooked != "importguard._hook":
         raise SystemExit(f"IMPORTGUARD=1 does not install the hook in {bench}: run this with the bench venv's Python")
     if subprocess.run([plain, "-c", "import importguard"], capture_output=True, cwd=workdir).returncode == 0:
@@ -925,8 +1216,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             variants.append(v)
     for v in real:
-        if v != "stdlib" and subprocess.run([plain, "-c", f"import importlib.util as u, sys; sys.exit(u.find_spec({v!r}) is None)"],
-                                            cwd=workdir).returncode:
+        if (
+            v != "stdlib"
+            and subprocess.run(
+                [plain, "-c", f"import importlib.util as u, sys; sys.exit(u.find_spec({v!r}) is None)"], cwd=workdir
+            ).returncode
+        ):
             raise SystemExit(f"{v} is not installed: pip install -r benchmarks/requirements.txt")
 
     loads = workloads(sizes, real)
@@ -940,13 +1235,25 @@ def main(argv: list[str] | None = None) -> int:
             cwds[w] = d
         else:
             cwds[w] = workdir
-    res = {"mode": args.suite, "rounds": rounds, "sizes": sizes, "real": real, "variants": variants,
-                           "machine": machine(), "bench_python": bench, "plain_python": plain, "label": args.label,
-                           "importguard_file": subprocess.run(
-                               [bench, "-c", "import importguard; print(importguard.__file__)"], capture_output=True,
-                               text=True, cwd=workdir).stdout.strip(),
-                           "python_version": platform.python_version(),
-                           "workloads": {w: c for w, (c, _) in loads.items()}}
+    res = {
+        "mode": args.suite,
+        "rounds": rounds,
+        "sizes": sizes,
+        "real": real,
+        "variants": variants,
+        "machine": machine(),
+        "bench_python": bench,
+        "plain_python": plain,
+        "label": args.label,
+        "importguard_file": subprocess.run(
+            [bench, "-c", "import importguard; print(importguard.__file__)"],
+            capture_output=True,
+            text=True,
+            cwd=workdir,
+        ).stdout.strip(),
+        "python_version": platform.python_version(),
+        "workloads": {w: c for w, (c, _) in loads.items()},
+    }
     try:
         # warm-up (writes the trees' .pyc files) doubling as the module-set fidelity runs
         res["module_sets"] = module_sets(suite, loads, cwds, variants)
@@ -967,8 +1274,14 @@ def main(argv: list[str] | None = None) -> int:
             if len(small) < 2:
                 progress("callgrind needs two tree sizes up to 1,000: skipped\n")
             else:
-                res["callgrind"] = callgrind(bench, plain, workdir, small, args.misses,
-                                             {w: loads[w][0] for w in ("botocore", "sympy") if w in loads})
+                res["callgrind"] = callgrind(
+                    bench,
+                    plain,
+                    workdir,
+                    small,
+                    args.misses,
+                    {w: loads[w][0] for w in ("botocore", "sympy") if w in loads},
+                )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     res["elapsed_s"] = time.perf_counter() - started
@@ -982,8 +1295,11 @@ def main(argv: list[str] | None = None) -> int:
         fh.write(md)
     plots = plot(res, out_dir)
     sys.stdout.write(md)
-    progress(f"wrote {out_dir}/{name}.json, {name}.md" + (", overhead.svg/png" if plots else "") +
-             f" in {res['elapsed_s']:.0f} s\n")
+    progress(
+        f"wrote {out_dir}/{name}.json, {name}.md"
+        + (", overhead.svg/png" if plots else "")
+        + f" in {res['elapsed_s']:.0f} s\n"
+    )
     return 0
 
 

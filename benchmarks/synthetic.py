@@ -66,7 +66,7 @@ PACKAGE = '''\
 #: real packages' modules do, so importguard's export check runs on each of them.
 EXPORTS_LEAF = '__all__ = ["VALUE", "compute", "Thing"]\n'
 #: A package binds the three names itself (after importing its leaves, if it does).
-EXPORTS_PACKAGE = '''\
+EXPORTS_PACKAGE = """\
 __all__ = ["VALUE", "compute", "Thing"]
 VALUE = 0
 
@@ -77,7 +77,7 @@ def compute(x):
 
 class Thing:
     pass
-'''
+"""
 
 
 def _write(path: str, text: str) -> None:
@@ -114,8 +114,9 @@ def write_tree(root: str, n: int, exports: bool = False) -> list[str]:
         leaves = [f"m_{i:02d}" for i in range(LEAVES_PER_SUBPACKAGE)]
         self_importing = s % 2 == 0
         body = f"from . import {', '.join(leaves)}\n" if self_importing else ""
-        _write(os.path.join(root, "synth", f"sub_{s:03d}", "__init__.py"),
-               PACKAGE.format(name=pkg, body=body + pkg_extra))
+        _write(
+            os.path.join(root, "synth", f"sub_{s:03d}", "__init__.py"), PACKAGE.format(name=pkg, body=body + pkg_extra)
+        )
         names.append(pkg)
         if self_importing:
             entry.append(f"import {pkg}")

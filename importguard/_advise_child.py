@@ -391,14 +391,16 @@ def _write() -> None:
 
             modules = []
             for name, t0, importer, first, refs, watched in _entries:
-                modules.append({
-                    "name": name,
-                    "start_ns": t0 + offset,
-                    "importer": None if importer is None else list(importer),
-                    "watched": watched,
-                    "first_use": None if first is None else [first[0] + offset, *first[1:]],
-                    "references": [[t + offset, thread, file, line, None] for t, thread, file, line in refs],
-                })
+                modules.append(
+                    {
+                        "name": name,
+                        "start_ns": t0 + offset,
+                        "importer": None if importer is None else list(importer),
+                        "watched": watched,
+                        "first_use": None if first is None else [first[0] + offset, *first[1:]],
+                        "references": [[t + offset, thread, file, line, None] for t, thread, file, line in refs],
+                    }
+                )
             data = {
                 "schema": "importguard.advise-child/1",
                 "pid": _pid,
@@ -411,8 +413,10 @@ def _write() -> None:
                 "modules": modules,
                 "memory": _memory,
                 "cycles": [{"modules": list(names), "importer": [file, line]} for names, file, line in _cycles],
-                "scans": [[code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name)]
-                          for code in _scan_codes],
+                "scans": [
+                    [code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name)]
+                    for code in _scan_codes
+                ],
             }
             _report.write_text(_out, _report.dumps(data) + "\n")
     except Exception as exc:
@@ -457,6 +461,8 @@ def _lazy_in_scan(frame: "FrameType | None", depth: int = 9) -> bool:
         frame = frame.f_back
         depth -= 1
     return False
+
+
 _Lazy.__module__ = "builtins"
 #: id(module) -> (loader, the namespace as importlib left it before running the code).
 _pending: "dict[int, tuple[Any, dict[str, Any]]]" = {}

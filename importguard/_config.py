@@ -148,8 +148,7 @@ def _short_path(path: str) -> str:
     return path if len(path) <= 200 else f"{path[:200]}... ({len(path):,} characters)"
 
 
-def _entry_problems(key: str, where: str, whys: "list[str]", expected: str,
-                    problems: "list[ConfigProblem]") -> None:
+def _entry_problems(key: str, where: str, whys: "list[str]", expected: str, problems: "list[ConfigProblem]") -> None:
     """One message for all the bad entries of one list or table: a file or a
     variable with thousands of them is still one setting to fix."""
     if not whys:
@@ -159,8 +158,14 @@ def _entry_problems(key: str, where: str, whys: "list[str]", expected: str,
         return
     shown = "; ".join(whys[:_LIST_SHOWN])
     more = f"; and {len(whys) - _LIST_SHOWN:,} more" if len(whys) > _LIST_SHOWN else ""
-    problems.append(ConfigProblem(key, where, f"{where}: {len(whys):,} entries are not valid: {shown}{more}; "
-                                  f"those entries are ignored. Expected {expected}."))
+    problems.append(
+        ConfigProblem(
+            key,
+            where,
+            f"{where}: {len(whys):,} entries are not valid: {shown}{more}; "
+            f"those entries are ignored. Expected {expected}.",
+        )
+    )
 
 
 def _hook_problem(spec: str) -> str | None:
@@ -177,9 +182,7 @@ def _name_problem(name: str) -> str | None:
     return f"{_q(name)} is not a module name"
 
 
-def _contracts(
-    value: "Any", where: str, problems: "list[ConfigProblem]", bad: "Any"
-) -> "dict[str, tuple[str, ...]]":
+def _contracts(value: "Any", where: str, problems: "list[ConfigProblem]", bad: "Any") -> "dict[str, tuple[str, ...]]":
     if not isinstance(value, dict):
         return bad(f"a {type(value).__name__}")  # type: ignore[no-any-return]
     out: dict[str, tuple[str, ...]] = {}
@@ -363,8 +366,9 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
             return bad(f"a {type(value).__name__}")
         unknown = [k for k in value if k != "exclude"]
         globs = value.get("exclude", [])
-        if unknown or not (isinstance(globs, list) and all(isinstance(g, str) and glob_problem(g) is None
-                                                            for g in globs)):
+        if unknown or not (
+            isinstance(globs, list) and all(isinstance(g, str) and glob_problem(g) is None for g in globs)
+        ):
             return bad(f"unknown key {unknown[0]!r}" if unknown else "exclude is not a list of module globs")
         return {"exclude": tuple(globs)}
     if kind == "budgets":
@@ -372,8 +376,14 @@ def _coerce(key: str, value: "Any", where: str, problems: "list[ConfigProblem]")
             return bad(f"a {type(value).__name__}")
         budgets, wrong = budget_entries(value)
         for module, raw, reason in wrong:
-            problems.append(ConfigProblem("budgets", where, f"{where}: {module!r} = {raw!r} is not valid ({reason}); "
-                                          f"that entry is ignored. Expected {_ACCEPTS['budgets']}."))
+            problems.append(
+                ConfigProblem(
+                    "budgets",
+                    where,
+                    f"{where}: {module!r} = {raw!r} is not valid ({reason}); "
+                    f"that entry is ignored. Expected {_ACCEPTS['budgets']}.",
+                )
+            )
         return budgets
     # globs, hooks and names: a comma-separated string in the environment, a list in TOML.
     if isinstance(value, str):
@@ -571,15 +581,21 @@ def _cache_read(cache: str, key: "tuple[Any, ...]") -> "Any":
     import marshal
 
     try:
-        fd = os.open(cache, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-                     | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(
+            cache,
+            os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0),
+        )
     except OSError:
         return None
     try:
         st = os.fstat(fd)
         # Only a regular file this user wrote: it decides what the program's start imports (hooks).
-        if (st.st_mode & 0o170000 != 0o100000 or st.st_size > _CACHE_MAX
-                or (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022):
+        if (
+            st.st_mode & 0o170000 != 0o100000
+            or st.st_size > _CACHE_MAX
+            or (hasattr(os, "getuid") and st.st_uid != os.getuid())
+            or st.st_mode & 0o022
+        ):
             return None
         with os.fdopen(fd, "rb", closefd=False) as fh:
             blob = fh.read()
@@ -610,7 +626,7 @@ def _cache_write(cache: str, key: "tuple[Any, ...]", outcome: "Any") -> None:
         try:
             view = memoryview(blob)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
         os.replace(tmp, cache)
@@ -663,7 +679,7 @@ def _settle_in_child(path: str, data: bytes) -> "Any":
             blob = marshal.dumps(_settle_table(path, data))
             view = memoryview(blob)
             while view:
-                view = view[os.write(write_end, view):]
+                view = view[os.write(write_end, view) :]
             status = 0
         finally:
             real_exit(status)
@@ -696,8 +712,9 @@ def _settle_in_child(path: str, data: bytes) -> "Any":
     return None
 
 
-def table_settings(path: str, explicit: bool, problems: "list[ConfigProblem]",
-                   environ: "Mapping[str, str] | None" = None) -> "dict[str, Any] | None":
+def table_settings(
+    path: str, explicit: bool, problems: "list[ConfigProblem]", environ: "Mapping[str, str] | None" = None
+) -> "dict[str, Any] | None":
     """The validated ``[tool.importguard]`` settings of *path* (None: no table), for the startup path.
 
     The same settings and the same problems as :func:`read_table` followed by
@@ -786,8 +803,14 @@ def load(
     snapshot = settings["snapshot"]
     if snapshot and os.path.exists(snapshot) and not os.path.isfile(snapshot):
         # Read at startup: a FIFO or a device there would hang or flood the program's start.
-        problems.append(ConfigProblem("snapshot", snapshot, f"the snapshot {_short_path(snapshot)} is not a "
-                                      "regular file; snapshot checks are off. Point it at the file written "
-                                      "by: importguard snapshot PKG... -o FILE"))
+        problems.append(
+            ConfigProblem(
+                "snapshot",
+                snapshot,
+                f"the snapshot {_short_path(snapshot)} is not a "
+                "regular file; snapshot checks are off. Point it at the file written "
+                "by: importguard snapshot PKG... -o FILE",
+            )
+        )
         settings["snapshot"] = None
     return settings, problems

@@ -233,35 +233,37 @@ def iter_dicts(
             }
             if where is not None:
                 importer = {"file": where[0], "line": where[1]}
-        item: "dict[str, Any]" = (
-            {
-                "id": i,
-                "name": rec[NAME],
-                "parent": parent[NAME] if parent is not None else None,
-                "parent_id": ref(parent),
-                "thread": rec[THREAD],
-                "thread_name": _records.thread_names.get(rec[THREAD]),
-                "start_ns": rec[T0] + _records.epoch_offset_ns,
-                "duration_ns": total,
-                "self_ns": total - nested.get(id(rec), 0) if total is not None else None,
-                "status": rec[STATUS] if done else "incomplete",
-                "error": error,
-                "swallowed": rec[SWALLOWED],
-                "verdict": verdict(rec),
-                "file": _file(rec[SPEC]),
-                "loader": loader_kind(rec[SPEC]),
-                "importer": importer,
-                "fromlist": via_fromlist,
-                "duplicate_of": ref(rec[DUPLICATE_OF]),
-                "gc_ns": gc_own[id(rec)],
-                "gc_cumulative_ns": gc_all[id(rec)],
-                "gc": [[begin + _records.epoch_offset_ns, end - begin, gen] for begin, end, gen in rec[GC]]
-                if len(rec) > GC and rec[GC] else [],
-            }
-        )
+        item: "dict[str, Any]" = {
+            "id": i,
+            "name": rec[NAME],
+            "parent": parent[NAME] if parent is not None else None,
+            "parent_id": ref(parent),
+            "thread": rec[THREAD],
+            "thread_name": _records.thread_names.get(rec[THREAD]),
+            "start_ns": rec[T0] + _records.epoch_offset_ns,
+            "duration_ns": total,
+            "self_ns": total - nested.get(id(rec), 0) if total is not None else None,
+            "status": rec[STATUS] if done else "incomplete",
+            "error": error,
+            "swallowed": rec[SWALLOWED],
+            "verdict": verdict(rec),
+            "file": _file(rec[SPEC]),
+            "loader": loader_kind(rec[SPEC]),
+            "importer": importer,
+            "fromlist": via_fromlist,
+            "duplicate_of": ref(rec[DUPLICATE_OF]),
+            "gc_ns": gc_own[id(rec)],
+            "gc_cumulative_ns": gc_all[id(rec)],
+            "gc": [[begin + _records.epoch_offset_ns, end - begin, gen] for begin, end, gen in rec[GC]]
+            if len(rec) > GC and rec[GC]
+            else [],
+        }
         again = _records.repeats.get(id(rec)) if _records.repeats else None
         if again is not None:
             # A run-time failure that happened again and again: one record, counted.
-            item["repeats"] = {"count": again[0], "escaped": again[1],
-                               "last_start_ns": again[2] + _records.epoch_offset_ns}
+            item["repeats"] = {
+                "count": again[0],
+                "escaped": again[1],
+                "last_start_ns": again[2] + _records.epoch_offset_ns,
+            }
         yield item

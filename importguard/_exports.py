@@ -123,8 +123,9 @@ def configure(settings: "dict[str, Any]") -> "tuple[bool, bool]":
         _accept.append((compile_globs([module]), names, reason))
     del _modes[:]
     # Exact names before globs, longer globs before shorter: the most specific wins.
-    for module, mode in sorted((settings.get("modes") or {}).items(),
-                               key=lambda item: ("*" in item[0] or "?" in item[0], -len(item[0]))):
+    for module, mode in sorted(
+        (settings.get("modes") or {}).items(), key=lambda item: ("*" in item[0] or "?" in item[0], -len(item[0]))
+    ):
         _modes.append((compile_globs([module]), mode))
     _snapshot.clear()
     _snapshot_children.clear()
@@ -161,8 +162,13 @@ def _load_snapshot(path: str, setting: str) -> None:
     except (OSError, UnicodeDecodeError, snapshot_format.SnapshotError) as exc:
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         snapshot_problem = f"{setting}: cannot use the snapshot {path} ({detail})"
-        sys.stderr.write(one_line(f"importguard: {setting}: cannot use the snapshot {path} ({detail}); snapshot "
-                                  f"checks are off. Regenerate it with: importguard snapshot PKG... -o {path}") + "\n")
+        sys.stderr.write(
+            one_line(
+                f"importguard: {setting}: cannot use the snapshot {path} ({detail}); snapshot "
+                f"checks are off. Regenerate it with: importguard snapshot PKG... -o {path}"
+            )
+            + "\n"
+        )
 
 
 def _stub_of(file: "str | None") -> "str | None":
@@ -276,8 +282,13 @@ def _failure_of(module: str) -> "list[Any] | None":
     return _failed_names.get(module)
 
 
-def _unresolved(obj: "Any", namespace: "dict[str, Any] | None", module: str, names: "Any",
-                failures: "list[dict[str, str]] | None" = None) -> "tuple[list[str], list[str]]":
+def _unresolved(
+    obj: "Any",
+    namespace: "dict[str, Any] | None",
+    module: str,
+    names: "Any",
+    failures: "list[dict[str, str]] | None" = None,
+) -> "tuple[list[str], list[str]]":
     """(missing, lazy) among *names* for the module *obj*.
 
     A name that is not bound but is a submodule (in ``sys.modules`` or on disk;
@@ -306,9 +317,13 @@ def _unresolved(obj: "Any", namespace: "dict[str, Any] | None", module: str, nam
                 missing.append(entry)
                 if failures is not None:
                     err = failed[_records.ERROR]
-                    failures.append({"name": failed[_records.NAME],
-                                     "error": f"{_records.qualname_of(err[_records.E_TYPE])}: "
-                                              f"{_records.shown(err[_records.E_MESSAGE])}"})
+                    failures.append(
+                        {
+                            "name": failed[_records.NAME],
+                            "error": f"{_records.qualname_of(err[_records.E_TYPE])}: "
+                            f"{_records.shown(err[_records.E_MESSAGE])}",
+                        }
+                    )
                 continue
             if on_disk[1]:
                 continue
@@ -334,8 +349,11 @@ def check(rec: "list[Any]", obj: "Any", namespace: "dict[str, Any] | None") -> N
     file = _records.file_of(rec)
     if declared is not None:
         if isinstance(declared, str) or not hasattr(declared, "__iter__"):
-            found.append(_violation(rec, [f"__all__ is a {type(declared).__name__}, not a sequence of names"],
-                                    [], "__all__", file))
+            found.append(
+                _violation(
+                    rec, [f"__all__ is a {type(declared).__name__}, not a sequence of names"], [], "__all__", file
+                )
+            )
         else:
             entries = list(declared)
             try:
@@ -365,8 +383,11 @@ def check(rec: "list[Any]", obj: "Any", namespace: "dict[str, Any] | None") -> N
         children = _snapshot_children.get(name)
         if children and namespace is not None and "__path__" in namespace:
             # Submodules the snapshot lists must still exist (bound, loaded or on disk).
-            gone = [leaf for leaf in children if not (
-                f"{name}.{leaf}" in sys.modules or leaf in _submodule_names(namespace["__path__"])[0])]
+            gone = [
+                leaf
+                for leaf in children
+                if not (f"{name}.{leaf}" in sys.modules or leaf in _submodule_names(namespace["__path__"])[0])
+            ]
             if gone:
                 found.append(_violation(rec, gone, [], "snapshot", _snapshot_file))
                 found[-1]["kind"] = "modules"
@@ -465,26 +486,29 @@ def fromlist_misses(records: "list[list[Any]]") -> "list[dict[str, Any]]":
             continue
         package, _, missing = rec[_records.NAME].rpartition(".")
         parent = rec[_records.PARENT]
-        out.append({
-            "module": package,
-            "missing": [missing],
-            "kind": "names",
-            "lazy": [],
-            "source": "fromlist",
-            "declared_in": None,  # the importing file, from _importer: see resolved()
-            "importer": None,
-            "_importer": err[_records.E_IMPORTER],
-            "chain": _chain(parent) if parent is not None else [],
-            "mode": "record",
-            "accepted": None,
-            "related_failures": [],
-            "_record": rec,
-        })
+        out.append(
+            {
+                "module": package,
+                "missing": [missing],
+                "kind": "names",
+                "lazy": [],
+                "source": "fromlist",
+                "declared_in": None,  # the importing file, from _importer: see resolved()
+                "importer": None,
+                "_importer": err[_records.E_IMPORTER],
+                "chain": _chain(parent) if parent is not None else [],
+                "mode": "record",
+                "accepted": None,
+                "related_failures": [],
+                "_record": rec,
+            }
+        )
     return out
 
 
-def _violation(rec: "list[Any]", missing: "list[str]", lazy: "list[str]", source: str,
-               declared_in: "str | None") -> "dict[str, Any]":
+def _violation(
+    rec: "list[Any]", missing: "list[str]", lazy: "list[str]", source: str, declared_in: "str | None"
+) -> "dict[str, Any]":
     return {
         "module": rec[_records.NAME],
         "missing": missing,
@@ -514,9 +538,14 @@ def _related(rec: "list[Any]") -> "list[dict[str, str]]":
     out = []
     for kid in rec[_records.FAILED_KIDS] or ():
         err = kid[_records.ERROR]
-        out.append({"name": kid[_records.NAME],
-                    "error": f"{_records.qualname_of(err[_records.E_TYPE])}: {_records.shown(err[_records.E_MESSAGE])}"
-                    if err else "?"})
+        out.append(
+            {
+                "name": kid[_records.NAME],
+                "error": f"{_records.qualname_of(err[_records.E_TYPE])}: {_records.shown(err[_records.E_MESSAGE])}"
+                if err
+                else "?",
+            }
+        )
     return out
 
 
@@ -532,8 +561,14 @@ def _effective_mode(name: str, file: "str | None", missing: "list[str]") -> "tup
     return mode, None
 
 
-def _act(rec: "list[Any]", name: str, file: "str | None", found: "list[dict[str, Any]]",
-         raw: "tuple[Any, int] | None", act: bool = True) -> "Exception | None":
+def _act(
+    rec: "list[Any]",
+    name: str,
+    file: "str | None",
+    found: "list[dict[str, Any]]",
+    raw: "tuple[Any, int] | None",
+    act: bool = True,
+) -> "Exception | None":
     missing = [n for v in found for n in v["missing"]]
     mode, accepted = _effective_mode(name, file, missing)
     importer = _records.location(raw)
@@ -562,8 +597,9 @@ def _act(rec: "list[Any]", name: str, file: "str | None", found: "list[dict[str,
     return ExportError(message, name=name, path=file)
 
 
-def explain(name: str, file: "str | None", found: "list[dict[str, Any]]",
-            importer: "tuple[str, int | None] | None") -> str:
+def explain(
+    name: str, file: "str | None", found: "list[dict[str, Any]]", importer: "tuple[str, int | None] | None"
+) -> str:
     """The violation message, written for the person who has to fix it."""
     lines = [f"{name} does not provide names it declares it exports:"]
     for v in found:
@@ -577,16 +613,20 @@ def explain(name: str, file: "str | None", found: "list[dict[str, Any]]",
         lines.append(f"  {what}{', '.join(v['missing'])}  (declared by {where})")
     related = found[0]["related_failures"]
     for failure in related:
-        lines.append(f"  note: importing {failure['name']} failed inside {name} and was swallowed "
-                     f"({failure['error']}); the names may have come from there.")
+        lines.append(
+            f"  note: importing {failure['name']} failed inside {name} and was swallowed "
+            f"({failure['error']}); the names may have come from there."
+        )
     chain = " -> ".join(found[0]["chain"])
     at = f", imported at {importer[0]}:{importer[1]}" if importer else ""
     lines.append(f"  import chain: {chain}{at}")
     where_fix = file or name
     names = ", ".join(f'"{n}"' for n in sorted({n for v in found for n in v["missing"]}))
-    lines.append(f"  fix: define or re-export these names in {where_fix}, or remove them from the "
-                 f"declaration; to accept it for now, add to [tool.importguard.accept]: "
-                 f'"{name}" = {{names = [{names}], reason = "..."}}')
+    lines.append(
+        f"  fix: define or re-export these names in {where_fix}, or remove them from the "
+        f"declaration; to accept it for now, add to [tool.importguard.accept]: "
+        f'"{name}" = {{names = [{names}], reason = "..."}}'
+    )
     return "\n".join(lines)
 
 
@@ -601,8 +641,9 @@ def resolved(v: "dict[str, Any]") -> "dict[str, Any]":
     return v
 
 
-def to_dicts(ids: "dict[int, int]", entries: "list[dict[str, Any]] | None" = None,
-             records: "list[list[Any]] | None" = None) -> "list[dict[str, Any]]":
+def to_dicts(
+    ids: "dict[int, int]", entries: "list[dict[str, Any]] | None" = None, records: "list[list[Any]] | None" = None
+) -> "list[dict[str, Any]]":
     """Violations (or *entries*) for the report, each with the id of its import
     record; with *records*, the ``fromlist`` misses among them too."""
     if pending:

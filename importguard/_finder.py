@@ -254,8 +254,11 @@ class _Exec(_Import):
                 spec.loader = real
             # The common case without a call: the module this stand-in's
             # create_module made, the real loader already on it.
-            if (type(module) is not _ModuleType or (namespace := module.__dict__).get("__loader__") is self
-                    or namespace.get("__spec__") is not spec):
+            if (
+                type(module) is not _ModuleType
+                or (namespace := module.__dict__).get("__loader__") is self
+                or namespace.get("__spec__") is not spec
+            ):
                 _unwrap_module(self, module, real)
             self.phase = _EXEC
             self.frame = None
@@ -595,8 +598,7 @@ class Finder:
         except ValueError:
             return None
         importing = asking.f_back
-        if (importing is None or asking.f_code.co_filename != _IMPORTLIB
-                or importing.f_code.co_filename != _IMPORTLIB):
+        if importing is None or asking.f_code.co_filename != _IMPORTLIB or importing.f_code.co_filename != _IMPORTLIB:
             # A look-up (importlib.util.find_spec, reload, pkgutil...): a finder
             # without modules answers None. Unless a finder ahead of this one is
             # searching again for the import in progress (wrapt).
@@ -835,7 +837,7 @@ def _after(me: "Finder", finders: "Any") -> "list[Any] | None":
     listed: "list[Any]" = list(finders)
     for i, finder in enumerate(listed):
         if finder is me:
-            return listed[i + 1:]
+            return listed[i + 1 :]
     return None
 
 
@@ -1146,8 +1148,15 @@ def _lose(aux: "_Import", pop: bool = True, exc: "BaseException | None" = None) 
     aux.frame = None
 
 
-_LOST: "tuple[Any, ...]" = (LostImport, "the import ended between finding the module and loading it, where importguard's "
-         "finder engine cannot see how (docs/engines.md)", [], None, False, None)
+_LOST: "tuple[Any, ...]" = (
+    LostImport,
+    "the import ended between finding the module and loading it, where importguard's "
+    "finder engine cannot see how (docs/engines.md)",
+    [],
+    None,
+    False,
+    None,
+)
 
 
 def _expected(aux: "_Import", exc: BaseException) -> None:
@@ -1163,11 +1172,19 @@ def _missed(aux: "_Import", name: str, importing: "Any", behalf: bool) -> "BaseE
     exc = ModuleNotFoundError((_MISS or "No module named ") + repr(name), name=name)
     above = importing.f_back
     above = above.f_back if above is not None else None  # who called _find_and_load
-    raising = (_RAISE_MISSES and not behalf
-               and (above is None or above.f_code is _CWFR or above.f_code.co_filename != _IMPORTLIB))
+    raising = (
+        _RAISE_MISSES
+        and not behalf
+        and (above is None or above.f_code is _CWFR or above.f_code.co_filename != _IMPORTLIB)
+    )
     handler = None
-    if "." in name and above is not None and above.f_code is _CWFR and aux.rec[10] is None \
-            and _modules.get(name, aux) is not None:
+    if (
+        "." in name
+        and above is not None
+        and above.f_code is _CWFR
+        and aux.rec[10] is None
+        and _modules.get(name, aux) is not None
+    ):
         handler = above.f_back  # `from pkg import name`: _handle_fromlist probing for a submodule
         if handler is not None and handler.f_code is not _FROMLIST:
             handler = None
@@ -1193,8 +1210,9 @@ def _fail(aux: "_Import", exc: BaseException, depth: int) -> None:
             raise
 
 
-def _failed(aux: "_Import", exc: BaseException, status: str, depth: int, stand_in: bool = False,
-            probe: "Any" = None) -> None:
+def _failed(
+    aux: "_Import", exc: BaseException, status: str, depth: int, stand_in: bool = False, probe: "Any" = None
+) -> None:
     """The import of *aux* failed with *exc*: the failure path of the function
     engine (``_hook._find_and_load_unlocked``'s ``except``), and the same for
     the imports that were waiting for this one. *depth*: frames from
@@ -1288,9 +1306,16 @@ def _watch(spec: "Any", rec: "list[Any]", name: str, module: "Any", state: "list
     sub = _watchers.get(cls)
     if sub is None:
         try:
-            sub = type(cls.__name__, (cls,), {"__slots__": (), "__module__": cls.__module__,
-                                              "__qualname__": cls.__qualname__,
-                                              "_initializing": property(_initializing, _initialized)})
+            sub = type(
+                cls.__name__,
+                (cls,),
+                {
+                    "__slots__": (),
+                    "__module__": cls.__module__,
+                    "__qualname__": cls.__qualname__,
+                    "_initializing": property(_initializing, _initialized),
+                },
+            )
         except TypeError:
             sub = False
         _watchers[cls] = sub
@@ -1429,7 +1454,7 @@ def _settle_above(stack: "list[list[Any]]", rec: "list[Any]", exc: "BaseExceptio
     else LostImport."""
     for i in range(len(stack) - 1, -1, -1):
         if stack[i] is rec:
-            for above in stack[i + 1:]:
+            for above in stack[i + 1 :]:
                 debris = _inflight.get(id(above))
                 if debris is not None:
                     _lose(debris, pop=False, exc=exc)
@@ -1458,8 +1483,14 @@ def _after_fork() -> None:
 
 
 # Frames of this module on the import path look like importlib's (see the docstring).
-for _function in (Finder.find_spec, _Exec.create_module, _Exec.exec_module, _Namespace.create_module,
-                  _Namespace.exec_module, _Legacy.load_module):
+for _function in (
+    Finder.find_spec,
+    _Exec.create_module,
+    _Exec.exec_module,
+    _Namespace.create_module,
+    _Namespace.exec_module,
+    _Legacy.load_module,
+):
     _function.__code__ = _function.__code__.replace(co_filename=_IMPORTLIB)
 del _function
 _FIND_CODE = Finder.find_spec.__code__
@@ -1511,4 +1542,3 @@ def register() -> None:
     """Make this the engine behind ``_hook.install``/``uninstall``/``installed``."""
     _hook.use((install, uninstall, installed))
     _records.engine = "finder"
-

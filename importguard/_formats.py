@@ -17,12 +17,14 @@ if TYPE_CHECKING:
 
 MERGED_SCHEMA = "importguard.merged/1"
 
+
 def format_for(path: str) -> str:
     """The format a report path asks for, by suffix; ValueError if none."""
     found = _report.suffix_of(path)
     if found is None:
-        raise ValueError(f"{path}: unknown report format; use a path ending in "
-                         + ", ".join(s for s, _ in _report.SUFFIXES))
+        raise ValueError(
+            f"{path}: unknown report format; use a path ending in " + ", ".join(s for s, _ in _report.SUFFIXES)
+        )
     return found[1]
 
 
@@ -185,7 +187,9 @@ def _importtime(procs: list[dict[str, Any]], extra: bool) -> str:
     out = ["import time: self [us] | cumulative | imported package"]
     for proc in procs:
         if len(procs) > 1 and extra:
-            out.append(f"importguard: process {proc.get('pid')} (Python {' '.join(str(proc.get('python', '?')).split())})")
+            out.append(
+                f"importguard: process {proc.get('pid')} (Python {' '.join(str(proc.get('python', '?')).split())})"
+            )
         threads = _threads(proc["imports"])
         judged = _verdicts(proc["imports"]) if extra else {}
         for recs in threads:
@@ -200,11 +204,15 @@ def _importtime(procs: list[dict[str, Any]], extra: bool) -> str:
                     emit(kid, depth + 1)
                 if rec["duration_ns"] is None:
                     if extra:
-                        out.append(f"importguard: incomplete: {_text_name(rec['name'])} "
-                                   "(still importing when the report was written)")
+                        out.append(
+                            f"importguard: incomplete: {_text_name(rec['name'])} "
+                            "(still importing when the report was written)"
+                        )
                     return
-                out.append(f"import time: {_us(rec['self_ns']):9d} | {_us(rec['duration_ns']):10d} | "
-                           f"{'  ' * depth}{_text_name(rec['name'])}")
+                out.append(
+                    f"import time: {_us(rec['self_ns']):9d} | {_us(rec['duration_ns']):10d} | "
+                    f"{'  ' * depth}{_text_name(rec['name'])}"
+                )
                 if rec["status"] in ("not_found", "error") and extra:
                     out.append(_failure_line(rec, judged.get(rec["id"])))
 
@@ -213,8 +221,10 @@ def _importtime(procs: list[dict[str, Any]], extra: bool) -> str:
         if not extra:
             continue
         for fold in proc.get("folded") or ():
-            out.append(f"importguard: folded: {_text_name(fold['name'])}: {fold['count']} imports, "
-                       f"{_us(fold['total_ns'])} us cumulative, {_us(fold['self_ns'])} us self")
+            out.append(
+                f"importguard: folded: {_text_name(fold['name'])}: {fold['count']} imports, "
+                f"{_us(fold['total_ns'])} us cumulative, {_us(fold['self_ns'])} us self"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -287,12 +297,16 @@ def to_speedscope(procs: list[dict[str, Any]]) -> str:
                 floor = events[-1]["at"]
             first = recs[0]
             name = f"pid {proc.get('pid')} {first.get('thread_name') or 'thread'} ({first['thread']})"
-            profiles.append({
-                "type": "evented", "name": name, "unit": "nanoseconds",
-                "startValue": events[0]["at"] if events else 0,
-                "endValue": events[-1]["at"] if events else 0,
-                "events": events,
-            })
+            profiles.append(
+                {
+                    "type": "evented",
+                    "name": name,
+                    "unit": "nanoseconds",
+                    "startValue": events[0]["at"] if events else 0,
+                    "endValue": events[-1]["at"] if events else 0,
+                    "events": events,
+                }
+            )
     doc = {
         "$schema": "https://www.speedscope.app/file-format-schema.json",
         "shared": {"frames": frames},
@@ -324,22 +338,42 @@ def to_trace(procs: list[dict[str, Any]]) -> str:
     events: list[dict[str, Any]] = []
     for n, proc in enumerate(procs):
         pid = proc.get("pid") or n + 1
-        events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
-                       "args": {"name": f"python {proc.get('python', '')} (pid {proc.get('pid')})"}})
+        events.append(
+            {
+                "ph": "M",
+                "name": "process_name",
+                "pid": pid,
+                "tid": 0,
+                "args": {"name": f"python {proc.get('python', '')} (pid {proc.get('pid')})"},
+            }
+        )
         tids: dict[int, int] = {}
         judged = _verdicts(proc["imports"])
         for rec in proc["imports"]:
             tid = tids.get(rec["thread"])
             if tid is None:
                 tid = tids[rec["thread"]] = len(tids) + 1
-                events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
-                               "args": {"name": f"{rec.get('thread_name') or 'thread'} ({rec['thread']})"}})
+                events.append(
+                    {
+                        "ph": "M",
+                        "name": "thread_name",
+                        "pid": pid,
+                        "tid": tid,
+                        "args": {"name": f"{rec.get('thread_name') or 'thread'} ({rec['thread']})"},
+                    }
+                )
             args: dict[str, Any] = {"self_us": (rec["self_ns"] or 0) / 1000, "status": rec["status"]}
             for key in ("file", "loader", "parent"):
                 if rec.get(key) is not None:
                     args[key] = rec[key]
-            event: dict[str, Any] = {"name": rec["name"], "cat": "import", "ph": "X", "pid": pid, "tid": tid,
-                                     "ts": (rec["start_ns"] - origin) / 1000}
+            event: dict[str, Any] = {
+                "name": rec["name"],
+                "cat": "import",
+                "ph": "X",
+                "pid": pid,
+                "tid": tid,
+                "ts": (rec["start_ns"] - origin) / 1000,
+            }
             if rec.get("gc_ns"):
                 args["gc_us"] = rec["gc_ns"] / 1000
             if rec["duration_ns"] is None:
@@ -358,9 +392,19 @@ def to_trace(procs: list[dict[str, Any]]) -> str:
             events.append(event)
             # Each collection in the module's own code, on the same track, inside its event.
             for start_ns, duration_ns, generation in rec.get("gc") or ():
-                events.append({"name": "garbage collection", "cat": "gc", "ph": "X", "pid": pid, "tid": tid,
-                               "ts": (start_ns - origin) / 1000, "dur": duration_ns / 1000, "cname": "black",
-                               "args": {"generation": generation, "in": rec["name"]}})
+                events.append(
+                    {
+                        "name": "garbage collection",
+                        "cat": "gc",
+                        "ph": "X",
+                        "pid": pid,
+                        "tid": tid,
+                        "ts": (start_ns - origin) / 1000,
+                        "dur": duration_ns / 1000,
+                        "cname": "black",
+                        "args": {"generation": generation, "in": rec["name"]},
+                    }
+                )
     import json
 
     return json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}, ensure_ascii=True) + "\n"

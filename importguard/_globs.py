@@ -29,7 +29,7 @@ def short_repr(value: str, limit: int = 60) -> str:
     split the message), and cut short, with its length, if it is long."""
     if len(value) <= limit:
         return repr(value)
-    return f"{value[:limit - 3]!r}... ({len(value):,} characters)"
+    return f"{value[: limit - 3]!r}... ({len(value):,} characters)"
 
 
 def glob_problem(pattern: str) -> str | None:

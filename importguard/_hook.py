@@ -599,17 +599,25 @@ def unusable(function: "Any" = None) -> "str | None":
     code = getattr(function, "__code__", None)
     if code is None:
         return "importlib has no _find_and_load_unlocked function"
-    if (code.co_argcount != 2 or code.co_posonlyargcount or code.co_kwonlyargcount or code.co_flags & 0x0C
-            or code.co_varnames[:2] != _ARGS):
-        shown = ", ".join(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    if (
+        code.co_argcount != 2
+        or code.co_posonlyargcount
+        or code.co_kwonlyargcount
+        or code.co_flags & 0x0C
+        or code.co_varnames[:2] != _ARGS
+    ):
+        shown = ", ".join(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
         return f"importlib's _find_and_load_unlocked takes ({shown}), not (name, import_)"
     outer = getattr(getattr(_bootstrap, "_find_and_load", None), "__code__", None)
     if outer is None or "_find_and_load_unlocked" not in outer.co_names:
         return "importlib's _find_and_load does not call _find_and_load_unlocked by name"
     # Scanning importlib's code costs ~0.5 M instructions at every start; on
     # 3.10-3.13 the answer is known (tests/test_engines.py scans each of them).
-    others = [] if _SCANNED[0] <= sys.version_info[:2] <= _SCANNED[1] else _callers_of(
-        "_find_spec", "_find_and_load_unlocked")
+    others = (
+        []
+        if _SCANNED[0] <= sys.version_info[:2] <= _SCANNED[1]
+        else _callers_of("_find_spec", "_find_and_load_unlocked")
+    )
     if others:
         return f"importlib also finds modules outside _find_and_load_unlocked (in {', '.join(others)})"
     return None

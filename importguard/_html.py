@@ -145,18 +145,24 @@ def advice_section(advice: dict[str, Any]) -> str:
     end = advice.get("startup_end") or {}
     cands = advice.get("candidates") or []
     memory = (advice.get("total") or {}).get("memory_bytes") is not None
-    ended = {"exit": "when the program exited", "until": "at --until",
-             "marker": "at importguard.startup_done()"}.get(str(end.get("by")), str(end.get("by")))
-    out = [f'<section id="advice"><style>{_ADVICE_CSS}</style>',
-           "<h2>Imports to defer (importguard advise)</h2>",
-           f'<p class="sub">{len(cands)} import{"" if len(cands) == 1 else "s"} made before startup ended '
-           f'({escape(ended)}, {escape(str(end.get("seconds", "")))} s after the start) whose modules were not '
-           "used by then, largest cost first. Cost: the import's cumulative time minus what startup needs "
-           "anyway.</p>"]
+    ended = {"exit": "when the program exited", "until": "at --until", "marker": "at importguard.startup_done()"}.get(
+        str(end.get("by")), str(end.get("by"))
+    )
+    out = [
+        f'<section id="advice"><style>{_ADVICE_CSS}</style>',
+        "<h2>Imports to defer (importguard advise)</h2>",
+        f'<p class="sub">{len(cands)} import{"" if len(cands) == 1 else "s"} made before startup ended '
+        f"({escape(ended)}, {escape(str(end.get('seconds', '')))} s after the start) whose modules were not "
+        "used by then, largest cost first. Cost: the import's cumulative time minus what startup needs "
+        "anyway.</p>",
+    ]
     if cands:
-        out.append('<table class="advice"><thead><tr><th>cost ms</th>' + ("<th>memory kB</th>" if memory else "")
-                   + "<th>saving ms</th><th>first use s</th><th>module</th><th>import statement</th>"
-                   "<th>how to defer it</th></tr></thead><tbody>")
+        out.append(
+            '<table class="advice"><thead><tr><th>cost ms</th>'
+            + ("<th>memory kB</th>" if memory else "")
+            + "<th>saving ms</th><th>first use s</th><th>module</th><th>import statement</th>"
+            "<th>how to defer it</th></tr></thead><tbody>"
+        )
         for c in cands:
             mem = c.get("memory_bytes")
             first = c.get("first_use")
@@ -169,7 +175,8 @@ def advice_section(advice: dict[str, Any]) -> str:
                 f'<td class="mono">{escape(str(c.get("module")))}</td>'
                 f'<td class="mono">{escape(where(c.get("importer")))}</td>'
                 f'<td class="how">{escape(str(c.get("how", "")))}</td>'
-                "</tr>")
+                "</tr>"
+            )
         out.append("</tbody></table>")
         total = advice.get("total") or {}
         text = f"Total: {ms(total.get('cumulative_ms'))} ms of startup"
@@ -183,8 +190,9 @@ def advice_section(advice: dict[str, Any]) -> str:
         out.append("<h3>Import cycles</h3><ul>")
         for cyc in cycles:
             names = [str(n) for n in cyc.get("modules") or []]
-            out.append(f'<li class="mono">{escape(" -> ".join(names + names[:1]))} '
-                       f"{escape(where(cyc.get('importer')))}</li>")
+            out.append(
+                f'<li class="mono">{escape(" -> ".join(names + names[:1]))} {escape(where(cyc.get("importer")))}</li>'
+            )
         out.append("</ul>")
     out.append("</section>")
     return "".join(out)

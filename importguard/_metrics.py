@@ -81,8 +81,9 @@ def _instruments_for(provider: Any) -> tuple[Any, Any, Any]:
         meter = provider.get_meter("importguard", __version__)
         description = "Cumulative time of a module import, nested imports included"
         try:
-            histogram = meter.create_histogram(DURATION, unit="s", description=description,
-                                               explicit_bucket_boundaries_advisory=BUCKETS)
+            histogram = meter.create_histogram(
+                DURATION, unit="s", description=description, explicit_bucket_boundaries_advisory=BUCKETS
+            )
         except TypeError:  # an API from before bucket advice (1.23)
             histogram = meter.create_histogram(DURATION, unit="s", description=description)
         counter = meter.create_counter(FAILURES, unit="{failure}", description="Failed imports, repeats included")

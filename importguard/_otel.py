@@ -404,7 +404,7 @@ def _emit_locked(final: bool, state: list[Any], quiet: int) -> int:
         buffer = _records.buffer
         if _cursor[0] > len(buffer):  # a forked child: its buffer started over
             _reset()
-        new = buffer[_cursor[0]:]
+        new = buffer[_cursor[0] :]
         _cursor[0] = len(buffer)
         for rec in new:
             _undecided[id(rec)] = rec
@@ -480,8 +480,11 @@ def _runtime_settled(final: bool) -> None:
     handling = sys.exc_info()[1]
     for rec, _seen in list(_later.values()):
         # (At the failure's own emission, in the hook, its exception is the one being handled.)
-        if rec[_records.THREAD] == here and id(rec) in _records.toplevel_failures \
-                and not _records.escaped_in(handling, [rec]):
+        if (
+            rec[_records.THREAD] == here
+            and id(rec) in _records.toplevel_failures
+            and not _records.escaped_in(handling, [rec])
+        ):
             _records.settle_one(rec, False)
 
 
@@ -570,8 +573,6 @@ def _recorded_on(span: Any, rec: list[Any]) -> bool:
     return False
 
 
-
-
 def _selector() -> Any:
     global _selector_for
     from importguard import _report
@@ -597,24 +598,36 @@ def _send_folded(tracer: Any) -> None:
     offset = _records.epoch_offset_ns
     if _root is None:
         first = min(entry[3] for entry in pending.values())
-        _root = tracer.start_span(ROOT_SPAN_NAME, context=otel_context.Context(), start_time=first + offset,
-                                  attributes={ATTR_PID: os.getpid()})
+        _root = tracer.start_span(
+            ROOT_SPAN_NAME,
+            context=otel_context.Context(),
+            start_time=first + offset,
+            attributes={ATTR_PID: os.getpid()},
+        )
     items = sorted(pending.items())
     # The SDK keeps 128 events per span by default: a span per 100 modules.
     for first_item in range(0, len(items), 100):
-        chunk = items[first_item:first_item + 100]
+        chunk = items[first_item : first_item + 100]
         span = tracer.start_span(
             "importguard folded imports",
             context=trace.set_span_in_context(_root),
             start_time=min(entry[3] for _n, entry in chunk) + offset,
-            attributes={"importguard.folded.count": sum(entry[0] for _n, entry in chunk),
-                        "importguard.folded.modules": len(chunk)},
+            attributes={
+                "importguard.folded.count": sum(entry[0] for _n, entry in chunk),
+                "importguard.folded.modules": len(chunk),
+            },
         )
         for name, (count, total, own, _t0, t1) in chunk:
-            span.add_event("importguard.folded_module", timestamp=t1 + offset, attributes={
-                ATTR_MODULE: name, "importguard.count": count,
-                "importguard.total_ms": total / 1e6, ATTR_SELF_MS: own / 1e6,
-            })
+            span.add_event(
+                "importguard.folded_module",
+                timestamp=t1 + offset,
+                attributes={
+                    ATTR_MODULE: name,
+                    "importguard.count": count,
+                    "importguard.total_ms": total / 1e6,
+                    ATTR_SELF_MS: own / 1e6,
+                },
+            )
         span.end(end_time=max(entry[4] for _n, entry in chunk) + offset)
 
 
@@ -717,8 +730,9 @@ def finish(timeout_s: float = 5.0, exc: BaseException | None = None) -> int:
         with _records.quiet():
             import threading
 
-        worker = threading.Thread(target=flush_provider, args=(int(timeout_s * 1000),),
-                                  name="importguard-flush", daemon=True)
+        worker = threading.Thread(
+            target=flush_provider, args=(int(timeout_s * 1000),), name="importguard-flush", daemon=True
+        )
         try:
             worker.start()
         except RuntimeError:
@@ -779,9 +793,15 @@ def send_otlp(endpoint: str) -> None:
         failed(refused)
         return
     exporter = OTLPSpanExporter(endpoint=base if base.endswith("/v1/traces") else base + "/v1/traces", timeout=5)
-    quiet_loggers = [logging.getLogger(name) for name in (
-        "opentelemetry.exporter.otlp.proto.http.trace_exporter", "opentelemetry.exporter.otlp.common.http",
-        "opentelemetry.exporter.http.transport", "opentelemetry.exporter.otlp.proto.http")]
+    quiet_loggers = [
+        logging.getLogger(name)
+        for name in (
+            "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+            "opentelemetry.exporter.otlp.common.http",
+            "opentelemetry.exporter.http.transport",
+            "opentelemetry.exporter.otlp.proto.http",
+        )
+    ]
     before = [logger.disabled for logger in quiet_loggers]
     for logger in quiet_loggers:
         logger.disabled = True
@@ -789,7 +809,7 @@ def send_otlp(endpoint: str) -> None:
         for first in range(0, len(ended), 512):
             # The first batch that fails (collector down, or silent for the exporter's
             # 5 s timeout) ends it: the exit waits one timeout, not one per batch.
-            if exporter.export(ended[first:first + 512]) is not SpanExportResult.SUCCESS:
+            if exporter.export(ended[first : first + 512]) is not SpanExportResult.SUCCESS:
                 failed("no answer within 5 s, or an error", first)
                 break
         exporter.shutdown()  # type: ignore[no-untyped-call]

@@ -45,8 +45,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     # A failure outside any import is settled at exit (escaped if the process
     # dies of it). By the terminal summary pytest has caught everything, so those
     # so far were swallowed: sitecustomize's absence is a routine probe, not a failure.
-    records = [dict(r, swallowed=True) if r["swallowed"] is None and r["parent_id"] is None and r["error"] else r
-               for r in _convert.to_dicts()]
+    records = [
+        dict(r, swallowed=True) if r["swallowed"] is None and r["parent_id"] is None and r["error"] else r
+        for r in _convert.to_dicts()
+    ]
     failures, _probes = failed_statements(records)
     # The project's findings only: a failed import in a module of the project,
     # or one the project's own code made. Third-party packages' swallowed
@@ -60,30 +62,36 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for v in blocking:
         where = v["importer"]
         at = f" (imported at {where['file']}:{where['line']})" if where else ""
-        terminalreporter.line(f"export violation: {v['module']} lacks {', '.join(v['missing'])} "
-                              f"(declared by {v['source']}){at}", red=True)
+        terminalreporter.line(
+            f"export violation: {v['module']} lacks {', '.join(v['missing'])} (declared by {v['source']}){at}", red=True
+        )
     for head, root in failures:
         terminalreporter.line(f"import failed: {describe_failure(head, root)}")
     if others:
-        terminalreporter.line(f"({others} failed import(s) inside third-party packages are not listed; "
-                              "IMPORTGUARD_REPORT keeps them)")
+        terminalreporter.line(
+            f"({others} failed import(s) inside third-party packages are not listed; IMPORTGUARD_REPORT keeps them)"
+        )
     if blocking:
-        terminalreporter.line(f"importguard: {len(blocking)} export violation(s) fail this run; accept known ones "
-                              "in [tool.importguard.accept] with a reason.", red=True)
+        terminalreporter.line(
+            f"importguard: {len(blocking)} export violation(s) fail this run; accept known ones "
+            "in [tool.importguard.accept] with a reason.",
+            red=True,
+        )
 
 
 def _ours(head: dict[str, Any]) -> bool:
     importer = head.get("importer") or {}
     return _exports._is_project(head["name"], head.get("file")) or (
-        bool(importer.get("file")) and _exports._is_project("", importer["file"]))
+        bool(importer.get("file")) and _exports._is_project("", importer["file"])
+    )
 
 
 @pytest.fixture
 def importguard_records() -> Callable[[], list[importguard.ImportRecord]]:
     """A function returning the imports made so far during the test, as :class:`importguard.ImportRecord`::
 
-        def test_lazy(importguard_records):
-            import myapp.cli
-            assert "pandas" not in [r.name for r in importguard_records()]
+    def test_lazy(importguard_records):
+        import myapp.cli
+        assert "pandas" not in [r.name for r in importguard_records()]
     """
     return _api.recorder()

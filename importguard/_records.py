@@ -89,8 +89,9 @@ sinks: "list[tuple[Callable[[dict[str, Any] | None], None], Callable[[float], An
 on_outermost: "list[Callable[[], Any]]" = []
 
 
-def add_sink(configure: "Callable[[dict[str, Any] | None], None]", finish: "Callable[[float], Any]",
-             live: "Callable[[], bool]") -> None:
+def add_sink(
+    configure: "Callable[[dict[str, Any] | None], None]", finish: "Callable[[float], Any]", live: "Callable[[], bool]"
+) -> None:
     """Register a sink: *configure(settings)* is called now with the session's
     settings and again whenever a session starts (:func:`configure_sinks`);
     *finish(timeout_s)* when the process ends where ``atexit`` does not run (a
@@ -317,8 +318,9 @@ _printed: "set[object]" = set()
 MAX_LINES = 20
 
 
-def internal_error(where: str, exc: BaseException, consequence: str = "importguard carried on.",
-                   once: object = None) -> None:
+def internal_error(
+    where: str, exc: BaseException, consequence: str = "importguard carried on.", once: object = None
+) -> None:
     """Record a bug in importguard, a user callback or a hook spec, and report it
     on stderr once per *once* key (default: per *where*); never raise.
 
@@ -339,8 +341,10 @@ def internal_error(where: str, exc: BaseException, consequence: str = "importgua
         if len(_printed) <= MAX_LINES:
             line = f"importguard: {where} raised {type(exc).__name__}: {message}; {consequence}"
         elif len(_printed) == MAX_LINES + 1:
-            line = ("importguard: more errors of importguard's own followed; the report lists them all "
-                    "(internal_errors in IMPORTGUARD_REPORT).")
+            line = (
+                "importguard: more errors of importguard's own followed; the report lists them all "
+                "(internal_errors in IMPORTGUARD_REPORT)."
+            )
         else:
             return
         try:
@@ -500,8 +504,9 @@ def importer_location(depth: int = 3) -> "tuple[tuple[Any, int] | None, bool]":
     return None, via_fromlist
 
 
-def failed(rec: "Record", exc: BaseException, depth: int = 3, status: "str | None" = None,
-           stand_in: bool = False) -> None:
+def failed(
+    rec: "Record", exc: BaseException, depth: int = 3, status: "str | None" = None, stand_in: bool = False
+) -> None:
     """Fill in a failed record (called from the hook's ``except``; off the success path).
 
     *depth*: frames from :func:`importer_location` up to the hook's own frame.
@@ -604,8 +609,11 @@ def _handler_codes() -> "set[Any]":
             if code is not None:
                 codes.add(code)
                 break
-            handler = (getattr(handler, "__func__", None) or getattr(handler, "func", None)
-                       or getattr(type(handler), "__call__", None))
+            handler = (
+                getattr(handler, "__func__", None)
+                or getattr(handler, "func", None)
+                or getattr(type(handler), "__call__", None)
+            )
             if handler is None:
                 break
     return codes
@@ -890,7 +898,7 @@ def _is_failure(key: "tuple[Any, Any, Any] | StandIn", exc: BaseException) -> bo
     if args:
         return True
     tail = _frames(exc.__traceback__)
-    return bool(tail[len(tail) - len(frames):] == frames)
+    return bool(tail[len(tail) - len(frames) :] == frames)
 
 
 def escaped_in(exc: "BaseException | None", recs: "list[Record]") -> "set[int]":
@@ -1044,7 +1052,7 @@ def _fold(keep: int) -> int:
             # equal times: the later (deeper) record first, so parents outlive children
             candidates.append((rec[T1] - rec[T0], -i))
     candidates.sort()
-    drop = {-i for _t, i in candidates[:max(0, excess)]}
+    drop = {-i for _t, i in candidates[: max(0, excess)]}
     # Records before every reader's position were seen (as spans) already.
     seen_before = min((cursor[0] for cursor in cursors), default=0)
     kept = []
@@ -1080,8 +1088,13 @@ def _fold(keep: int) -> int:
             removed.append(i)
             continue
         key = _key_of.get(id(rec))
-        if key is not None and id(rec) not in toplevel_failures and id(rec) not in pinned \
-                and id(rec) not in nested and rec[NAME] not in sys.modules:
+        if (
+            key is not None
+            and id(rec) not in toplevel_failures
+            and id(rec) not in pinned
+            and id(rec) not in nested
+            and rec[NAME] not in sys.modules
+        ):
             first = _first_failure.get(key)
             if first is not None and first is not rec:
                 _merge(rec, first, key)
@@ -1089,7 +1102,7 @@ def _fold(keep: int) -> int:
                 continue
         kept.append(rec)
     if removed:
-        buffer[:len(records)] = kept
+        buffer[: len(records)] = kept
         for cursor in cursors:
             position = cursor[0]
             cursor[0] = position - sum(1 for i in removed if i < position)

@@ -101,7 +101,7 @@ def suffix_of(path: str) -> "tuple[str, str] | None":
     low = path.lower()
     for suffix, fmt in SUFFIXES:
         if low.endswith(suffix):
-            return path[-len(suffix):], fmt
+            return path[-len(suffix) :], fmt
     return None
 
 
@@ -238,7 +238,7 @@ def _per_process(path: str, n: int) -> str:
     found = suffix_of(path)
     ext = found[0] if found is not None else os.path.splitext(path)[1]
     tag = str(os.getpid()) if n == 1 else f"{os.getpid()}-{n}"
-    return f"{path[:len(path) - len(ext)]}.{tag}{ext}"
+    return f"{path[: len(path) - len(ext)]}.{tag}{ext}"
 
 
 #: (configured path, file claimed for it): a later write by this process image
@@ -314,12 +314,12 @@ def run_started_ns(fallback: int = 0) -> int:
 
         with open("/proc/self/stat", "rb") as fh:
             own = fh.read()
-        fields = own[own.rindex(b")") + 2:].split()
+        fields = own[own.rindex(b")") + 2 :].split()
         pgrp, ticks = int(fields[2]), int(fields[19])
         try:
             with open(f"/proc/{pgrp}/stat", "rb") as fh:
                 leader = fh.read()
-            lfields = leader[leader.rindex(b")") + 2:].split()
+            lfields = leader[leader.rindex(b")") + 2 :].split()
             if int(lfields[2]) == pgrp and int(lfields[19]) <= ticks:
                 ticks = int(lfields[19])
         except (OSError, ValueError, IndexError):
@@ -339,11 +339,14 @@ def sibling_line(path: str, written: str, taken: str) -> str:
     ext = found[0] if found is not None else os.path.splitext(path)[1]
     merge = ""
     if found is None or found[1] == "json":
-        pattern = f"{path[:len(path) - len(ext)]}.*{ext}"
+        pattern = f"{path[: len(path) - len(ext)]}.*{ext}"
         merge = f"; combine them with: importguard report merge {path} {pattern} -o merged{ext or '.json'}"
-    return one_line(
-        f"importguard: {taken} holds the report of another process of this run, so this one is in {written}{merge}"
-    ) + "\n"
+    return (
+        one_line(
+            f"importguard: {taken} holds the report of another process of this run, so this one is in {written}{merge}"
+        )
+        + "\n"
+    )
 
 
 def _special(path: str) -> bool:
@@ -399,8 +402,10 @@ def write_text(path: str, text: "str | Iterable[str]", claim: "Callable[[], str]
             with _DirectoryLock(directory):
                 path = claim()
                 if _special(path):
-                    with open(tmp, encoding="utf-8", errors="surrogateescape") as src, \
-                            open(path, "w", encoding="utf-8", errors="surrogateescape") as dst:
+                    with (
+                        open(tmp, encoding="utf-8", errors="surrogateescape") as src,
+                        open(path, "w", encoding="utf-8", errors="surrogateescape") as dst,
+                    ):
                         while True:
                             block = src.read(1 << 16)
                             if not block:

@@ -143,8 +143,10 @@ def install_engine(settings: "dict[str, Any] | None" = None) -> bool:
     _finder.register()
     if _finder.install():
         return True
-    sys.stderr.write(f"importguard: the finder engine cannot record on this Python ({_hook.refused}); "
-                     "importguard is off. Please report this Python version.\n")
+    sys.stderr.write(
+        f"importguard: the finder engine cannot record on this Python ({_hook.refused}); "
+        "importguard is off. Please report this Python version.\n"
+    )
     return False
 
 
@@ -275,8 +277,12 @@ def _setsignal(signalnum: int, handler: "Any", /) -> "Any":
     if handler is _on_sigterm:  # somebody kept what getsignal hid, and puts it back
         handler = _SIG_DFL
     if (
-        isinstance(signalnum, int) and signalnum == _SIGTERM
-        and isinstance(handler, int) and handler == _SIG_DFL and settings is not None and _sigterm_on
+        isinstance(signalnum, int)
+        and signalnum == _SIGTERM
+        and isinstance(handler, int)
+        and handler == _SIG_DFL
+        and settings is not None
+        and _sigterm_on
     ):
         previous = _real_signal(signalnum, _on_sigterm)
     else:
@@ -420,8 +426,12 @@ def _finish_session() -> None:
 
                 _otel.send_otlp(settings["otlp"])
         except ImportError as exc:
-            _records.internal_error("sending spans to " + settings["otlp"], exc,
-                                    "install the sdk extra: pip install 'importguard[sdk]'.", once="otlp")
+            _records.internal_error(
+                "sending spans to " + settings["otlp"],
+                exc,
+                "install the sdk extra: pip install 'importguard[sdk]'.",
+                once="otlp",
+            )
         except Exception as exc:
             _records.internal_error("sending spans to " + settings["otlp"], exc, "no spans were sent.", once="otlp")
     with _records.quiet():
@@ -456,9 +466,7 @@ def _finish_session() -> None:
             except Exception as exc:
                 data = None  # the summary must count this error too
                 shown = path if len(path) <= 200 else path[:200] + "..."
-                _records.internal_error(
-                    "writing the report", exc, f"no report was written to {shown}.", once="report"
-                )
+                _records.internal_error("writing the report", exc, f"no report was written to {shown}.", once="report")
         if summary:
             try:
                 from importguard import _report, _summary
@@ -507,9 +515,11 @@ def unmatched_globs(settings: "dict[str, Any]") -> "list[str]":
         quoted = ", ".join(short_repr(p) for p in missed[:5])
         if len(missed) > 5:
             quoted += f" and {len(missed) - 5:,} more"
-        lines.append(one_line(
-            f"importguard: {_glob_sources.get(key, key)}: the pattern{'s' if len(missed) > 1 else ''} {quoted} "
-            f"matched no imported module (of the {len(names):,} this process recorded); check the spelling "
-            "(globs over dotted module names, e.g. 'myapp' or 'myapp.*'; 'myapp.*' leaves out the package itself)"
-        ))
+        lines.append(
+            one_line(
+                f"importguard: {_glob_sources.get(key, key)}: the pattern{'s' if len(missed) > 1 else ''} {quoted} "
+                f"matched no imported module (of the {len(names):,} this process recorded); check the spelling "
+                "(globs over dotted module names, e.g. 'myapp' or 'myapp.*'; 'myapp.*' leaves out the package itself)"
+            )
+        )
     return lines

@@ -48,8 +48,10 @@ def loads(text: str) -> "dict[str, tuple[str, ...]]":
     if not version.isdigit():
         raise SnapshotError(f"unknown snapshot version {version!r}")
     if int(version) > VERSION:
-        raise SnapshotError(f"it was written by a newer importguard (snapshot version {version}; "
-                            f"this one reads {VERSION}): upgrade importguard or regenerate it")
+        raise SnapshotError(
+            f"it was written by a newer importguard (snapshot version {version}; "
+            f"this one reads {VERSION}): upgrade importguard or regenerate it"
+        )
     out: dict[str, list[str]] = {}
     current: list[str] | None = None
     for number, raw in enumerate(lines, 1):

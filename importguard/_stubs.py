@@ -29,8 +29,12 @@ def _version_test(test: ast.expr) -> bool | None:
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and len(test.comparators) == 1):
         return None
     left, op, right = test.left, test.ops[0], test.comparators[0]
-    if not (isinstance(left, ast.Attribute) and left.attr == "version_info"
-            and isinstance(left.value, ast.Name) and left.value.id == "sys"):
+    if not (
+        isinstance(left, ast.Attribute)
+        and left.attr == "version_info"
+        and isinstance(left.value, ast.Name)
+        and left.value.id == "sys"
+    ):
         return None
     try:
         value = ast.literal_eval(right)
@@ -39,8 +43,14 @@ def _version_test(test: ast.expr) -> bool | None:
     if not isinstance(value, tuple):
         return None
     here = sys.version_info[: len(value)]
-    ops = {ast.GtE: here >= value, ast.Gt: here > value, ast.Lt: here < value, ast.LtE: here <= value,
-           ast.Eq: here == value, ast.NotEq: here != value}
+    ops = {
+        ast.GtE: here >= value,
+        ast.Gt: here > value,
+        ast.Lt: here < value,
+        ast.LtE: here <= value,
+        ast.Eq: here == value,
+        ast.NotEq: here != value,
+    }
     return ops.get(type(op))
 
 
@@ -100,7 +110,9 @@ class _Stub:
                 for name in names:
                     self.defined[name] = node
                     value = node.value
-                    if (isinstance(value, ast.Call) and _tail(value.func) in _TYPING_CALLS) or _is_type_expression(value):
+                    if (isinstance(value, ast.Call) and _tail(value.func) in _TYPING_CALLS) or _is_type_expression(
+                        value
+                    ):
                         self.typing_only.add(name)
             elif type(node).__name__ == "TypeAlias":  # `type X = ...` (3.12+)
                 name_node = getattr(node, "name", None)
@@ -131,7 +143,12 @@ class _Stub:
 def _module_file(root: str, module: str) -> str | None:
     """The stub, or else the source, of *module* under the directory *root* holds its top-level package in."""
     base = os.path.join(root, *module.split("."))
-    for candidate in (base + ".pyi", os.path.join(base, "__init__.pyi"), base + ".py", os.path.join(base, "__init__.py")):
+    for candidate in (
+        base + ".pyi",
+        os.path.join(base, "__init__.pyi"),
+        base + ".py",
+        os.path.join(base, "__init__.py"),
+    ):
         if os.path.isfile(candidate):
             return candidate
     return None

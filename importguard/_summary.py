@@ -56,8 +56,7 @@ def verdicts(records: "list[dict[str, Any]]") -> "dict[int, str]":
             out[r["id"]] = r["verdict"]
     if missing:
         for head, chain in cascades(failures, records):
-            judged = _convert.judge(head["swallowed"], chain[-1]["status"],
-                                    any(r["file"] is not None for r in chain))
+            judged = _convert.judge(head["swallowed"], chain[-1]["status"], any(r["file"] is not None for r in chain))
             for r in chain:
                 out.setdefault(r["id"], judged)
     for r in failures:
@@ -100,8 +99,12 @@ def _ranked(procs: "list[dict[str, Any]]") -> "list[tuple[dict[str, Any], dict[s
     """(process, record) of every finished, successful real load: the outer
     record of a circular package import (``duplicate_of``) repeats the module
     whose real load is nested inside it, so it is not ranked a second time."""
-    return [(p, r) for p in procs for r in p["imports"]
-            if r["duration_ns"] is not None and r["status"] == "ok" and r.get("duplicate_of") is None]
+    return [
+        (p, r)
+        for p in procs
+        for r in p["imports"]
+        if r["duration_ns"] is not None and r["status"] == "ok" and r.get("duplicate_of") is None
+    ]
 
 
 def _total_ns(data: "dict[str, Any]") -> int:
@@ -115,7 +118,7 @@ def _gc_ns(data: "dict[str, Any]") -> "tuple[int, int]":
 
 
 def _engine(data: "dict[str, Any]") -> str:
-    """", finder engine": which engine recorded a process (reports before there were two have none)."""
+    """ ", finder engine": which engine recorded a process (reports before there were two have none)."""
     return f", {data['engine']} engine" if data.get("engine") else ""
 
 
@@ -149,8 +152,11 @@ def render_processes(procs: "list[dict[str, Any]]", top: int = 10, report_path: 
     if many:
         for p in procs:
             heads, _ = failed_statements(p["imports"])
-            lines.append(f"  pid {p.get('pid')}: {len(p['imports'])} imports, {_total_ns(p) / 1e6:.1f} ms"
-                         + (f", {len(heads)} failed imports" if heads else "") + _engine(p))
+            lines.append(
+                f"  pid {p.get('pid')}: {len(p['imports'])} imports, {_total_ns(p) / 1e6:.1f} ms"
+                + (f", {len(heads)} failed imports" if heads else "")
+                + _engine(p)
+            )
 
     def pid(proc: "dict[str, Any]") -> str:
         return f"  {dim}pid {proc.get('pid')}{off}" if many else ""
@@ -166,8 +172,10 @@ def render_processes(procs: "list[dict[str, Any]]", top: int = 10, report_path: 
         for p, r in sorted(done, key=lambda pr: -(pr[1]["self_ns"] or 0))[:top]:
             lines.append(f"  {_ms(r['self_ns'])}    {r['name']}{pid(p)}{_gc_note(r)}")
     if collections:
-        lines.append(f"  {dim}garbage collection inside imports: {gc_total / 1e6:.1f} ms in {collections} collections "
-                     f"(included in the times above, as -X importtime counts; 'gc' in the report){off}")
+        lines.append(
+            f"  {dim}garbage collection inside imports: {gc_total / 1e6:.1f} ms in {collections} collections "
+            f"(included in the times above, as -X importtime counts; 'gc' in the report){off}"
+        )
     failures: "dict[str, list[Any]]" = {}
     probes: "set[str]" = set()
     for p in procs:
@@ -201,8 +209,10 @@ def render_processes(procs: "list[dict[str, Any]]", top: int = 10, report_path: 
             lines.append(f"    {text}{_in_processes(pids, len(procs))}")
     folded = sum(p.get("folded_records") or 0 for p in procs)
     if folded:
-        lines.append(f"  {dim}{folded} earlier successful imports folded into per-module totals "
-                     f"(IMPORTGUARD_MAX_RECORDS); they are in the report's 'folded' list{off}")
+        lines.append(
+            f"  {dim}{folded} earlier successful imports folded into per-module totals "
+            f"(IMPORTGUARD_MAX_RECORDS); they are in the report's 'folded' list{off}"
+        )
     errors = sum(len(p.get("internal_errors") or ()) for p in procs)
     if errors:
         lines.append(f"  {red}importguard internal errors: {errors}{off} (see the report)")

@@ -75,8 +75,9 @@ def _attempted(name: str) -> bool:
 class Walk:
     """One walk over some packages: what was checked, excluded and skipped."""
 
-    def __init__(self, exclude: list[str], timeout: float, progress: IO[str] | None,
-                 api: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self, exclude: list[str], timeout: float, progress: IO[str] | None, api: dict[str, list[str]] | None = None
+    ) -> None:
         self.excluded_match = compile_globs(exclude) if exclude else None
         self.timeout = timeout
         self.progress = progress
@@ -90,8 +91,10 @@ class Walk:
         self._packages: tuple[str, ...] = ()
 
     def _alarm(self, signum: int, frame: Any) -> None:
-        raise ImportTimeout(f"importing {self._current} took longer than {self.timeout:g} s (importguard check "
-                            f"--timeout); it was interrupted")
+        raise ImportTimeout(
+            f"importing {self._current} took longer than {self.timeout:g} s (importguard check "
+            f"--timeout); it was interrupted"
+        )
 
     def _import(self, name: str) -> ModuleType | None:
         self._current = name
@@ -196,8 +199,9 @@ def resolve_lazy() -> None:
                 getattr(module, name)
             except Exception as exc:
                 v["missing"].append(name)
-                v["related_failures"].append({"name": f"{v['module']}.__getattr__({name!r})",
-                                              "error": f"{type(exc).__name__}: {exc}"})
+                v["related_failures"].append(
+                    {"name": f"{v['module']}.__getattr__({name!r})", "error": f"{type(exc).__name__}: {exc}"}
+                )
             else:
                 still_lazy.append(name)
         v["lazy"] = still_lazy
@@ -321,14 +325,18 @@ def public_names(module: Any) -> list[str]:
             # whoever imported them first, the walker included): not names.
             continue
         origin = _origin(value, imported.get(attr))
-        if origin is not None and origin.partition(".")[0] != name.partition(".")[0] \
-                and not (_distribution_of(origin) & own):
+        if (
+            origin is not None
+            and origin.partition(".")[0] != name.partition(".")[0]
+            and not (_distribution_of(origin) & own)
+        ):
             continue
         names.append(attr)
     return sorted(names)
 
 
 # -- why each failed import failed, for check ---------------------------------------------
+
 
 def _requirements(distribution: str) -> tuple[str, list[str]]:
     """(the distribution's version, its required dependencies that are not installed).
@@ -368,10 +376,10 @@ def _cannot_import_name(message: str) -> tuple[str, str] | None:
     prefix = "cannot import name '"
     if not message.startswith(prefix):
         return None
-    name, _, rest = message[len(prefix):].partition("'")
+    name, _, rest = message[len(prefix) :].partition("'")
     if not rest.startswith(" from '"):
         return None
-    module = rest[len(" from '"):].partition("'")[0]
+    module = rest[len(" from '") :].partition("'")[0]
     return (name, module) if name and module else None
 
 
@@ -413,8 +421,14 @@ def classify(data: dict[str, Any], packages: list[str]) -> list[dict[str, Any]]:
     out = []
     for head, root in real:
         err = root["error"] or {}
-        item: dict[str, Any] = {"id": head["id"], "name": head["name"], "root": root["name"],
-                                "category": "failure", "missing": None, "reason": None}
+        item: dict[str, Any] = {
+            "id": head["id"],
+            "name": head["name"],
+            "root": root["name"],
+            "category": "failure",
+            "missing": None,
+            "reason": None,
+        }
         missing_module = root["name"] if root["status"] == "not_found" else None
         missing_from = None
         if missing_module is None and err.get("type") in ("ImportError", "ModuleNotFoundError"):
@@ -429,7 +443,7 @@ def classify(data: dict[str, Any], packages: list[str]) -> list[dict[str, Any]]:
             elif err.get("type") == "ModuleNotFoundError":
                 message = err.get("message") or ""
                 if message.startswith("No module named '"):
-                    missing_module = message[len("No module named '"):].partition("'")[0]
+                    missing_module = message[len("No module named '") :].partition("'")[0]
         if err.get("type") == "importguard._walk.ImportTimeout":
             item["reason"] = "timed out"
         elif missing_module is not None and "." not in missing_module and missing_module not in here:
@@ -443,12 +457,16 @@ def classify(data: dict[str, Any], packages: list[str]) -> list[dict[str, Any]]:
                 owner = head["parent"] if head is root and head["parent"] else head["name"]
                 dists, versions, lacking = required(owner)
                 if lacking:
-                    item["reason"] = (f"{missing_module} is not installed, and {', '.join(versions)} requires "
-                                      f"{', '.join(sorted(set(lacking)))}, which is not installed either")
+                    item["reason"] = (
+                        f"{missing_module} is not installed, and {', '.join(versions)} requires "
+                        f"{', '.join(sorted(set(lacking)))}, which is not installed either"
+                    )
                 elif dists:
                     item["category"] = "optional"
-                    item["reason"] = (f"{missing_module} is not installed (not required by "
-                                      f"{', '.join(versions)}: an optional dependency)")
+                    item["reason"] = (
+                        f"{missing_module} is not installed (not required by "
+                        f"{', '.join(versions)}: an optional dependency)"
+                    )
                 else:
                     item["reason"] = f"{missing_module} is not installed"
         elif missing_from is not None and missing_from.partition(".")[0] in sys.stdlib_module_names:
@@ -464,8 +482,7 @@ def in_scope(name: str, file: str | None, packages: list[str]) -> bool:
     if any(name == p or name.startswith(p + ".") for p in packages):
         return True
     root = _exports._project_root
-    return bool(root and file and file.startswith(root + os.sep)
-                and not any(v in file for v in _exports._VENDORED))
+    return bool(root and file and file.startswith(root + os.sep) and not any(v in file for v in _exports._VENDORED))
 
 
 def main(argv: list[str]) -> int:
@@ -492,12 +509,19 @@ def main(argv: list[str]) -> int:
     resolve_lazy()
     data = _report.build(_session.settings or {})
     files = {r["name"]: r["file"] for r in data["imports"]}
-    data["walk"] = {"packages": packages, "checked": w.checked, "excluded": w.excluded, "skipped": w.skipped,
-                    "timed_out": w.timed_out, "snapshot_problem": _exports.snapshot_problem,
-                    "causes": classify(data, packages),
-                    "in_scope": sorted({n for n in files if in_scope(n, files[n], packages)}
-                                       | {v["module"] for v in data["violations"]
-                                          if in_scope(v["module"], files.get(v["module"]), packages)})}
+    data["walk"] = {
+        "packages": packages,
+        "checked": w.checked,
+        "excluded": w.excluded,
+        "skipped": w.skipped,
+        "timed_out": w.timed_out,
+        "snapshot_problem": _exports.snapshot_problem,
+        "causes": classify(data, packages),
+        "in_scope": sorted(
+            {n for n in files if in_scope(n, files[n], packages)}
+            | {v["module"] for v in data["violations"] if in_scope(v["module"], files.get(v["module"]), packages)}
+        ),
+    }
     if w.api is not None:
         api = w.api
         # A module that failed to import here (an optional dependency missing)

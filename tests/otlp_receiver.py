@@ -50,19 +50,21 @@ class Receiver:
                 resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
                 for scope_spans in resource_spans.scope_spans:
                     for span in scope_spans.spans:
-                        self.spans.append({
-                            "name": span.name,
-                            "trace_id": span.trace_id.hex(),
-                            "span_id": span.span_id.hex(),
-                            "parent_span_id": span.parent_span_id.hex() or None,
-                            "start": span.start_time_unix_nano,
-                            "end": span.end_time_unix_nano,
-                            "status": span.status.code,
-                            "attributes": {a.key: _value(a.value) for a in span.attributes},
-                            "events": [e.name for e in span.events],
-                            "resource": resource,
-                            "scope": scope_spans.scope.name,
-                        })
+                        self.spans.append(
+                            {
+                                "name": span.name,
+                                "trace_id": span.trace_id.hex(),
+                                "span_id": span.span_id.hex(),
+                                "parent_span_id": span.parent_span_id.hex() or None,
+                                "start": span.start_time_unix_nano,
+                                "end": span.end_time_unix_nano,
+                                "status": span.status.code,
+                                "attributes": {a.key: _value(a.value) for a in span.attributes},
+                                "events": [e.name for e in span.events],
+                                "resource": resource,
+                                "scope": scope_spans.scope.name,
+                            }
+                        )
 
     def add_metrics(self, body: bytes) -> None:
         """One entry per metric per export: name, unit, scope, resource, and its points
@@ -83,9 +85,16 @@ class Receiver:
                             else:
                                 point["value"] = p.as_int if p.WhichOneof("value") == "as_int" else p.as_double
                             points.append(point)
-                        self.metrics.append({"name": metric.name, "unit": metric.unit, "kind": kind,
-                                             "scope": scope_metrics.scope.name, "resource": resource,
-                                             "points": points})
+                        self.metrics.append(
+                            {
+                                "name": metric.name,
+                                "unit": metric.unit,
+                                "kind": kind,
+                                "scope": scope_metrics.scope.name,
+                                "resource": resource,
+                                "points": points,
+                            }
+                        )
 
 
 @contextmanager

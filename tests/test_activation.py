@@ -11,14 +11,33 @@ import pytest
 from conftest import clean_env, hooked_env, run_python
 
 SNAPSHOT = "import sys, json; print(json.dumps(sorted(sys.modules)))"
-HEAVY = ("opentelemetry", "attr", "attrs", "wrapt", "asyncio", "logging", "inspect", "traceback", "fnmatch",
-         "typing", "re", "tomllib", "tomli", "json", "warnings", "atexit", "threading", "tempfile")
+HEAVY = (
+    "opentelemetry",
+    "attr",
+    "attrs",
+    "wrapt",
+    "asyncio",
+    "logging",
+    "inspect",
+    "traceback",
+    "fnmatch",
+    "typing",
+    "re",
+    "tomllib",
+    "tomli",
+    "json",
+    "warnings",
+    "atexit",
+    "threading",
+    "tempfile",
+)
 
 
 def _modules_at_startup(tmp_path: Path, **env: str) -> set[str]:
     # `-c` code runs after site: what is loaded then was loaded by startup.
-    proc = run_python("import sys; print('\\n'.join(sorted(sys.modules)))", cwd=tmp_path, env=clean_env(**env),
-                      check=True)
+    proc = run_python(
+        "import sys; print('\\n'.join(sorted(sys.modules)))", cwd=tmp_path, env=clean_env(**env), check=True
+    )
     return set(proc.stdout.split())
 
 
@@ -86,8 +105,12 @@ def test_disabled_loads_nothing(tmp_path: Path) -> None:
 
 
 def test_garbage_value_is_off_with_one_warning(tmp_path: Path) -> None:
-    proc = run_python("import sys; print('importguard._hook' in sys.modules)", cwd=tmp_path,
-                      env=clean_env(IMPORTGUARD="maybe"), check=True)
+    proc = run_python(
+        "import sys; print('importguard._hook' in sys.modules)",
+        cwd=tmp_path,
+        env=clean_env(IMPORTGUARD="maybe"),
+        check=True,
+    )
     assert proc.stdout.strip() == "False"
     lines = proc.stderr.splitlines()
     assert len(lines) == 1
@@ -102,7 +125,8 @@ def test_bad_settings_warn_and_the_program_runs(tmp_path: Path) -> None:
     # Two at startup; at exit, the one good pattern, 'ok.*', matched no module.
     assert len(lines) == 3, lines
     assert lines[0].startswith("importguard: IMPORTGUARD_INCLUDE: 'bad[glob'") or lines[1].startswith(
-        "importguard: IMPORTGUARD_INCLUDE: 'bad[glob'")
+        "importguard: IMPORTGUARD_INCLUDE: 'bad[glob'"
+    )
     assert lines[2].startswith("importguard: IMPORTGUARD_INCLUDE: the pattern 'ok.*' matched no imported module")
     assert any("IMPORTGUARD_SUMMARY='sometimes'" in line and "auto" in line for line in lines)
     assert json.loads((tmp_path / "r.json").read_text())["schema"] == "importguard.report/1"
@@ -141,8 +165,9 @@ def test_summary_on_stderr_when_forced(tmp_path: Path) -> None:
 def test_interpreter_flags(tmp_path: Path, flag: str) -> None:
     # -S: no site, so no .pth: off. -I and -E ignore PYTHON* variables only;
     # IMPORTGUARD is read from os.environ by the .pth, so the hook is on.
-    proc = run_python("import sys; print('importguard._hook' in sys.modules)", cwd=tmp_path, args=[flag],
-                      env=hooked_env(), check=True)
+    proc = run_python(
+        "import sys; print('importguard._hook' in sys.modules)", cwd=tmp_path, args=[flag], env=hooked_env(), check=True
+    )
     assert proc.stdout.strip() == ("False" if flag == "-S" else "True")
 
 

@@ -13,8 +13,14 @@ from conftest import clean_env, run_python, write_tree
 
 
 def test_capture_yields_the_blocks_imports(tmp_path: Path, fresh_modules: None) -> None:
-    write_tree(tmp_path, {"cap/__init__.py": "from . import inner\n", "cap/inner.py": "",
-                          "cap_bad.py": "raise OSError('disk on fire')\n"})
+    write_tree(
+        tmp_path,
+        {
+            "cap/__init__.py": "from . import inner\n",
+            "cap/inner.py": "",
+            "cap_bad.py": "raise OSError('disk on fire')\n",
+        },
+    )
     sys.path.insert(0, str(tmp_path))
     was_installed = importguard.is_installed()
     with importguard.capture() as imported:
@@ -77,6 +83,10 @@ def test_public_api_is_documented_and_lazy(tmp_path: Path) -> None:
     for name in importguard.__all__:
         obj = getattr(importguard, name)
         assert obj.__doc__, name
-    proc = run_python("import importguard, sys; print(sorted(m for m in sys.modules if m.startswith('importguard')))",
-                      cwd=tmp_path, env=clean_env(), check=True)
+    proc = run_python(
+        "import importguard, sys; print(sorted(m for m in sys.modules if m.startswith('importguard')))",
+        cwd=tmp_path,
+        env=clean_env(),
+        check=True,
+    )
     assert proc.stdout.strip() == "['importguard']"

@@ -42,8 +42,14 @@ STATS_KEYS = {"median", "p25", "p75", "min", "max"}
 
 
 def bench(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "importguard", "bench", *args], cwd=cwd, env=clean_env(**env),
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "importguard", "bench", *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def check_stats(stats: dict[str, Any]) -> None:
@@ -62,8 +68,15 @@ def check_bench_json(data: dict[str, Any], runs: int) -> None:
         assert target["kind"] in ("module", "command")
         assert len(target["samples"]) == runs
         for sample in target["samples"]:
-            assert set(sample) == {"round", "wall_ns", "plain_wall_ns", "total_ns", "gc_total_ns", "module_count",
-                                   "modules"}
+            assert set(sample) == {
+                "round",
+                "wall_ns",
+                "plain_wall_ns",
+                "total_ns",
+                "gc_total_ns",
+                "module_count",
+                "modules",
+            }
             assert sample["module_count"] == len(sample["modules"])
             assert 0 <= sample["gc_total_ns"] <= sample["total_ns"]
             for times in sample["modules"].values():
@@ -96,8 +109,9 @@ def check_bench_json(data: dict[str, Any], runs: int) -> None:
 def test_bench_reports_every_module(tmp_path: Path) -> None:
     write_tree(tmp_path, TREE)
     out = tmp_path / "bench.json"
-    proc = bench(tmp_path, "benchpkg", "--runs", "3", "--warmup", "0", "--json", str(out),
-                 SECRET_TOKEN="hunter2-not-in-the-json")
+    proc = bench(
+        tmp_path, "benchpkg", "--runs", "3", "--warmup", "0", "--json", str(out), SECRET_TOKEN="hunter2-not-in-the-json"
+    )
     assert proc.returncode == 0, proc.stderr
     text = out.read_text()
     data = json.loads(text)
@@ -149,8 +163,9 @@ def _other_venv_python() -> Path | None:
     for name in (".venv-3.10", ".venv-3.13", ".venv-3.12", ".venv"):
         python = ROOT / name / "bin" / "python"
         if python.exists():
-            version = subprocess.run([str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                                     capture_output=True, text=True).stdout.strip()
+            version = subprocess.run(
+                [str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True
+            ).stdout.strip()
             if version != "%d.%d" % sys.version_info[:2]:
                 return python
     return None
@@ -160,15 +175,21 @@ def test_python_option_uses_that_interpreter_as_given(tmp_path: Path) -> None:
     python = _other_venv_python()
     if python is None:
         pytest.skip("no venv of another Python version next to the repository")
-    write_tree(tmp_path, {"whoami.py": "import os, sys\nwith open(os.environ['WHO'], 'a') as fh:\n"
-                                       "    fh.write(sys.version.split()[0] + ' ' + sys.executable + ' ' + sys.prefix + '\\n')\n"})
+    write_tree(
+        tmp_path,
+        {
+            "whoami.py": "import os, sys\nwith open(os.environ['WHO'], 'a') as fh:\n"
+            "    fh.write(sys.version.split()[0] + ' ' + sys.executable + ' ' + sys.prefix + '\\n')\n"
+        },
+    )
     who = tmp_path / "who.log"
     out = tmp_path / "b.json"
-    proc = bench(tmp_path, "whoami", "--runs", "2", "--warmup", "0", "--python", str(python), "--json", str(out),
-                 WHO=str(who))
+    proc = bench(
+        tmp_path, "whoami", "--runs", "2", "--warmup", "0", "--python", str(python), "--json", str(out), WHO=str(who)
+    )
     assert proc.returncode == 0, proc.stderr
     lines = {tuple(line.split(" ")) for line in who.read_text().splitlines()}
-    (version, executable, prefix), = lines
+    ((version, executable, prefix),) = lines
     # The venv's own python (not its base interpreter): the venv is its prefix.
     assert executable == str(python) and prefix == str(python.parent.parent)
     data = json.loads(out.read_text())
@@ -211,8 +232,11 @@ def test_failing_target_and_usage_errors(tmp_path: Path) -> None:
     proc = bench(tmp_path, "broken", "--runs", "1")
     assert proc.returncode == 2 and "broken failed with the hook on (exit 1)" in proc.stderr
     assert "boom at import" in proc.stderr
-    for args, message in [((), "nothing to measure"), (("not a module",), "is not a module name"),
-                          (("json", "--runs", "0"), "--runs must be 1 or more")]:
+    for args, message in [
+        ((), "nothing to measure"),
+        (("not a module",), "is not a module name"),
+        (("json", "--runs", "0"), "--runs must be 1 or more"),
+    ]:
         proc = bench(tmp_path, *args)
         assert proc.returncode == 2 and message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
 
@@ -243,9 +267,15 @@ def test_terminal_gets_a_progress_bar_on_stderr(tmp_path: Path) -> None:
     reader = threading.Thread(target=drain)
     reader.start()
     try:
-        proc = subprocess.run([sys.executable, "-m", "importguard", "bench", "benchpkg", "--runs", "2",
-                               "--warmup", "0"], cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE,
-                              stderr=slave, text=True, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "importguard", "bench", "benchpkg", "--runs", "2", "--warmup", "0"],
+            cwd=tmp_path,
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            timeout=300,
+        )
     finally:
         os.close(slave)
         reader.join(timeout=10)
@@ -266,8 +296,13 @@ SLOW = {
 
 
 def test_budget_exceeded_exits_one_and_names_it(tmp_path: Path) -> None:
-    write_tree(tmp_path, {**SLOW, "pyproject.toml": '[tool.importguard.budgets]\n"slowmod" = "5ms"\n'
-                                                    '"fastmod" = "10s"\n"elsewhere" = "1ms"\n'})
+    write_tree(
+        tmp_path,
+        {
+            **SLOW,
+            "pyproject.toml": '[tool.importguard.budgets]\n"slowmod" = "5ms"\n"fastmod" = "10s"\n"elsewhere" = "1ms"\n',
+        },
+    )
     out = tmp_path / "b.json"
     proc = bench(tmp_path, "slowmod", "fastmod", "--runs", "3", "--warmup", "0", "--json", str(out))
     assert proc.returncode == 1, proc.stderr
@@ -288,8 +323,15 @@ def test_budget_not_exceeded_exits_zero(tmp_path: Path) -> None:
     assert "budget 10000 ms (target slowmod): ok" in proc.stdout and "exceeded" not in proc.stdout
 
 
-@pytest.mark.parametrize("value, why", [('"fast"', "no unit"), ("150", "a number without a unit"),
-                                        ('"-3ms"', "not a positive time"), ('"3 parsecs"', "not a number followed by a unit")])
+@pytest.mark.parametrize(
+    "value, why",
+    [
+        ('"fast"', "no unit"),
+        ("150", "a number without a unit"),
+        ('"-3ms"', "not a positive time"),
+        ('"3 parsecs"', "not a number followed by a unit"),
+    ],
+)
 def test_bad_budget_value_is_one_clear_message(tmp_path: Path, value: str, why: str) -> None:
     write_tree(tmp_path, {**SLOW, "pyproject.toml": f'[tool.importguard.budgets]\n"slowmod" = {value}\n'})
     proc = bench(tmp_path, "slowmod", "--runs", "1")
@@ -305,29 +347,41 @@ def test_bad_budget_value_is_one_clear_message(tmp_path: Path, value: str, why: 
 
 
 def test_budget_units(tmp_path: Path) -> None:
-    write_tree(tmp_path, {**SLOW, "pyproject.toml": '[tool.importguard.budgets]\n"slowmod" = "0.001 s"\n'
-                                                    '"fastmod" = "20000us"\n'})
+    write_tree(
+        tmp_path,
+        {**SLOW, "pyproject.toml": '[tool.importguard.budgets]\n"slowmod" = "0.001 s"\n"fastmod" = "20000us"\n'},
+    )
     proc = bench(tmp_path, "slowmod", "fastmod", "--runs", "1", "--warmup", "0")
     assert "slowmod: " in proc.stdout and "budget 1 ms (target slowmod): EXCEEDED" in proc.stdout
     assert "budget 20 ms (target fastmod)" in proc.stdout
 
 
 def check_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "importguard", "check", *args], cwd=cwd, env=clean_env(),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "importguard", "check", *args],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_check_counts_an_exceeded_budget_in_every_format(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pyproject.toml": '[tool.importguard.budgets]\n"slowpkg.slow" = "5ms"\n"slowpkg" = "10s"\n',
-        "slowpkg/__init__.py": "",
-        "slowpkg/slow.py": "import time\ntime.sleep(0.05)\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.importguard.budgets]\n"slowpkg.slow" = "5ms"\n"slowpkg" = "10s"\n',
+            "slowpkg/__init__.py": "",
+            "slowpkg/slow.py": "import time\ntime.sleep(0.05)\n",
+        },
+    )
     text = check_cli(tmp_path, "slowpkg")
     assert text.returncode == 1, text.stderr
     assert "budget exceeded: slowpkg.slow took " in text.stdout and "budget 5 ms" in text.stdout
-    assert text.stdout.rstrip().endswith("0 failed imports, 0 export violations, 1 of 2 budgets exceeded "
-                                         "(one run; importguard bench measures medians)")
+    assert text.stdout.rstrip().endswith(
+        "0 failed imports, 0 export violations, 1 of 2 budgets exceeded (one run; importguard bench measures medians)"
+    )
     js = check_cli(tmp_path, "slowpkg", "--format", "json")
     assert js.returncode == 1
     budgets = {b["module"]: b for b in json.loads(js.stdout)["budgets"]}
@@ -350,7 +404,9 @@ def test_check_with_budgets_met_and_a_bad_budget(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.importguard.budgets]\n"okpkg" = "soon"\n')
     proc = check_cli(tmp_path, "okpkg")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
-    assert proc.stderr.startswith("importguard check: ") and "[tool.importguard.budgets] 'okpkg' = 'soon'" in proc.stderr
+    assert (
+        proc.stderr.startswith("importguard check: ") and "[tool.importguard.budgets] 'okpkg' = 'soon'" in proc.stderr
+    )
 
 
 # -- structure: importguard against -X importtime -----------------------------------
@@ -368,7 +424,7 @@ def importtime_parents(stderr: str) -> dict[str, str | None]:
     parents: dict[str, str | None] = {}
     for i, (level, name) in enumerate(entries):
         parent = None
-        for other_level, other in entries[i + 1:]:
+        for other_level, other in entries[i + 1 :]:
             if other_level < level:
                 parent = other
                 break
@@ -398,15 +454,18 @@ def bench_structure(cwd: Path, target: str, **env: str) -> dict[str, Any]:
 
 
 def test_same_structure_as_importtime_single_threaded(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "shape/__init__.py": "import shape.models\nfrom shape import views\n",
-        "shape/models.py": "import json\nimport shape.util\n",
-        "shape/views.py": "import decimal\nfrom shape import util\nimport shape.deep.a\n",
-        "shape/util.py": "import textwrap\n",
-        "shape/deep/__init__.py": "",
-        "shape/deep/a.py": "from . import b\n",
-        "shape/deep/b.py": "import fractions\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "shape/__init__.py": "import shape.models\nfrom shape import views\n",
+            "shape/models.py": "import json\nimport shape.util\n",
+            "shape/views.py": "import decimal\nfrom shape import util\nimport shape.deep.a\n",
+            "shape/util.py": "import textwrap\n",
+            "shape/deep/__init__.py": "",
+            "shape/deep/a.py": "from . import b\n",
+            "shape/deep/b.py": "import fractions\n",
+        },
+    )
     plain = run_python("import shape", cwd=tmp_path, args=["-X", "importtime"], check=True)
     expected = descendants(importtime_parents(plain.stderr), "shape")
     assert {"shape.deep.b", "json.decoder", "decimal", "textwrap", "fractions"} <= set(expected)
@@ -419,9 +478,11 @@ def test_same_structure_as_importtime_single_threaded(tmp_path: Path) -> None:
 
 
 def test_threaded_import_is_its_own_top_level_not_nested(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "tpkg/__init__.py": "",
-        "tpkg/main.py": """
+    write_tree(
+        tmp_path,
+        {
+            "tpkg/__init__.py": "",
+            "tpkg/main.py": """
             import threading
             def _load():
                 import tpkg.worker
@@ -430,10 +491,11 @@ def test_threaded_import_is_its_own_top_level_not_nested(tmp_path: Path) -> None
             t.join()  # the main thread is inside `import tpkg.main` all along
             import tpkg.after
         """,
-        "tpkg/worker.py": "import tpkg.worker_dep\n",
-        "tpkg/worker_dep.py": "",
-        "tpkg/after.py": "",
-    })
+            "tpkg/worker.py": "import tpkg.worker_dep\n",
+            "tpkg/worker_dep.py": "",
+            "tpkg/after.py": "",
+        },
+    )
     plain = run_python("import tpkg.main", cwd=tmp_path, args=["-X", "importtime"], check=True)
     parents = importtime_parents(plain.stderr)
     # -X importtime counts nesting per interpreter: the worker's import shows inside tpkg.main.
@@ -460,7 +522,8 @@ def test_overhead_has_a_spread_and_says_when_it_is_inside_the_noise() -> None:
     steady = _bench.overhead([p + (4 * ms + (i % 3) * 100_000) for i, p in enumerate(plain)], plain)
     assert steady["inside_noise"] is False and 4.0 <= steady["interval_ms"][0] <= steady["difference_ms"] <= 4.2
     assert "overhead +4.1 ms" in _bench.overhead_line(steady) and "between +4.0 and +4.2 ms" in _bench.overhead_line(
-        steady)
+        steady
+    )
     # The interval's coverage is exact (sign test), and with too few runs it says how little it covers.
     k, coverage = _bench.median_interval(10)
     assert k == 2 and coverage == pytest.approx(1 - 2 * 11 / 1024)

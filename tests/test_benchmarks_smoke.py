@@ -17,10 +17,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_suite_quick_runs_and_writes_its_results(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--suite", "quick", "--sizes", "10,30", "--real", "",
-         "--variants", "plain,off,on,on_noexports,importtime", "--rounds", "1", "--no-spans", "--no-callgrind",
-         "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--suite",
+            "quick",
+            "--sizes",
+            "10,30",
+            "--real",
+            "",
+            "--variants",
+            "plain,off,on,on_noexports,importtime",
+            "--rounds",
+            "1",
+            "--no-spans",
+            "--no-callgrind",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads((tmp_path / "suite-quick.json").read_text())

@@ -47,8 +47,9 @@ def test_folding_keeps_failures_violations_and_totals(tmp_path: Path) -> None:
         lazy_spans = len([s for s in spans if s.name.startswith("import lazy")])
         print(json.dumps({"folded_in_spans": counted, "lazy_spans": lazy_spans}))
     """
-    env = hooked_env(IMPORTGUARD_MAX_RECORDS="200",
-                    IMPORTGUARD_REPORT=str(tmp_path / "r.json"), IMPORTGUARD_EXPORTS="record")
+    env = hooked_env(
+        IMPORTGUARD_MAX_RECORDS="200", IMPORTGUARD_REPORT=str(tmp_path / "r.json"), IMPORTGUARD_EXPORTS="record"
+    )
     proc = run_python(code, cwd=tmp_path, env=env)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     in_memory, spans_line = proc.stdout.splitlines()
@@ -93,4 +94,5 @@ def test_records_are_let_go_after_the_final_report(tmp_path: Path) -> None:
     assert proc.stdout.split() == ["True", "0", "0"]
     report = json.loads((tmp_path / "r.json").read_text())
     assert sorted(r["name"] for r in report["imports"] if r["name"].startswith("mod")) == sorted(
-        f"mod{i}" for i in range(50))
+        f"mod{i}" for i in range(50)
+    )

@@ -22,8 +22,15 @@ def callbacks() -> Any:
 
 
 def test_before_after_and_error_callbacks(tmp_path: Path, fresh_modules: None, callbacks: None) -> None:
-    write_tree(tmp_path, {"cbpkg/__init__.py": "from . import good\n", "cbpkg/good.py": "G = 1\n",
-                          "cbpkg/bad.py": "raise LookupError('bad module')\n", "other_cb.py": ""})
+    write_tree(
+        tmp_path,
+        {
+            "cbpkg/__init__.py": "from . import good\n",
+            "cbpkg/good.py": "G = 1\n",
+            "cbpkg/bad.py": "raise LookupError('bad module')\n",
+            "other_cb.py": "",
+        },
+    )
     sys.path.insert(0, str(tmp_path))
     seen: list[tuple[str, str, Any]] = []
 
@@ -57,8 +64,10 @@ def test_before_after_and_error_callbacks(tmp_path: Path, fresh_modules: None, c
 
 
 def test_a_raising_callback_never_breaks_the_import(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "myhooks.py": """
+    write_tree(
+        tmp_path,
+        {
+            "myhooks.py": """
             import importguard
             calls = []
             @importguard.on_import("target*")
@@ -69,11 +78,13 @@ def test_a_raising_callback_never_breaks_the_import(tmp_path: Path) -> None:
             def setup():
                 importguard.on_import("target_b", when="before")(lambda e: calls.append("setup-" + e.name))
         """,
-        "target_a.py": "A = 1\n",
-        "target_b.py": "B = 2\n",
-    })
-    env = hooked_env(IMPORTGUARD_HOOKS="myhooks,myhooks:setup",
-                    IMPORTGUARD_REPORT=str(tmp_path / "r.json"), PYTHONPATH=str(tmp_path))
+            "target_a.py": "A = 1\n",
+            "target_b.py": "B = 2\n",
+        },
+    )
+    env = hooked_env(
+        IMPORTGUARD_HOOKS="myhooks,myhooks:setup", IMPORTGUARD_REPORT=str(tmp_path / "r.json"), PYTHONPATH=str(tmp_path)
+    )
     code = "import target_a, target_b, myhooks\nprint(target_a.A + target_b.B, myhooks.calls)\n"
     proc = run_python(code, cwd=tmp_path, env=env, check=True)
     assert proc.stdout.strip() == "3 ['target_a', 'setup-target_b', 'target_b']"
@@ -98,22 +109,29 @@ def test_hook_spec_naming_a_missing_module(tmp_path: Path) -> None:
 
 
 def test_entry_points_only_when_asked(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "ep_hooks.py": """
+    write_tree(
+        tmp_path,
+        {
+            "ep_hooks.py": """
             import importguard
             def setup():
                 importguard.on_import("ep_target")(lambda e: print("entry point saw", e.name))
         """,
-        "ep_target.py": "",
-        "ep_hooks-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: ep-hooks\nVersion: 1.0\n",
-        "ep_hooks-1.0.dist-info/entry_points.txt": "[importguard.hooks]\nmine = ep_hooks:setup\n",
-    })
+            "ep_target.py": "",
+            "ep_hooks-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: ep-hooks\nVersion: 1.0\n",
+            "ep_hooks-1.0.dist-info/entry_points.txt": "[importguard.hooks]\nmine = ep_hooks:setup\n",
+        },
+    )
     base = dict(PYTHONPATH=str(tmp_path))
     # (a module of its own: entry-point discovery itself imports json, csv, email...)
     on = run_python("import ep_target", cwd=tmp_path, env=hooked_env(IMPORTGUARD_ENTRY_POINTS="1", **base), check=True)
     assert on.stdout == "entry point saw ep_target\n"
-    off = run_python("import sys, ep_target; print('importlib.metadata' in sys.modules)", cwd=tmp_path,
-                     env=hooked_env(**base), check=True)
+    off = run_python(
+        "import sys, ep_target; print('importlib.metadata' in sys.modules)",
+        cwd=tmp_path,
+        env=hooked_env(**base),
+        check=True,
+    )
     assert off.stdout == "False\n"
 
 

@@ -14,8 +14,14 @@ from test_exports import MONITORING
 
 
 def cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "importguard", *args], cwd=cwd, env=clean_env(**env),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "importguard", *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_check_finds_the_seed_incident(tmp_path: Path) -> None:
@@ -23,18 +29,22 @@ def test_check_finds_the_seed_incident(tmp_path: Path) -> None:
     proc = cli(tmp_path, "check", "app")
     assert proc.returncode == 1, proc.stderr
     out = proc.stdout
-    assert ("import failed: app.monitoring.alerts: because app.monitoring.core failed: ModuleNotFoundError: "
-            "No module named 'app.monitoring.core' [swallowed] (from ") in out
+    assert (
+        "import failed: app.monitoring.alerts: because app.monitoring.core failed: ModuleNotFoundError: "
+        "No module named 'app.monitoring.core' [swallowed] (from "
+    ) in out
     assert "export violation: app.monitoring lacks PerformanceMetric (declared by __all__" in out
     assert "lacks PerformanceMetric, alert_manager, CompactAlertManager (declared by pyproject" in out
     assert out.rstrip().endswith("importguard check app: 6 modules checked, 1 failed imports, 2 export violations")
 
 
 def test_check_clean_package_exits_zero(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'ok'\n",
-        "okpkg/__init__.py": "__all__ = ['a', 'helper']\nfrom . import a\ndef helper(): ...\n",
-        "okpkg/a.py": """
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'ok'\n",
+            "okpkg/__init__.py": "__all__ = ['a', 'helper']\nfrom . import a\ndef helper(): ...\n",
+            "okpkg/a.py": """
             try:
                 import optional_thing_xyz
             except ImportError:
@@ -44,22 +54,29 @@ def test_check_clean_package_exits_zero(tmp_path: Path) -> None:
             except ImportError:
                 pass
         """,
-        "okpkg/__main__.py": "raise SystemExit('running me is not importing me')\n",
-    })
+            "okpkg/__main__.py": "raise SystemExit('running me is not importing me')\n",
+        },
+    )
     proc = cli(tmp_path, "check", "okpkg")
-    assert (proc.returncode, proc.stdout.strip()) == (0, "importguard check okpkg: 2 modules checked, 0 failed imports, 0 export violations")
+    assert (proc.returncode, proc.stdout.strip()) == (
+        0,
+        "importguard check okpkg: 2 modules checked, 0 failed imports, 0 export violations",
+    )
 
 
 def test_check_resolves_lazy_names_and_reports_a_raise(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "lazy/__init__.py": """
+    write_tree(
+        tmp_path,
+        {
+            "lazy/__init__.py": """
             __all__ = ["fine", "broken"]
             def __getattr__(name):
                 if name == "fine":
                     return 1
                 raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         """,
-    })
+        },
+    )
     proc = cli(tmp_path, "check", "lazy", "--format", "json")
     assert proc.returncode == 1
     data = json.loads(proc.stdout)
@@ -71,7 +88,9 @@ def test_check_resolves_lazy_names_and_reports_a_raise(tmp_path: Path) -> None:
 def test_check_formats(tmp_path: Path) -> None:
     write_tree(tmp_path, MONITORING)
     gh = cli(tmp_path, "check", "app", "--format", "github").stdout.splitlines()
-    assert any(line.startswith("::error file=") and "title=export violation%3A app.monitoring::" in line for line in gh)  # ":" escaped in properties
+    assert any(
+        line.startswith("::error file=") and "title=export violation%3A app.monitoring::" in line for line in gh
+    )  # ":" escaped in properties
     junit = cli(tmp_path, "check", "app", "--format", "junit").stdout
     suite = ET.fromstring(junit)
     failed = {case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None}
@@ -87,11 +106,14 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 
 def test_snapshot_then_a_lost_name_is_a_violation(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'api'\n",
-        "api/__init__.py": "from .core import Client, connect\nimport os\n",
-        "api/core.py": "class Client: ...\ndef connect(): ...\n_private = 1\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'api'\n",
+            "api/__init__.py": "from .core import Client, connect\nimport os\n",
+            "api/core.py": "class Client: ...\ndef connect(): ...\n_private = 1\n",
+        },
+    )
     proc = cli(tmp_path, "snapshot", "api")
     assert proc.returncode == 0, proc.stderr
     lock = (tmp_path / "importguard.lock").read_text()
@@ -111,7 +133,9 @@ def test_snapshot_then_a_lost_name_is_a_violation(tmp_path: Path) -> None:
 
 
 def test_corrupt_or_newer_snapshot_is_one_message(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"pyproject.toml": "[project]\nname='x'\n", "importguard.lock": "# importguard snapshot 9\n[m]\nx\n"})
+    write_tree(
+        tmp_path, {"pyproject.toml": "[project]\nname='x'\n", "importguard.lock": "# importguard snapshot 9\n[m]\nx\n"}
+    )
     env = hooked_env()
     proc = run_python("print('ran')", cwd=tmp_path, env=env)
     assert proc.stdout == "ran\n"
@@ -132,10 +156,12 @@ def test_corrupt_or_newer_snapshot_is_one_message(tmp_path: Path) -> None:
 
 
 def test_stub_declared_names(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'typed'\n",
-        "typed/__init__.py": "from .impl import run\n",
-        "typed/__init__.pyi": """
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'typed'\n",
+            "typed/__init__.py": "from .impl import run\n",
+            "typed/__init__.pyi": """
             import sys
             from .impl import run as run
             from os import path
@@ -146,8 +172,9 @@ def test_stub_declared_names(tmp_path: Path) -> None:
             else:
                 def present() -> None: ...
         """,
-        "typed/impl.py": "def run(): ...\n",
-    })
+            "typed/impl.py": "def run(): ...\n",
+        },
+    )
     proc = cli(tmp_path, "check", "typed", "--format", "json")
     assert proc.returncode == 1
     (v,) = json.loads(proc.stdout)["violations"]
@@ -170,55 +197,80 @@ def dist_info(base: Path, name: str, version: str, top: str, requires: tuple[str
 
 def test_check_classifies_failures_by_root_cause(tmp_path: Path) -> None:
     site = tmp_path / "site"
-    write_tree(site, {
-        "reqdep/__init__.py": "",
-        "optpkg/__init__.py": "",
-        "optpkg/core.py": "import reqdep\n",
-        # socks is PySocks: module and distribution names differ; the extra names the distribution
-        "optpkg/contrib/__init__.py": "",
-        "optpkg/contrib/socks.py": "import fancysocks_xyz\n",
-        "optpkg/contrib/socks2.py": "from fancysocks_xyz import proxy\n",
-        "optpkg/compat.py": "try:\n    import fancycrt_xyz\nexcept ImportError:\n    pass\n",
-        "optpkg/crt.py": "from optpkg.compat import fancycrt_xyz\n",  # the root is compat's own failed import
-        "optpkg/win.py": "import winreg\n",
-        "optpkg/tests/__init__.py": "",
-        "optpkg/tests/test_a.py": "import fakepytest_xyz\n",
-        "optpkg/tests/test_b.py": "import fakepytest_xyz\n",
-        "optpkg/broken.py": "raise RuntimeError('a real failure')\n",
-        "needpkg/__init__.py": "import missingdep_xyz\n",
-    })
+    write_tree(
+        site,
+        {
+            "reqdep/__init__.py": "",
+            "optpkg/__init__.py": "",
+            "optpkg/core.py": "import reqdep\n",
+            # socks is PySocks: module and distribution names differ; the extra names the distribution
+            "optpkg/contrib/__init__.py": "",
+            "optpkg/contrib/socks.py": "import fancysocks_xyz\n",
+            "optpkg/contrib/socks2.py": "from fancysocks_xyz import proxy\n",
+            "optpkg/compat.py": "try:\n    import fancycrt_xyz\nexcept ImportError:\n    pass\n",
+            "optpkg/crt.py": "from optpkg.compat import fancycrt_xyz\n",  # the root is compat's own failed import
+            "optpkg/win.py": "import winreg\n",
+            "optpkg/tests/__init__.py": "",
+            "optpkg/tests/test_a.py": "import fakepytest_xyz\n",
+            "optpkg/tests/test_b.py": "import fakepytest_xyz\n",
+            "optpkg/broken.py": "raise RuntimeError('a real failure')\n",
+            "needpkg/__init__.py": "import missingdep_xyz\n",
+        },
+    )
     dist_info(site, "reqdep", "1.0", "reqdep")
-    dist_info(site, "optpkg", "2.0", "optpkg", ("reqdep>=1", 'PyFancySocks; extra == "socks"',
-                                                 'fancycrt-xyz; extra == "crt"', 'fakepytest-xyz; extra == "test"',
-                                                 'pywin32; sys_platform == "win32"'))
+    dist_info(
+        site,
+        "optpkg",
+        "2.0",
+        "optpkg",
+        (
+            "reqdep>=1",
+            'PyFancySocks; extra == "socks"',
+            'fancycrt-xyz; extra == "crt"',
+            'fakepytest-xyz; extra == "test"',
+            'pywin32; sys_platform == "win32"',
+        ),
+    )
     dist_info(site, "needpkg", "1.0", "needpkg", ("missingdep-xyz",))
     proc = cli(tmp_path, "check", "optpkg", "needpkg", PYTHONPATH=str(site))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     out = proc.stdout
     assert "import failed: optpkg.broken: RuntimeError: a real failure [raised]" in out
-    assert ("import failed: needpkg: because missingdep_xyz failed: ModuleNotFoundError: No module named "
-            "'missingdep_xyz' [raised]") in out
+    assert (
+        "import failed: needpkg: because missingdep_xyz failed: ModuleNotFoundError: No module named "
+        "'missingdep_xyz' [raised]"
+    ) in out
     assert "not counted, missing optional dependencies: 5" in out
-    assert ("  2 modules failed because fakepytest_xyz is not installed (not required by optpkg 2.0: an optional "
-            "dependency): optpkg.tests.test_a, optpkg.tests.test_b") in out
-    assert ("  2 modules failed because fancysocks_xyz is not installed (not required by optpkg 2.0: an optional "
-            "dependency): optpkg.contrib.socks, optpkg.contrib.socks2") in out
+    assert (
+        "  2 modules failed because fakepytest_xyz is not installed (not required by optpkg 2.0: an optional "
+        "dependency): optpkg.tests.test_a, optpkg.tests.test_b"
+    ) in out
+    assert (
+        "  2 modules failed because fancysocks_xyz is not installed (not required by optpkg 2.0: an optional "
+        "dependency): optpkg.contrib.socks, optpkg.contrib.socks2"
+    ) in out
     assert "  1 module failed because fancycrt_xyz is not installed (not required by optpkg 2.0" in out
-    assert ("not counted, other platforms: 1\n  1 module failed because winreg is not in this platform's standard "
-            "library: optpkg.win") in out
-    assert out.rstrip().endswith("importguard check optpkg needpkg: 13 modules checked, 2 failed imports, "
-                                 "0 export violations; 6 not counted")
+    assert (
+        "not counted, other platforms: 1\n  1 module failed because winreg is not in this platform's standard "
+        "library: optpkg.win"
+    ) in out
+    assert out.rstrip().endswith(
+        "importguard check optpkg needpkg: 13 modules checked, 2 failed imports, 0 export violations; 6 not counted"
+    )
     data = json.loads(cli(tmp_path, "check", "optpkg", "needpkg", "--format", "json", PYTHONPATH=str(site)).stdout)
     (need,) = [r for r in data["failures"] if r["name"] == "needpkg"]
     assert need["category"] == "failure"
-    assert need["reason"] == ("missingdep_xyz is not installed, and needpkg 1.0 requires missingdep-xyz, which is "
-                              "not installed either")
+    assert need["reason"] == (
+        "missingdep_xyz is not installed, and needpkg 1.0 requires missingdep-xyz, which is not installed either"
+    )
     assert data["modules_checked"] == 13
 
 
 def test_check_exclude_accept_and_each_failure_once(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pyproject.toml": """
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": """
             [project]
             name = "gated"
             [tool.importguard.check]
@@ -226,24 +278,28 @@ def test_check_exclude_accept_and_each_failure_once(tmp_path: Path) -> None:
             [tool.importguard.accept]
             "gated.legacy" = "JIRA-7: legacy module, removed next release"
         """,
-        "gated/__init__.py": "",
-        "gated/legacy.py": "import gone_module_xyz.sub\n",
-        "gated/broken.py": "raise ValueError('boom')\n",
-        # imports gated.broken again after the walker did: still one failure
-        "gated/retry.py": "try:\n    import gated.broken\nexcept ValueError:\n    pass\n",
-        "gated/tests/__init__.py": "raise SystemExit('tests must not be imported')\n",
-        "gated/experimental.py": "raise ImportError('work in progress')\n",
-    })
+            "gated/__init__.py": "",
+            "gated/legacy.py": "import gone_module_xyz.sub\n",
+            "gated/broken.py": "raise ValueError('boom')\n",
+            # imports gated.broken again after the walker did: still one failure
+            "gated/retry.py": "try:\n    import gated.broken\nexcept ValueError:\n    pass\n",
+            "gated/tests/__init__.py": "raise SystemExit('tests must not be imported')\n",
+            "gated/experimental.py": "raise ImportError('work in progress')\n",
+        },
+    )
     proc = cli(tmp_path, "check", "gated", "--exclude", "gated.experimental")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     out = proc.stdout
     assert out.count("import failed: gated.broken:") == 1
     assert "import failed: gated.tests" not in out and "import failed: gated.experimental" not in out
-    assert ("not counted, accepted in [tool.importguard.accept]: 1\n  1 module failed because accepted: JIRA-7: "
-            "legacy module, removed next release: gated.legacy") in out
+    assert (
+        "not counted, accepted in [tool.importguard.accept]: 1\n  1 module failed because accepted: JIRA-7: "
+        "legacy module, removed next release: gated.legacy"
+    ) in out
     assert "excluded: 2 modules (--exclude, [tool.importguard.check] exclude): gated.experimental, gated.tests" in out
-    assert out.rstrip().endswith("importguard check gated: 4 modules checked, 1 failed imports, 0 export violations; "
-                                 "1 not counted")
+    assert out.rstrip().endswith(
+        "importguard check gated: 4 modules checked, 1 failed imports, 0 export violations; 1 not counted"
+    )
     (tmp_path / "gated" / "broken.py").write_text("")
     assert cli(tmp_path, "check", "gated", "--exclude", "gated.experimental").returncode == 0
     # a bad table is a usage error
@@ -254,10 +310,13 @@ def test_check_exclude_accept_and_each_failure_once(tmp_path: Path) -> None:
 
 def test_a_dependencys_violation_does_not_fail_the_check(tmp_path: Path) -> None:
     # fastapi and pydantic_core's __all__: listed as information unless asked.
-    write_tree(tmp_path, {
-        "vendor/depmod.py": "__all__ = ['UNSET']\n",
-        "mine/__init__.py": "import depmod\n__all__ = ['depmod']\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "vendor/depmod.py": "__all__ = ['UNSET']\n",
+            "mine/__init__.py": "import depmod\n__all__ = ['depmod']\n",
+        },
+    )
     proc = cli(tmp_path, "check", "mine", PYTHONPATH=str(tmp_path / "vendor"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "  depmod lacks UNSET (declared by __all__ in" in proc.stdout
@@ -266,15 +325,20 @@ def test_a_dependencys_violation_does_not_fail_the_check(tmp_path: Path) -> None
 
 
 def test_check_timeout_interrupts_a_hanging_module_and_goes_on(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "slowpkg/__init__.py": "",
-        "slowpkg/a_hangs.py": "import time\nwhile True:\n    try:\n        time.sleep(60)\n    except Exception:\n        pass\n",
-        "slowpkg/b_fine.py": "__all__ = ['gone']\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "slowpkg/__init__.py": "",
+            "slowpkg/a_hangs.py": "import time\nwhile True:\n    try:\n        time.sleep(60)\n    except Exception:\n        pass\n",
+            "slowpkg/b_fine.py": "__all__ = ['gone']\n",
+        },
+    )
     proc = cli(tmp_path, "check", "slowpkg", "--timeout", "1")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert ("import failed: slowpkg.a_hangs: importguard._walk.ImportTimeout: importing slowpkg.a_hangs took longer "
-            "than 1 s (importguard check --timeout); it was interrupted [raised]") in proc.stdout
+    assert (
+        "import failed: slowpkg.a_hangs: importguard._walk.ImportTimeout: importing slowpkg.a_hangs took longer "
+        "than 1 s (importguard check --timeout); it was interrupted [raised]"
+    ) in proc.stdout
     assert "export violation: slowpkg.b_fine lacks gone" in proc.stdout
     assert cli(tmp_path, "check", "slowpkg", "--timeout", "soon").returncode == 2
 
@@ -283,15 +347,23 @@ def test_killing_check_kills_the_walker_and_leaves_no_temp_file(tmp_path: Path) 
     import signal
     import time
 
-    write_tree(tmp_path, {
-        "stuck/__init__.py": "import os, time\nopen('walker.pid', 'w').write(str(os.getpid()))\ntime.sleep(600)\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "stuck/__init__.py": "import os, time\nopen('walker.pid', 'w').write(str(os.getpid()))\ntime.sleep(600)\n",
+        },
+    )
     temp = tmp_path / "tmp"
     temp.mkdir()
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         (tmp_path / "walker.pid").unlink(missing_ok=True)
-        proc = subprocess.Popen([sys.executable, "-m", "importguard", "check", "stuck"], cwd=tmp_path,
-                                env=clean_env(TMPDIR=str(temp)), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "importguard", "check", "stuck"],
+            cwd=tmp_path,
+            env=clean_env(TMPDIR=str(temp)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 60
         while not (tmp_path / "walker.pid").exists() or not (tmp_path / "walker.pid").read_text():
             assert time.monotonic() < deadline and proc.poll() is None
@@ -316,8 +388,13 @@ def test_progress_line_on_a_terminal_only(tmp_path: Path) -> None:
 
     write_tree(tmp_path, {"prog/__init__.py": "", "prog/a.py": "", "prog/b.py": ""})
     main, secondary = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "importguard", "check", "prog"], cwd=tmp_path,
-                            env=clean_env(TERM="xterm"), stdout=subprocess.PIPE, stderr=secondary)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "importguard", "check", "prog"],
+        cwd=tmp_path,
+        env=clean_env(TERM="xterm"),
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+    )
     os.close(secondary)
     shown = b""
     while True:
@@ -340,9 +417,11 @@ def test_snapshot_scope_and_same_install_gives_no_violation(tmp_path: Path) -> N
     # Incidental imports are not API (34 of 87 "removed" urllib3 names were):
     # a module without __all__ records its public names less modules and objects
     # from other distributions or the standard library; re-exports of its own stay.
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'scoped'\n",
-        "scoped/__init__.py": """
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'scoped'\n",
+            "scoped/__init__.py": """
             from __future__ import absolute_import
             from collections import namedtuple, OrderedDict
             from typing import Optional
@@ -353,11 +432,12 @@ def test_snapshot_scope_and_same_install_gives_no_violation(tmp_path: Path) -> N
             LIMIT = 10
             def helper(): ...
         """,
-        "scoped/models.py": "class Model: ...\nDEFAULT = Model()\n",
-        "scoped/declared.py": "__all__ = ['here', 'not_here']\nhere = 1\n",
-        "scoped/hook-scoped.py": "raise SystemExit('a PyInstaller hook, never imported')\n",
-        "scoped/_private.py": "x = 1\n",
-    })
+            "scoped/models.py": "class Model: ...\nDEFAULT = Model()\n",
+            "scoped/declared.py": "__all__ = ['here', 'not_here']\nhere = 1\n",
+            "scoped/hook-scoped.py": "raise SystemExit('a PyInstaller hook, never imported')\n",
+            "scoped/_private.py": "x = 1\n",
+        },
+    )
     proc = cli(tmp_path, "snapshot", "scoped")
     assert proc.returncode == 0, proc.stderr
     lock = (tmp_path / "importguard.lock").read_text()
@@ -382,15 +462,19 @@ def test_snapshot_scope_and_same_install_gives_no_violation(tmp_path: Path) -> N
 
 
 def test_a_snapshot_that_cannot_be_used_fails_check_with_the_reason(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'x'\n",
-        "xpkg/__init__.py": "",
-        "importguard.lock": "# importguard snapshot 1\n[xpkg.hook-xpkg]\nname\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'x'\n",
+            "xpkg/__init__.py": "",
+            "importguard.lock": "# importguard snapshot 1\n[xpkg.hook-xpkg]\nname\n",
+        },
+    )
     proc = cli(tmp_path, "check", "xpkg")
     assert proc.returncode == 2, proc.stdout
-    assert proc.stderr.startswith("importguard check: the default snapshot, importguard.lock next to pyproject.toml: "
-                                  "cannot use the snapshot ")
+    assert proc.stderr.startswith(
+        "importguard check: the default snapshot, importguard.lock next to pyproject.toml: cannot use the snapshot "
+    )
     assert "'xpkg.hook-xpkg' is not a module name" in proc.stderr
     (tmp_path / "other.lock").write_text("# importguard snapshot 1\n[xpkg]\ngone\n")
     proc = cli(tmp_path, "check", "xpkg", "--snapshot", "other.lock")

@@ -37,18 +37,28 @@ def is_cli(name: str) -> bool:
 
 
 def test_the_graph_sees_every_kind_of_reach(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "toy/__init__.py": "",
-        "toy/a.py": "def later():\n    import toy.b.inner\n",
-        "toy/b/__init__.py": "import sys\nsys.modules['toy.c'].x = 1\n",
-        "toy/b/inner.py": "from .. import c\n",
-        "toy/c.py": "import importlib\nimportlib.import_module('toy.a')\n",
-        "toy/d.py": "import sys\nfrom toy import e\nfrom toy.e import name\nsys.modules.get('toy.b')\n",
-        "toy/e.py": "name = 1\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "toy/__init__.py": "",
+            "toy/a.py": "def later():\n    import toy.b.inner\n",
+            "toy/b/__init__.py": "import sys\nsys.modules['toy.c'].x = 1\n",
+            "toy/b/inner.py": "from .. import c\n",
+            "toy/c.py": "import importlib\nimportlib.import_module('toy.a')\n",
+            "toy/d.py": "import sys\nfrom toy import e\nfrom toy.e import name\nsys.modules.get('toy.b')\n",
+            "toy/e.py": "name = 1\n",
+        },
+    )
     graph = import_graph(tmp_path, "toy")
-    assert graph == {"toy": set(), "toy.a": {"toy.b.inner"}, "toy.b": {"toy.c"}, "toy.b.inner": {"toy.c"},
-                     "toy.c": {"toy.a"}, "toy.d": {"toy.e", "toy.b"}, "toy.e": set()}
+    assert graph == {
+        "toy": set(),
+        "toy.a": {"toy.b.inner"},
+        "toy.b": {"toy.c"},
+        "toy.b.inner": {"toy.c"},
+        "toy.c": {"toy.a"},
+        "toy.d": {"toy.e", "toy.b"},
+        "toy.e": set(),
+    }
     assert sorted(map(sorted, cycles(graph))) == [["toy.a", "toy.b.inner", "toy.c"]]
     # and it reads importguard: a reach inside a function, one through `from package import module`
     graph = import_graph()
@@ -65,8 +75,11 @@ def test_nothing_below_the_command_line_imports_it() -> None:
     # The command line is the top layer: only `python -m importguard` enters it.
     graph = import_graph()
     assert any(is_cli(m) for m in graph), "no importguard._cli package"
-    reaching = sorted(m for m, reached in graph.items()
-                      if not is_cli(m) and m != "importguard.__main__" and any(is_cli(r) for r in reached))
+    reaching = sorted(
+        m
+        for m, reached in graph.items()
+        if not is_cli(m) and m != "importguard.__main__" and any(is_cli(r) for r in reached)
+    )
     assert reaching == []
     # and its package __init__, imported before any of its modules, imports nothing
     assert graph[CLI] == set()
@@ -92,10 +105,22 @@ def test_the_console_script_and_python_m_run_the_same_main(tmp_path: Path) -> No
 
     (script,) = [ep for ep in metadata.entry_points(group="console_scripts") if ep.name == "importguard"]
     assert script.load() is cmdline.main
-    by_module = subprocess.run([sys.executable, "-m", "importguard", "--help"], cwd=tmp_path, env=clean_env(),
-                               capture_output=True, text=True, timeout=120)
-    by_script = subprocess.run([str(Path(sys.executable).parent / "importguard"), "--help"], cwd=tmp_path,
-                               env=clean_env(), capture_output=True, text=True, timeout=120)
+    by_module = subprocess.run(
+        [sys.executable, "-m", "importguard", "--help"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    by_script = subprocess.run(
+        [str(Path(sys.executable).parent / "importguard"), "--help"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert by_module.returncode == by_script.returncode == 0, by_module.stderr + by_script.stderr
     assert by_module.stdout == by_script.stdout
     assert by_module.stdout.startswith("usage: importguard [-h] [--version] COMMAND ...")
@@ -106,15 +131,30 @@ def test_check_and_advise_children_import_nothing_of_the_command_line(tmp_path: 
     # package __init__ of the command line there would be one more module in it
     # (and one more line of `check --format junit`, which lists every import).
     seen = "import sys\nopen({out!r}, 'w').write(repr(sorted(m for m in sys.modules if m.startswith('importguard'))))\n"
-    write_tree(tmp_path, {
-        "walked/__init__.py": seen.format(out=str(tmp_path / "walked.txt")),
-        "advised.py": seen.format(out=str(tmp_path / "advised.txt")),
-    })
-    check = subprocess.run([sys.executable, "-m", "importguard", "check", "walked", "--format", "junit"],
-                           cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=300)
+    write_tree(
+        tmp_path,
+        {
+            "walked/__init__.py": seen.format(out=str(tmp_path / "walked.txt")),
+            "advised.py": seen.format(out=str(tmp_path / "advised.txt")),
+        },
+    )
+    check = subprocess.run(
+        [sys.executable, "-m", "importguard", "check", "walked", "--format", "junit"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert check.returncode == 0, check.stdout + check.stderr
-    advise = subprocess.run([sys.executable, "-m", "importguard", "advise", "advised.py"], cwd=tmp_path,
-                            env=clean_env(), capture_output=True, text=True, timeout=300)
+    advise = subprocess.run(
+        [sys.executable, "-m", "importguard", "advise", "advised.py"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert advise.returncode == 0, advise.stdout + advise.stderr
     walker = eval((tmp_path / "walked.txt").read_text())
     advised = eval((tmp_path / "advised.txt").read_text())

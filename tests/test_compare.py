@@ -27,8 +27,14 @@ PACKAGE = {
 
 
 def ig(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "importguard", *args], cwd=cwd, env=clean_env(),
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "importguard", *args],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def bench_side_by_side(base_dir: Path, new_dir: Path, out: Path, runs: int = 10) -> tuple[Path, Path]:
@@ -44,10 +50,28 @@ def bench_side_by_side(base_dir: Path, new_dir: Path, out: Path, runs: int = 10)
     """
     procs = []
     for cwd, name in ((base_dir, "base.json"), (new_dir, "new.json")):
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "importguard", "bench", "cmppkg", "--runs", str(runs), "--warmup", "1",
-             "--json", str(out / name)], cwd=cwd, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "importguard",
+                    "bench",
+                    "cmppkg",
+                    "--runs",
+                    str(runs),
+                    "--warmup",
+                    "1",
+                    "--json",
+                    str(out / name),
+                ],
+                cwd=cwd,
+                env=clean_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     for proc in procs:
         _stdout, stderr = proc.communicate(timeout=300)
         assert proc.returncode == 0, stderr
@@ -59,7 +83,7 @@ def section(stdout: str, title: str) -> list[str]:
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip().startswith(f"{title} ("))
     names = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("    ") or line.strip().startswith("..."):
             break
         names.append(line.split()[-1])
@@ -79,7 +103,10 @@ def test_flags_an_injected_regression(tmp_path: Path) -> None:
     row = next(line for line in proc.stdout.splitlines() if line.endswith("  cmppkg.slow"))
     assert " ms  cmppkg.slow" in row and "+" in row
     assert "total import time:" in proc.stdout and ": SLOWER" in proc.stdout
-    assert proc.stdout.rstrip().splitlines()[-1] == "importguard compare: REGRESSION: cmppkg: 2 modules slower, total slower"
+    assert (
+        proc.stdout.rstrip().splitlines()[-1]
+        == "importguard compare: REGRESSION: cmppkg: 2 modules slower, total slower"
+    )
     # Read the other way round, the change is an improvement: exit 0.
     back = ig(tmp_path, "compare", str(new), str(base))
     assert back.returncode == 0, back.stdout
@@ -105,13 +132,32 @@ def made_up(modules: dict[str, list[float]], target: str = "app", python: str = 
     runs = len(next(iter(modules.values())))
     samples = []
     for i in range(runs):
-        mods = {name: {"self_ns": int(times[i] * 1e6 / 2), "cumulative_ns": int(times[i] * 1e6)}
-                for name, times in modules.items()}
-        samples.append({"round": i + 1, "wall_ns": 1, "plain_wall_ns": 1, "module_count": len(mods),
-                        "total_ns": sum(m["cumulative_ns"] for m in mods.values()), "modules": mods})
-    return {"schema": "importguard.bench/1", "importguard": "0.1.0", "python": python, "runs": runs, "warmup": 1,
-            "isolated": False, "targets": [{"kind": "module", "target": target, "python": python,
-                                            "samples": samples, "statistics": {}, "overhead": {}}], "budgets": []}
+        mods = {
+            name: {"self_ns": int(times[i] * 1e6 / 2), "cumulative_ns": int(times[i] * 1e6)}
+            for name, times in modules.items()
+        }
+        samples.append(
+            {
+                "round": i + 1,
+                "wall_ns": 1,
+                "plain_wall_ns": 1,
+                "module_count": len(mods),
+                "total_ns": sum(m["cumulative_ns"] for m in mods.values()),
+                "modules": mods,
+            }
+        )
+    return {
+        "schema": "importguard.bench/1",
+        "importguard": "0.1.0",
+        "python": python,
+        "runs": runs,
+        "warmup": 1,
+        "isolated": False,
+        "targets": [
+            {"kind": "module", "target": target, "python": python, "samples": samples, "statistics": {}, "overhead": {}}
+        ],
+        "budgets": [],
+    }
 
 
 def decision_files(tmp_path: Path) -> tuple[Path, Path]:

@@ -29,7 +29,10 @@ def test_defaults(tmp_path: Path) -> None:
 
 
 def test_pyproject_table_is_validated_and_env_wins(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"pyproject.toml": """
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": """
         [project]
         name = "demo"
         [tool.importguard]
@@ -37,7 +40,9 @@ def test_pyproject_table_is_validated_and_env_wins(tmp_path: Path) -> None:
         include = ["demo", "demo.*"]
         summary = true
         colour = "always"
-    """})
+    """
+        },
+    )
     (tmp_path / "sub").mkdir()
     settings, problems = load(tmp_path / "sub", {"IMPORTGUARD_SUMMARY": "0"})
     assert settings["report"] == str(tmp_path / "out" / "imports.json")  # relative to the file
@@ -108,12 +113,14 @@ def test_any_environment_gives_valid_settings(env: dict[str, str]) -> None:
 
 
 def test_table_drives_a_real_process(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pyproject.toml": "[tool.importguard]\nreport = 'ig.json'\nexclude = ['json.*']\n",
-        "sub/.keep": "",
-    })
-    proc = run_python("import os; os.chdir('sub'); import json", cwd=tmp_path,
-                      env=hooked_env(), check=True)
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[tool.importguard]\nreport = 'ig.json'\nexclude = ['json.*']\n",
+            "sub/.keep": "",
+        },
+    )
+    proc = run_python("import os; os.chdir('sub'); import json", cwd=tmp_path, env=hooked_env(), check=True)
     assert proc.stderr == ""
     names = [r["name"] for r in json.loads((tmp_path / "ig.json").read_text())["imports"]]
     assert "json" in names and not any(n.startswith("json.") for n in names)
@@ -165,7 +172,8 @@ def test_every_road_gives_the_same_settings_and_messages(tmp_path: Path, monkeyp
     for settings, problems in (miss, hit):
         assert problems == want
         assert {k: settings[k] for k in want_settings if k != "report"} == {
-            k: v for k, v in want_settings.items() if k != "report"}
+            k: v for k, v in want_settings.items() if k != "report"
+        }
         assert settings["report"] == str(tmp_path / "out.json")  # relative to the file, as before
 
     # A corrupt or truncated cache file is a miss, then rewritten.
@@ -223,8 +231,7 @@ def test_unusable_cache_directory_still_configures(tmp_path: Path) -> None:
     blocker.write_text("")
     for cache in (blocker / "sub", blocker):
         assert _startup(tmp_path, cache)[1] == want
-    proc = run_python("print('ran')", cwd=tmp_path,
-                      env=hooked_env(XDG_CACHE_HOME=str(blocker)))
+    proc = run_python("print('ran')", cwd=tmp_path, env=hooked_env(XDG_CACHE_HOME=str(blocker)))
     assert proc.returncode == 0 and proc.stdout == "ran\n"
     assert proc.stderr.splitlines() == want
 

@@ -84,7 +84,7 @@ def table_rows(page: Path, first_header: str) -> list[list[str]]:
     lines = page.read_text().splitlines()
     start = next(i for i, x in enumerate(lines) if x.startswith(f"| {first_header} |"))
     rows = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         rows.append([cell.strip() for cell in line.strip("|").split(" | ")])
@@ -98,8 +98,9 @@ def test_the_configuration_table_lists_every_setting_and_only_those() -> None:
     known = {**_config.SETTINGS, **_config.COMMAND_SETTINGS}
     assert variables == {env for env, _, _ in known.values() if env}
     # A setting without a variable is a table of its own, written as its header.
-    assert keys == {key if env else f"[tool.importguard.{key}]"
-                    for key, (env, _, _) in known.items() if key not in _config.ENV_ONLY}
+    assert keys == {
+        key if env else f"[tool.importguard.{key}]" for key, (env, _, _) in known.items() if key not in _config.ENV_ONLY
+    }
 
 
 def test_the_error_lines_shown_for_bad_settings_are_the_ones_printed(tmp_path: Path) -> None:
@@ -108,8 +109,14 @@ def test_the_error_lines_shown_for_bad_settings_are_the_ones_printed(tmp_path: P
     shown = block.strip().splitlines()
     assert len(shown) == 2 and "/srv/app/pyproject.toml" in shown[1], page
     (tmp_path / "pyproject.toml").write_text('[tool.importguard]\ncolour = "red"\n')
-    proc = subprocess.run([sys.executable, "-c", "pass"], cwd=tmp_path, capture_output=True, text=True,
-                          env=hooked_env(IMPORTGUARD_SUMMARY="sometimes"), timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", "pass"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=hooked_env(IMPORTGUARD_SUMMARY="sometimes"),
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.replace(str(tmp_path), "/srv/app").splitlines() == shown
 
@@ -123,9 +130,14 @@ def quick_selection() -> list[str]:
 def test_the_readme_quick_selection_names_test_files_that_collect() -> None:
     paths = quick_selection()
     assert paths and all((ROOT / p).is_file() for p in paths), paths
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", *paths], cwd=ROOT,
-                          capture_output=True, text=True, env=clean_env(), timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", *paths],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     counts = dict(re.findall(r"^(\S+): (\d+)$", proc.stdout, flags=re.M))
     assert sorted(counts) == sorted(paths) and all(int(n) > 0 for n in counts.values()), proc.stdout
-

@@ -30,10 +30,24 @@ def hooked(tmp_path: Path, code: str, engine: str, **env: str) -> tuple[Any, dic
 
 def shape(report: dict[str, Any]) -> list[tuple[Any, ...]]:
     """What a record says, minus times, ids and thread idents."""
-    return [(r["name"], r["parent"], r["status"], r["swallowed"], r["verdict"], r["file"], r["loader"],
-             r["fromlist"], r["duplicate_of"] is not None, (r["error"] or {}).get("type"),
-             (r["error"] or {}).get("message"), r["importer"], (r.get("repeats") or {}).get("count"))
-            for r in report["imports"]]
+    return [
+        (
+            r["name"],
+            r["parent"],
+            r["status"],
+            r["swallowed"],
+            r["verdict"],
+            r["file"],
+            r["loader"],
+            r["fromlist"],
+            r["duplicate_of"] is not None,
+            (r["error"] or {}).get("type"),
+            (r["error"] or {}).get("message"),
+            r["importer"],
+            (r.get("repeats") or {}).get("count"),
+        )
+        for r in report["imports"]
+    ]
 
 
 # -- choosing the engine ---------------------------------------------------------
@@ -59,7 +73,8 @@ def test_the_engine_setting_in_pyproject_and_a_bad_value(tmp_path: Path) -> None
     assert proc.stdout != "importguard._finder\n"  # the variable wins; its bad value falls back to the default
     assert proc.stderr.splitlines() == [
         "importguard: IMPORTGUARD_ENGINE='fastest' is not valid (not an engine); expected auto, function or finder. "
-        "Using the default ('auto')."]
+        "Using the default ('auto')."
+    ]
 
 
 # What `auto` checks before it wraps importlib's private function: each case
@@ -104,17 +119,21 @@ CHANGED = {
 @pytest.mark.parametrize("change", list(CHANGED))
 def test_auto_takes_the_finder_where_importlib_changed(tmp_path: Path, change: str) -> None:
     write_tree(tmp_path, {"probe_target.py": "X = 1\n"})
-    code = """
+    code = (
+        """
         import sys
         b = sys.modules["_frozen_importlib"]
         from importguard import _hook
-    """ + CHANGED[change] + """
+    """
+        + CHANGED[change]
+        + """
         import importguard
         from importguard import _records
         importguard.install()
         import probe_target
         print(_records.engine, [r.name for r in importguard.records()].count("probe_target"))
     """
+    )
     env = clean_env()
     env.pop("IMPORTGUARD_ENGINE", None)
     proc = run_python(code, cwd=tmp_path, env=env)
@@ -123,21 +142,26 @@ def test_auto_takes_the_finder_where_importlib_changed(tmp_path: Path, change: s
 
 def test_the_function_engine_by_name_where_importlib_changed_says_so_once(tmp_path: Path) -> None:
     write_tree(tmp_path, {"probe_target.py": "X = 1\n"})
-    code = """
+    code = (
+        """
         import sys
         b = sys.modules["_frozen_importlib"]
-    """ + CHANGED["another signature"] + """
+    """
+        + CHANGED["another signature"]
+        + """
         import importguard
         importguard.install(engine="function")
         import probe_target
         print(importguard.is_installed(), probe_target.X)
     """
+    )
     proc = run_python(code, cwd=tmp_path, env=clean_env())
     assert proc.stdout == "False 1\n"
     assert proc.stderr.splitlines() == [
         "importguard: IMPORTGUARD_ENGINE=function, but importlib's _find_and_load_unlocked takes "
         "(name, import_, lazy), not (name, import_); importguard is off. Use engine auto or finder to record "
-        "with importguard's sys.meta_path finder instead."]
+        "with importguard's sys.meta_path finder instead."
+    ]
 
 
 def test_importlib_here_finds_modules_in_one_place_only() -> None:
@@ -248,8 +272,9 @@ def test_both_engines_record_what_main_added_the_same(tmp_path: Path) -> None:
     assert fproc.stdout == "['ga', 'ga_sub', 'gb', 'gb_sub']\n", fproc.stderr
     for report in (freport, ereport):
         mine = [r for r in report["imports"] if r["name"] in NEWER_NAMES]
-        assert [(r["name"], r["parent"], r["status"], r["verdict"], r.get("repeats", {}).get("count"))
-                for r in mine] == [
+        assert [
+            (r["name"], r["parent"], r["status"], r["verdict"], r.get("repeats", {}).get("count")) for r in mine
+        ] == [
             ("collects", None, "ok", None, None),
             ("late", None, "ok", None, None),
             ("late.part", "late", "ok", None, None),
@@ -345,17 +370,22 @@ def test_a_finder_ahead_of_the_finder_engine_is_not_seen(tmp_path: Path) -> None
 def test_pytest_assertion_rewriter(tmp_path: Path) -> None:
     # pytest puts its rewriter first in sys.meta_path, after importguard's
     # finder: the test modules it rewrites are its to load.
-    write_tree(tmp_path, {
-        "test_sample.py": "import plain_helper\n\ndef test_it():\n    assert plain_helper.H == 1\n",
-        "plain_helper.py": "H = 1\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "test_sample.py": "import plain_helper\n\ndef test_it():\n    assert plain_helper.H == 1\n",
+            "plain_helper.py": "H = 1\n",
+        },
+    )
     reports = {}
     for engine in ENGINES:
         report = tmp_path / f"pytest-{engine}.json"
-        env = hooked_env(report,
-                        IMPORTGUARD_ENGINE=engine)
-        proc = run_python("import pytest, sys; sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'test_sample.py']))",
-                          cwd=tmp_path, env=env)
+        env = hooked_env(report, IMPORTGUARD_ENGINE=engine)
+        proc = run_python(
+            "import pytest, sys; sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'test_sample.py']))",
+            cwd=tmp_path,
+            env=env,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         reports[engine] = json.loads(report.read_text())
     assert by_name(reports["function"], "plain_helper")["parent"] == "test_sample"

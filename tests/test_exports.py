@@ -146,24 +146,37 @@ def test_accepted_violations_are_recorded_not_raised(tmp_path: Path) -> None:
 
 
 def test_third_party_modules_are_recorded_only(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "project/pyproject.toml": "[project]\nname = 'p'\n",
-        "vendor/thirdparty.py": "__all__ = ['gone']\n",
-    })
-    proc, report = run(tmp_path / "project", "import thirdparty\n", IMPORTGUARD_EXPORTS="error",
-                       PYTHONPATH=str(tmp_path / "vendor"))
+    write_tree(
+        tmp_path,
+        {
+            "project/pyproject.toml": "[project]\nname = 'p'\n",
+            "vendor/thirdparty.py": "__all__ = ['gone']\n",
+        },
+    )
+    proc, report = run(
+        tmp_path / "project", "import thirdparty\n", IMPORTGUARD_EXPORTS="error", PYTHONPATH=str(tmp_path / "vendor")
+    )
     assert proc.returncode == 0 and proc.stderr == ""
-    assert [(v["module"], v["missing"], v["mode"]) for v in report["violations"]] == [("thirdparty", ["gone"], "record")]
+    assert [(v["module"], v["missing"], v["mode"]) for v in report["violations"]] == [
+        ("thirdparty", ["gone"], "record")
+    ]
     # unless named as the project's own
-    proc, _ = run(tmp_path / "project", "import thirdparty\n", IMPORTGUARD_EXPORTS="error",
-                  IMPORTGUARD_PACKAGES="thirdparty", PYTHONPATH=str(tmp_path / "vendor"))
+    proc, _ = run(
+        tmp_path / "project",
+        "import thirdparty\n",
+        IMPORTGUARD_EXPORTS="error",
+        IMPORTGUARD_PACKAGES="thirdparty",
+        PYTHONPATH=str(tmp_path / "vendor"),
+    )
     assert proc.returncode == 1 and "ExportError: thirdparty does not provide" in proc.stderr
 
 
 def test_pep562_names_are_lazy_and_never_resolved(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'lazy'\n",
-        "lazypkg/__init__.py": """
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'lazy'\n",
+            "lazypkg/__init__.py": """
             __all__ = ["eager", "heavy", "broken"]
             eager = 1
             calls = []
@@ -173,7 +186,8 @@ def test_pep562_names_are_lazy_and_never_resolved(tmp_path: Path) -> None:
                     return 42
                 raise RuntimeError("resolving broken has side effects")
         """,
-    })
+        },
+    )
     proc, report = run(tmp_path, "import lazypkg\nprint(lazypkg.calls)\n", IMPORTGUARD_EXPORTS="error")
     assert proc.returncode == 0 and proc.stdout == "[]\n" and proc.stderr == ""
     assert report["violations"] == []
@@ -181,47 +195,59 @@ def test_pep562_names_are_lazy_and_never_resolved(tmp_path: Path) -> None:
 
 
 def test_submodules_in_all_and_star_imports(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'star'\n",
-        "starpkg/__init__.py": "__all__ = ['sub', 'native', 'nested', 'VALUE']\nVALUE = 1\n",
-        "starpkg/sub.py": "S = 1\n",
-        "starpkg/nested/__init__.py": "",
-        "starpkg/native.cpython-311-x86_64-linux-gnu.so": "",
-        "user.py": "from starpkg import *\nprint(sorted(k for k in dir() if not k.startswith('_')))\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'star'\n",
+            "starpkg/__init__.py": "__all__ = ['sub', 'native', 'nested', 'VALUE']\nVALUE = 1\n",
+            "starpkg/sub.py": "S = 1\n",
+            "starpkg/nested/__init__.py": "",
+            "starpkg/native.cpython-311-x86_64-linux-gnu.so": "",
+            "user.py": "from starpkg import *\nprint(sorted(k for k in dir() if not k.startswith('_')))\n",
+        },
+    )
     proc, report = run(tmp_path, "import starpkg\n", IMPORTGUARD_EXPORTS="error")
     assert proc.returncode == 0, proc.stderr
     assert report["violations"] == []
 
 
 def test_circular_imports_are_checked_once_complete(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'circ'\n",
-        "circ/__init__.py": "__all__ = ['A', 'B']\nfrom .a import A\nfrom .b import B\n",
-        "circ/a.py": "__all__ = ['A', 'use_b']\nimport circ.b\nclass A: ...\ndef use_b(): return circ.b.B\n",
-        "circ/b.py": "__all__ = ['B']\nimport circ.a\nclass B: ...\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'circ'\n",
+            "circ/__init__.py": "__all__ = ['A', 'B']\nfrom .a import A\nfrom .b import B\n",
+            "circ/a.py": "__all__ = ['A', 'use_b']\nimport circ.b\nclass A: ...\ndef use_b(): return circ.b.B\n",
+            "circ/b.py": "__all__ = ['B']\nimport circ.a\nclass B: ...\n",
+        },
+    )
     proc, report = run(tmp_path, "import circ\nimport circ.b\n", IMPORTGUARD_EXPORTS="error")
     assert proc.returncode == 0, proc.stderr
     assert report["violations"] == []
 
 
 def test_module_replacing_itself(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'swap'\n",
-        "goodswap.py": "import sys\nclass M:\n    __all__ = ['x']\n    x = 1\nsys.modules[__name__] = M()\n",
-        "badswap.py": "import sys\nclass M:\n    __all__ = ['x', 'y']\n    x = 1\nsys.modules[__name__] = M()\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'swap'\n",
+            "goodswap.py": "import sys\nclass M:\n    __all__ = ['x']\n    x = 1\nsys.modules[__name__] = M()\n",
+            "badswap.py": "import sys\nclass M:\n    __all__ = ['x', 'y']\n    x = 1\nsys.modules[__name__] = M()\n",
+        },
+    )
     proc, report = run(tmp_path, "import goodswap\nimport badswap\n", IMPORTGUARD_EXPORTS="record")
     assert proc.returncode == 0, proc.stderr
     assert [(v["module"], v["missing"]) for v in report["violations"]] == [("badswap", ["y"])]
 
 
 def test_from_import_of_a_missing_name_is_recorded(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "fpkg/__init__.py": "X = 1\n",
-        "consumer.py": "try:\n    from fpkg import Gone\nexcept ImportError:\n    pass\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "fpkg/__init__.py": "X = 1\n",
+            "consumer.py": "try:\n    from fpkg import Gone\nexcept ImportError:\n    pass\n",
+        },
+    )
     proc, report = run(tmp_path, "import consumer\n")
     assert proc.returncode == 0 and proc.stderr == ""
     (v,) = report["violations"]
@@ -244,10 +270,31 @@ def test_warning_becomes_an_error_under_W_error(tmp_path: Path) -> None:
 def test_stdlib_packages_have_no_false_positives(tmp_path: Path) -> None:
     # Every stdlib module is "third party" here, so violations are recorded,
     # not raised; the point is what is recorded: only real __all__ problems.
-    mods = ["email", "email.mime.multipart", "xml.etree.ElementTree", "json", "http.client", "logging.handlers",
-            "asyncio", "concurrent.futures", "decimal", "argparse", "collections", "importlib.metadata",
-            "urllib.request", "unittest", "multiprocessing", "sqlite3", "ctypes", "csv", "dataclasses",
-            "typing", "pathlib", "subprocess", "tomllib" if __import__("sys").version_info >= (3, 11) else "uu"]
+    mods = [
+        "email",
+        "email.mime.multipart",
+        "xml.etree.ElementTree",
+        "json",
+        "http.client",
+        "logging.handlers",
+        "asyncio",
+        "concurrent.futures",
+        "decimal",
+        "argparse",
+        "collections",
+        "importlib.metadata",
+        "urllib.request",
+        "unittest",
+        "multiprocessing",
+        "sqlite3",
+        "ctypes",
+        "csv",
+        "dataclasses",
+        "typing",
+        "pathlib",
+        "subprocess",
+        "tomllib" if __import__("sys").version_info >= (3, 11) else "uu",
+    ]
     code = "import importlib\nfor m in %r:\n    importlib.import_module(m)\n" % mods
     proc, report = run(tmp_path, code)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
@@ -275,7 +322,8 @@ def test_per_module_modes(tmp_path: Path) -> None:
 
 
 def test_submodules_named_by_all_are_found_with_one_listing_per_directory(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A package whose __all__ names its submodules (for `from pkg import *`) is
     # clean while they are on disk; each directory is listed once, not once per name.
     import os
@@ -283,8 +331,15 @@ def test_submodules_named_by_all_are_found_with_one_listing_per_directory(
     from importguard import _exports
 
     names = [f"sub{i}" for i in range(30)]
-    write_tree(tmp_path, {"many/__init__.py": "", **{f"many/{n}.py": "" for n in names[:-1]},
-                          f"many/{names[-1]}/__init__.py": "", "many/data.txt": ""})
+    write_tree(
+        tmp_path,
+        {
+            "many/__init__.py": "",
+            **{f"many/{n}.py": "" for n in names[:-1]},
+            f"many/{names[-1]}/__init__.py": "",
+            "many/data.txt": "",
+        },
+    )
     listed: list[str] = []
     real_listdir = os.listdir
 
@@ -302,16 +357,21 @@ def test_submodules_named_by_all_are_found_with_one_listing_per_directory(
 def test_names_bound_after_the_module_finished_are_judged_when_the_outermost_import_returns(tmp_path: Path) -> None:
     # sqlalchemy's base.dialect, matplotlib's rcsetup.defaultParams, numpy.dtypes:
     # a package __init__ binds a submodule's declared name after the submodule ran.
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'late'\n",
-        "late/__init__.py": "from . import core\nfrom .engine import Engine\ncore.Engine = Engine\n",
-        "late/core.py": "__all__ = ['Engine', 'connect']\ndef connect(): ...\n",
-        "late/engine.py": "class Engine: ...\n",
-        "never/__init__.py": "from . import core\n",
-        "never/core.py": "__all__ = ['Engine']\n",
-        "user.py": "import never\n",
-    })
-    proc, report = run(tmp_path, "import late, late.core\nprint(late.core.Engine.__name__)\n", IMPORTGUARD_EXPORTS="error")
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'late'\n",
+            "late/__init__.py": "from . import core\nfrom .engine import Engine\ncore.Engine = Engine\n",
+            "late/core.py": "__all__ = ['Engine', 'connect']\ndef connect(): ...\n",
+            "late/engine.py": "class Engine: ...\n",
+            "never/__init__.py": "from . import core\n",
+            "never/core.py": "__all__ = ['Engine']\n",
+            "user.py": "import never\n",
+        },
+    )
+    proc, report = run(
+        tmp_path, "import late, late.core\nprint(late.core.Engine.__name__)\n", IMPORTGUARD_EXPORTS="error"
+    )
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "Engine\n", "")
     assert report["violations"] == []
     # A name that is still missing then is a violation, raised by the outermost
@@ -328,7 +388,9 @@ def test_names_bound_after_the_module_finished_are_judged_when_the_outermost_imp
     assert proc.returncode == 0, proc.stderr
     first, message = proc.stdout.split("\n", 1)
     assert first == "ExportError []"
-    assert message.startswith("never.core does not provide names it declares it exports:\n  Engine  (declared by __all__")
+    assert message.startswith(
+        "never.core does not provide names it declares it exports:\n  Engine  (declared by __all__"
+    )
     assert f"import chain: user -> never -> never.core, imported at {tmp_path / 'never' / '__init__.py'}:1" in message
     (v,) = report["violations"]
     assert (v["module"], v["missing"], v["mode"]) == ("never.core", ["Engine"], "error")
@@ -337,9 +399,11 @@ def test_names_bound_after_the_module_finished_are_judged_when_the_outermost_imp
 
 def test_a_submodule_in_all_that_failed_to_import_is_missing(tmp_path: Path) -> None:
     # `from pkg import *` imports it again and fails; the swallowed failure is the cause.
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'half'\n",
-        "half/__init__.py": """
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'half'\n",
+            "half/__init__.py": """
             __all__ = ["broken", "fine", "notyet"]
             try:
                 from . import broken
@@ -347,16 +411,18 @@ def test_a_submodule_in_all_that_failed_to_import_is_missing(tmp_path: Path) -> 
                 pass
             from . import fine
         """,
-        "half/broken.py": "import no_such_dependency_xyz\n",
-        "half/fine.py": "",
-        "half/notyet.py": "",
-    })
+            "half/broken.py": "import no_such_dependency_xyz\n",
+            "half/fine.py": "",
+            "half/notyet.py": "",
+        },
+    )
     proc, report = run(tmp_path, "import half\n", IMPORTGUARD_EXPORTS="record")
     assert proc.returncode == 0, proc.stderr
     (v,) = report["violations"]
     assert (v["module"], v["missing"], v["source"]) == ("half", ["broken"], "__all__")
-    assert v["related_failures"] == [{"name": "half.broken",
-                                      "error": "ModuleNotFoundError: No module named 'no_such_dependency_xyz'"}]
+    assert v["related_failures"] == [
+        {"name": "half.broken", "error": "ModuleNotFoundError: No module named 'no_such_dependency_xyz'"}
+    ]
     proc, _ = run(tmp_path, "import half\n", IMPORTGUARD_EXPORTS="error")
     assert proc.returncode == 1 and "importguard.ExportError: half does not provide" in proc.stderr
     assert "note: importing half.broken failed inside half and was swallowed" in proc.stderr
@@ -367,10 +433,12 @@ def test_a_submodule_in_all_that_failed_to_import_is_missing(tmp_path: Path) -> 
 def test_typing_only_stub_names_are_not_runtime_exports(tmp_path: Path) -> None:
     # attr.In/attr.Out (TypeVars), matplotlib's DeprecationKwargs (a TypedDict),
     # numpy's float96/complex192 (aliases re-exported from a sibling, on x86-64 absent).
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'typed'\n",
-        "typedpkg/__init__.py": "from ._impl import run\nfloat128 = float\n",
-        "typedpkg/__init__.pyi": """
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'typed'\n",
+            "typedpkg/__init__.py": "from ._impl import run\nfloat128 = float\n",
+            "typedpkg/__init__.pyi": """
             import sys
             from typing import Protocol, TypedDict, TypeVar, ParamSpec
             from typing_extensions import TypeAlias
@@ -390,32 +458,40 @@ def test_typing_only_stub_names_are_not_runtime_exports(tmp_path: Path) -> None:
             Union2 = int | str
             class Missing: ...
         """,
-        "typedpkg/_precision.py": "float96 = list[int]\nfloat128 = list[str]\n",
-        "typedpkg/_impl.py": "def run(): ...\n",
-    })
+            "typedpkg/_precision.py": "float96 = list[int]\nfloat128 = list[str]\n",
+            "typedpkg/_impl.py": "def run(): ...\n",
+        },
+    )
     env = dict(IMPORTGUARD_STUBS="1", IMPORTGUARD_EXPORTS="record")
     proc, report = run(tmp_path, "import typedpkg\n", **env)
     assert proc.returncode == 0, proc.stderr
     assert [(v["module"], v["missing"], v["source"]) for v in report["violations"]] == [
-        ("typedpkg", ["Missing"], "stub")]
+        ("typedpkg", ["Missing"], "stub")
+    ]
 
 
 def test_odd_all_shapes_are_checked_like_any_other(tmp_path: Path) -> None:
     # The hook settles the common __all__ (a list or tuple of bound names)
     # inline; every other shape must still reach the full check and come out
     # as the same violation, never as an importguard error.
-    write_tree(tmp_path, {
-        "odd/__init__.py": "",
-        "odd/unhashable.py": "x = 1\n__all__ = ['x', ['y']]\n",
-        "odd/text.py": "x = 1\n__all__ = 'x'\n",
-        "odd/subclass.py": "class Names(list): pass\nx = 1\n__all__ = Names(['x', 'gone'])\n",
-        "odd/tuple.py": "x = 1\n__all__ = ('x', 'gone')\n",
-        "odd/number.py": "x = 1\n__all__ = ['x', 3]\n",
-        "odd/clean.py": "x = 1\n__all__ = ('x',)\n",
-        "odd/none.py": "x = 1\n__all__ = None\n",
-    })
-    proc, report = run(tmp_path, "import odd.unhashable, odd.text, odd.subclass, odd.tuple, odd.number, "
-                                 "odd.clean, odd.none\nprint('ok')\n", IMPORTGUARD_EXPORTS="record")
+    write_tree(
+        tmp_path,
+        {
+            "odd/__init__.py": "",
+            "odd/unhashable.py": "x = 1\n__all__ = ['x', ['y']]\n",
+            "odd/text.py": "x = 1\n__all__ = 'x'\n",
+            "odd/subclass.py": "class Names(list): pass\nx = 1\n__all__ = Names(['x', 'gone'])\n",
+            "odd/tuple.py": "x = 1\n__all__ = ('x', 'gone')\n",
+            "odd/number.py": "x = 1\n__all__ = ['x', 3]\n",
+            "odd/clean.py": "x = 1\n__all__ = ('x',)\n",
+            "odd/none.py": "x = 1\n__all__ = None\n",
+        },
+    )
+    proc, report = run(
+        tmp_path,
+        "import odd.unhashable, odd.text, odd.subclass, odd.tuple, odd.number, odd.clean, odd.none\nprint('ok')\n",
+        IMPORTGUARD_EXPORTS="record",
+    )
     assert proc.returncode == 0 and proc.stdout == "ok\n", proc.stderr
     assert "raised" not in proc.stderr and report["internal_errors"] == []
     missing = {v["module"]: v["missing"] for v in report["violations"]}

@@ -79,6 +79,7 @@ max_records = 100000
 
 # -- a Django-sized tree ---------------------------------------------------------------------
 
+
 def django_sized_tree(apps: int = 12, modules_per_app: int = 14) -> tuple[dict[str, str], set[str]]:
     """Files of a ~250-module project shaped like a Django site, and the modules it loads
     through ``importlib.import_module`` (the app registry)."""
@@ -156,11 +157,20 @@ def django_sized_tree(apps: int = 12, modules_per_app: int = 14) -> tuple[dict[s
 
 # -- running and reading both measurements -----------------------------------------------------
 
+
 class Node:
     __slots__ = ("name", "self_us", "cum_us", "children", "parent", "failed", "start_ns", "end_ns", "importer_gc")
 
-    def __init__(self, name: str, self_us: float, cum_us: float, failed: bool = False, start_ns: int = 0,
-                 end_ns: int = 0, importer_gc: list[list[int]] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        self_us: float,
+        cum_us: float,
+        failed: bool = False,
+        start_ns: int = 0,
+        end_ns: int = 0,
+        importer_gc: list[list[int]] | None = None,
+    ) -> None:
         self.name, self.self_us, self.cum_us, self.failed = name, self_us, cum_us, failed
         self.children: list[Node] = []
         self.parent: Node | None = None
@@ -199,7 +209,7 @@ def importtime_tree(stderr: str, first: str) -> list[Node]:
         else:
             pending.setdefault(depth, []).append(node)
     start = next(i for i, r in enumerate(roots) if r.name == first)
-    return roots[start:start + 2]  # the marker and the program's import
+    return roots[start : start + 2]  # the marker and the program's import
 
 
 def report_tree(report: dict[str, Any], first: str, untimed: set[Any]) -> list[Node]:
@@ -211,9 +221,15 @@ def report_tree(report: dict[str, Any], first: str, untimed: set[Any]) -> list[N
     roots: list[Node] = []
     for r in report["imports"]:
         gc_of[r["id"]] = r["gc"]
-        node = Node(r["name"], (r["self_ns"] or 0) / 1000, (r["duration_ns"] or 0) / 1000,
-                    r["status"] != "ok", r["start_ns"], r["start_ns"] + (r["duration_ns"] or 0),
-                    gc_of.get(r["parent_id"]) if r["parent_id"] is not None else None)
+        node = Node(
+            r["name"],
+            (r["self_ns"] or 0) / 1000,
+            (r["duration_ns"] or 0) / 1000,
+            r["status"] != "ok",
+            r["start_ns"],
+            r["start_ns"] + (r["duration_ns"] or 0),
+            gc_of.get(r["parent_id"]) if r["parent_id"] is not None else None,
+        )
         nodes[r["id"]] = node
         parent = nodes.get(r["parent_id"]) if r["parent_id"] is not None else None
         node.parent = parent
@@ -238,7 +254,7 @@ def report_tree(report: dict[str, Any], first: str, untimed: set[Any]) -> list[N
     for root in roots:
         out.extend(fold(root))
     start = next(i for i, r in enumerate(out) if r.name == first)
-    return out[start:start + 2]
+    return out[start : start + 2]
 
 
 def run(cwd: Path, code: str, hooked: bool) -> tuple[str, dict[str, Any] | None]:
@@ -249,8 +265,9 @@ def run(cwd: Path, code: str, hooked: bool) -> tuple[str, dict[str, Any] | None]
         # and write fidelity.<pid>.json beside it (see the README), and be compared with it.
         report.unlink(missing_ok=True)
         env = hooked_env(report, XDG_CACHE_HOME=str(cwd / ".cache"), IMPORTGUARD_EXPORTS="record")
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(report.read_text()) if hooked else None
     return proc.stderr, data
@@ -268,11 +285,16 @@ def misplaced_collections(report: dict[str, Any]) -> list[str]:
         start, end = r["start_ns"], r["start_ns"] + r["duration_ns"]
         for begin, duration, _gen in r["gc"]:
             finish = begin + duration
-            during = [c["name"] for c in children.get(r["id"], ())
-                      if begin < c["start_ns"] + c["duration_ns"] and c["start_ns"] < finish]
+            during = [
+                c["name"]
+                for c in children.get(r["id"], ())
+                if begin < c["start_ns"] + c["duration_ns"] and c["start_ns"] < finish
+            ]
             if not start <= begin <= finish <= end or during:
-                out.append(f"{r['name']}: {duration / 1000:.0f} us collection at +{(begin - start) / 1000:.0f} us "
-                           f"of its {(end - start) / 1000:.0f} us" + (f", during {during}" if during else ""))
+                out.append(
+                    f"{r['name']}: {duration / 1000:.0f} us collection at +{(begin - start) / 1000:.0f} us "
+                    f"of its {(end - start) / 1000:.0f} us" + (f", during {during}" if during else "")
+                )
     return out
 
 
@@ -297,9 +319,11 @@ def compare(mine: list[Node], theirs: list[Node]) -> dict[str, str]:
         # printed figure rounded up: (-1, children + 1) us).
         residual = (b.self_us - a.self_us) - (g - sum(gap[id(c)] for c in a.children))
         if not -1 - ROUNDING_US < residual < len(a.children) + 1 + ROUNDING_US:
-            wrong[a.name] = (f"self {a.self_us:.1f} us vs -X importtime {b.self_us} us: {residual:+.1f} us "
-                             f"beyond the gaps (module {g:.1f} us, children "
-                             f"{sum(gap[id(c)] for c in a.children):.1f} us)")
+            wrong[a.name] = (
+                f"self {a.self_us:.1f} us vs -X importtime {b.self_us} us: {residual:+.1f} us "
+                f"beyond the gaps (module {g:.1f} us, children "
+                f"{sum(gap[id(c)] for c in a.children):.1f} us)"
+            )
     return wrong
 
 

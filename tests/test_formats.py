@@ -56,8 +56,14 @@ def report_of(tmp_path: Path, name: str = "r.json", code: str = MAIN) -> dict[st
 
 
 def ig(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "importguard", *args], cwd=cwd, env=clean_env(),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "importguard", *args],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def parse_importtime(text: str) -> list[tuple[str, int, int, int]]:
@@ -118,7 +124,8 @@ def test_tuna_reads_the_txt_report(tmp_path: Path) -> None:
 
 
 def test_importtime_txt_is_the_bare_stream_tuna_reads_without_a_warning(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     tuna = pytest.importorskip("tuna._import_profile")
     report = report_of(tmp_path)
     assert ig(tmp_path, "report", "convert", "r.json", "-o", "r.importtime.txt").returncode == 0
@@ -210,8 +217,19 @@ MULTI = {
 
 def test_run_merges_every_process_into_each_report(tmp_path: Path) -> None:
     write_tree(tmp_path, MULTI)
-    proc = ig(tmp_path, "run", "--report", "all.json", "--report", "all.txt", "--report", "all.trace.json",
-              "--report", "all.speedscope.json", "parent.py")
+    proc = ig(
+        tmp_path,
+        "run",
+        "--report",
+        "all.json",
+        "--report",
+        "all.txt",
+        "--report",
+        "all.trace.json",
+        "--report",
+        "all.speedscope.json",
+        "parent.py",
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "child done\nparent done\n"
     merged = json.loads((tmp_path / "all.json").read_text())
@@ -236,7 +254,11 @@ def test_run_merges_every_process_into_each_report(tmp_path: Path) -> None:
         check_nesting(profile)
     # Nothing is left behind next to the reports.
     assert sorted(p.name for p in tmp_path.iterdir() if "all" in p.name) == [
-        "all.json", "all.speedscope.json", "all.trace.json", "all.txt"]
+        "all.json",
+        "all.speedscope.json",
+        "all.trace.json",
+        "all.txt",
+    ]
 
 
 def test_report_merge_and_convert(tmp_path: Path) -> None:
@@ -250,7 +272,10 @@ def test_report_merge_and_convert(tmp_path: Path) -> None:
     three = report_of(tmp_path, "three.json", code="import app.a")
     assert ig(tmp_path, "report", "merge", "both.json", "three.json", "-o", "all.json").returncode == 0
     assert [p["pid"] for p in json.loads((tmp_path / "all.json").read_text())["processes"]] == [
-        one["pid"], two["pid"], three["pid"]]
+        one["pid"],
+        two["pid"],
+        three["pid"],
+    ]
     assert ig(tmp_path, "report", "convert", "both.json", "-o", "both.txt").returncode == 0
     assert (tmp_path / "both.txt").read_text().count("importguard: process ") == 2
 
@@ -265,10 +290,15 @@ def test_report_merge_says_what_it_did_and_takes_each_process_once(tmp_path: Pat
     # The same file twice, or a merged file beside one of its parts: each process once, one line each.
     proc = ig(tmp_path, "report", "merge", "one.json", "one.json", "two.json", "-o", "again.json")
     assert proc.returncode == 0
-    assert [p["pid"] for p in json.loads((tmp_path / "again.json").read_text())["processes"]] == [one["pid"], two["pid"]]
+    assert [p["pid"] for p in json.loads((tmp_path / "again.json").read_text())["processes"]] == [
+        one["pid"],
+        two["pid"],
+    ]
     lines = proc.stderr.splitlines()
-    assert lines[0] == (f"importguard report: one.json is named twice (pid {one['pid']}); that process is merged once. "
-                        "Name each per-process report once.")
+    assert lines[0] == (
+        f"importguard report: one.json is named twice (pid {one['pid']}); that process is merged once. "
+        "Name each per-process report once."
+    )
     assert lines[1].startswith("importguard report: wrote again.json (json): 2 processes")
     assert ig(tmp_path, "report", "merge", "both.json", "one.json", "-o", "x.json").returncode == 2  # no both.json
     assert ig(tmp_path, "report", "merge", "one.json", "two.json", "-o", "both.json").returncode == 0
@@ -294,8 +324,11 @@ def test_report_bad_input_is_one_clear_message(tmp_path: Path) -> None:
 
 def test_a_child_process_writes_its_own_file_before_the_format_suffix(tmp_path: Path) -> None:
     write_tree(tmp_path, MULTI)
-    proc = run_python("import runpy; runpy.run_path('parent.py')", cwd=tmp_path,
-                      env=hooked_env(IMPORTGUARD_REPORT=str(tmp_path / "r.speedscope.json")))
+    proc = run_python(
+        "import runpy; runpy.run_path('parent.py')",
+        cwd=tmp_path,
+        env=hooked_env(IMPORTGUARD_REPORT=str(tmp_path / "r.speedscope.json")),
+    )
     assert proc.returncode == 0, proc.stderr
     written = sorted(p.name for p in tmp_path.glob("r.*"))
     assert len(written) == 2 and "r.speedscope.json" in written

@@ -85,8 +85,13 @@ def test_callback_only_while_an_import_runs(tmp_path: Path) -> None:
     # In gc.callbacks only while an import is in progress (either engine): a
     # collection between imports costs the program nothing, and the callback's
     # frame never meets the recursion limit in the program's own code.
-    write_tree(tmp_path, {"gcprobe.py": "import gc\nfrom importguard import _gc\n"
-                                         "print('during', gc.callbacks.count(_gc._on_collect))\n"})
+    write_tree(
+        tmp_path,
+        {
+            "gcprobe.py": "import gc\nfrom importguard import _gc\n"
+            "print('during', gc.callbacks.count(_gc._on_collect))\n"
+        },
+    )
     code = """
         import gc, importguard, sys
         from importguard import _gc
@@ -107,9 +112,27 @@ def test_callback_only_while_an_import_runs(tmp_path: Path) -> None:
 
 def bench_json(tmp_path: Path, *args: str) -> dict[str, Any]:
     out = tmp_path / "b.json"
-    proc = subprocess.run([sys.executable, "-m", "importguard", "bench", "gcapp", "--runs", "3", "--warmup", "0",
-                           "--json", str(out), *args], cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "importguard",
+            "bench",
+            "gcapp",
+            "--runs",
+            "3",
+            "--warmup",
+            "0",
+            "--json",
+            str(out),
+            *args,
+        ],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     data: dict[str, Any] = json.loads(out.read_text())
     return data | {"_stdout": proc.stdout}
@@ -129,10 +152,14 @@ def test_bench_and_compare_leave_collections_out_on_request(tmp_path: Path) -> N
         return round(statistics.median(values) / 1e6, 4)
 
     assert stats["self_ms"]["median"] == median_ms(
-        [s["modules"]["gcapp.churner"]["self_ns"] - s["modules"]["gcapp.churner"]["gc_self_ns"] for s in samples])
+        [s["modules"]["gcapp.churner"]["self_ns"] - s["modules"]["gcapp.churner"]["gc_self_ns"] for s in samples]
+    )
     assert stats["cumulative_ms"]["median"] == median_ms(
-        [s["modules"]["gcapp.churner"]["cumulative_ns"] - s["modules"]["gcapp.churner"]["gc_cumulative_ns"]
-         for s in samples])
+        [
+            s["modules"]["gcapp.churner"]["cumulative_ns"] - s["modules"]["gcapp.churner"]["gc_cumulative_ns"]
+            for s in samples
+        ]
+    )
     assert target["statistics"]["total_ms"]["median"] == median_ms([s["total_ns"] - s["gc_total_ns"] for s in samples])
     # The budget is checked against the same numbers, and says so.
     (budget,) = data["budgets"]
@@ -141,7 +168,8 @@ def test_bench_and_compare_leave_collections_out_on_request(tmp_path: Path) -> N
     included = bench_json(tmp_path)
     inc = included["targets"][0]
     assert inc["statistics"]["modules"]["gcapp.churner"]["self_ms"]["median"] == median_ms(
-        [s["modules"]["gcapp.churner"]["self_ns"] for s in inc["samples"]])
+        [s["modules"]["gcapp.churner"]["self_ns"] for s in inc["samples"]]
+    )
     assert "garbage collection included" in included["_stdout"]
 
     # compare judges the same way.

@@ -92,8 +92,14 @@ def rec(
 
 
 def proc(pid: int, imports: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    report = {"schema": "importguard.report/1", "pid": pid, "python": "3.12.1", "imports": imports,
-              "violations": [], "internal_errors": []}
+    report = {
+        "schema": "importguard.report/1",
+        "pid": pid,
+        "python": "3.12.1",
+        "imports": imports,
+        "violations": [],
+        "internal_errors": [],
+    }
     report.update(extra)
     jsonschema.validate(report, SCHEMA)
     return report
@@ -115,17 +121,37 @@ def synthetic() -> list[dict[str, Any]]:
             rec(4, "app.web.broken", 3, 5, 5, status="error", swallowed=False, error=err("ValueError", "boom")),
             rec(5, "app.plugin", 0, 8, 6, status="error", swallowed=True, error=err("ImportError", "no", 6)),
             rec(6, "app.plugin.dep", 5, 2, 2, status="error", swallowed=False, error=err("ImportError", "no")),
-            rec(7, "fastjson", 0, 2, 2, status="not_found", swallowed=True,
-                error=err("ModuleNotFoundError", "No module named 'fastjson'")),
+            rec(
+                7,
+                "fastjson",
+                0,
+                2,
+                2,
+                status="not_found",
+                swallowed=True,
+                error=err("ModuleNotFoundError", "No module named 'fastjson'"),
+            ),
             rec(8, "tools", None, 50, 50),
             rec(9, "worker.job", None, 40, 35, thread=2, thread_name="pool-1"),
             rec(10, "worker.job.util", 9, 5, 5, thread=2, thread_name="pool-1"),
         ],
-        violations=[{"module": "app", "missing": ["Gone"], "source": "__all__", "declared_in": "/src/app.py",
-                     "importer": None, "chain": ["app"], "mode": "warn", "import_id": 0}],
+        violations=[
+            {
+                "module": "app",
+                "missing": ["Gone"],
+                "source": "__all__",
+                "declared_in": "/src/app.py",
+                "importer": None,
+                "chain": ["app"],
+                "mode": "warn",
+                "import_id": 0,
+            }
+        ],
         folded_records=3,
-        folded=[{"name": "tools", "count": 3, "total_ns": 9_000_000, "self_ns": 9_000_000},
-                {"name": "gone.early", "count": 2, "total_ns": 4_000_000, "self_ns": 1_000_000}],
+        folded=[
+            {"name": "tools", "count": 3, "total_ns": 9_000_000, "self_ns": 9_000_000},
+            {"name": "gone.early", "count": 2, "total_ns": 4_000_000, "self_ns": 1_000_000},
+        ],
     )
     child = proc(202, [rec(0, "app", None, 70, 40), rec(1, "app.db", 0, 30, 30)])
     return [main, child]
@@ -135,9 +161,18 @@ def hostile() -> list[dict[str, Any]]:
     """Every string field filled with text that is dangerous in HTML, JSON or UTF-8."""
     imports = []
     for i, s in enumerate(EVIL):
-        r = rec(i, s, 0 if i else None, 50 - i, 2, thread_name=EVIL[(i + 2) % len(EVIL)], file=s,
-                status="error" if i % 2 else "ok", swallowed=bool(i % 4 == 1) if i % 2 else None,
-                error=err(s, s) if i % 2 else None)
+        r = rec(
+            i,
+            s,
+            0 if i else None,
+            50 - i,
+            2,
+            thread_name=EVIL[(i + 2) % len(EVIL)],
+            file=s,
+            status="error" if i % 2 else "ok",
+            swallowed=bool(i % 4 == 1) if i % 2 else None,
+            error=err(s, s) if i % 2 else None,
+        )
         r["loader"] = s
         r["parent"] = EVIL[0] if i else None
         if r["importer"]:
@@ -147,8 +182,20 @@ def hostile() -> list[dict[str, Any]]:
         303,
         imports,
         python=EVIL[2],
-        violations=[{"module": s, "missing": [s, "x"], "source": "__all__", "declared_in": s, "importer": None,
-                     "chain": [s], "mode": "warn", "accepted": None, "import_id": i} for i, s in enumerate(EVIL[:3])],
+        violations=[
+            {
+                "module": s,
+                "missing": [s, "x"],
+                "source": "__all__",
+                "declared_in": s,
+                "importer": None,
+                "chain": [s],
+                "mode": "warn",
+                "accepted": None,
+                "import_id": i,
+            }
+            for i, s in enumerate(EVIL[:3])
+        ],
         internal_errors=[{"where": s, "type": s, "message": s} for s in EVIL[:2]],
         folded_records=len(EVIL),
         folded=[{"name": s, "count": 1, "total_ns": 1000, "self_ns": 1000} for s in EVIL],
@@ -165,9 +212,19 @@ def big(n: int = 10_000) -> list[dict[str, Any]]:
         parent = rng.choice(open_[-8:]) if open_ and rng.random() < 0.9 else None
         thread = imports[parent]["thread"] if parent is not None else rng.choice([1, 1, 1, 2, 3])
         failed = rng.random() < 0.01
-        imports.append(rec(i, f"pkg{i % 97}.mod{i}", parent, rng.uniform(0.01, 3), thread=thread,
-                           thread_name=f"t{thread}", status="error" if failed else "ok",
-                           swallowed=True if failed else None, error=err("ImportError", "x") if failed else None))
+        imports.append(
+            rec(
+                i,
+                f"pkg{i % 97}.mod{i}",
+                parent,
+                rng.uniform(0.01, 3),
+                thread=thread,
+                thread_name=f"t{thread}",
+                status="error" if failed else "ok",
+                swallowed=True if failed else None,
+                error=err("ImportError", "x") if failed else None,
+            )
+        )
         open_.append(i)
     # A parent's time must cover its children, as in a real report.
     for r in reversed(imports):
@@ -529,8 +586,12 @@ def test_ten_thousand_imports_stay_bounded(open_report: Any) -> None:
     drawn = page.js("() => Array.from(document.querySelectorAll('canvas'), c => +c.dataset.nodes)")
     assert len(drawn) == 3 and 0 < sum(drawn) < len(procs[0]["imports"]) / 2
     failures = sum(1 for r in procs[0]["imports"] if r["status"] == "error")
-    marked = sum(1 for lane in range(3) for r in page.rects(lane) if r["name"] in
-                 {x["name"] for x in procs[0]["imports"] if x["status"] == "error"})
+    marked = sum(
+        1
+        for lane in range(3)
+        for r in page.rects(lane)
+        if r["name"] in {x["name"] for x in procs[0]["imports"] if x["status"] == "error"}
+    )
     assert marked == failures
     assert len(page.column(0)) == 500
     page.page.locator(".tools button", has_text="show all").click()
@@ -564,8 +625,16 @@ def test_legend_labels_and_every_failure_findable(open_report: Any, tmp_path: Pa
         rec(1, "app.a", 0, 100, 1),
         rec(2, "app.a.b", 1, 99, 98.9),
         rec(3, "app.a.b.broken", 2, 0.05, 0.03, status="error", swallowed=True, error=err("ImportError", "x", 4)),
-        rec(4, "gone_helper", 3, 0.02, 0.02, status="not_found", swallowed=False,
-            error=err("ModuleNotFoundError", "No module named 'gone_helper'")),
+        rec(
+            4,
+            "gone_helper",
+            3,
+            0.02,
+            0.02,
+            status="not_found",
+            swallowed=False,
+            error=err("ModuleNotFoundError", "No module named 'gone_helper'"),
+        ),
         rec(5, "app.big", 0, 198, 198),
         rec(6, "zzz", None, 0.01, 0.01, status="error", swallowed=False, error=err("ValueError", "late")),
     ]

@@ -38,16 +38,23 @@ LAYERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # The engines: the hot path (_hook) and the finder engine.
     "hook": (frozenset({"_hook", "_finder"}), frozenset({"records", "base"})),
     # Readers of the records, off the import path: reports, formats, summary, spans, metrics, typed results.
-    "sinks": (frozenset({"_convert", "_report", "_formats", "_html", "_summary", "_otel", "_metrics", "_types"}),
-              frozenset({"records", "base"})),
+    "sinks": (
+        frozenset({"_convert", "_report", "_formats", "_html", "_summary", "_otel", "_metrics", "_types"}),
+        frozenset({"records", "base"}),
+    ),
     # The startup path's entry and the session: installs the hook, configures it and the sinks, finishes.
     # (_pool_sigterm: the SIGTERM handler's help for multiprocessing pools, loaded by the session.)
-    "startup": (frozenset({"_bootstrap", "_session", "_pool_sigterm"}),
-                frozenset({"hook", "sinks", "records", "base"})),
+    "startup": (
+        frozenset({"_bootstrap", "_session", "_pool_sigterm"}),
+        frozenset({"hook", "sinks", "records", "base"}),
+    ),
     # The command line (separate processes, and the children they start) and the Python API.
-    "cli": (frozenset({"_cli", "__main__", "_api", "_patching", "_instrumentor", "_pytest_plugin", "_walk",
-                       "_advise_child"}),
-            frozenset({"startup", "hook", "sinks", "records", "base"})),
+    "cli": (
+        frozenset(
+            {"_cli", "__main__", "_api", "_patching", "_instrumentor", "_pytest_plugin", "_walk", "_advise_child"}
+        ),
+        frozenset({"startup", "hook", "sinks", "records", "base"}),
+    ),
 }
 
 
@@ -173,8 +180,12 @@ def against_the_order(graph: dict[str, dict[str, tuple[int, str]]]) -> list[str]
 
 
 def _describe(graph: dict[str, dict[str, tuple[int, str]]], component: list[str]) -> str:
-    edges = [f"{a} -> {b} (line {graph[a][b][0]}, {graph[a][b][1]})"
-             for a in component for b in component if b in graph.get(a, {})]
+    edges = [
+        f"{a} -> {b} (line {graph[a][b][0]}, {graph[a][b][1]})"
+        for a in component
+        for b in component
+        if b in graph.get(a, {})
+    ]
     return "; ".join(edges)
 
 
@@ -187,7 +198,8 @@ def test_no_import_cycle() -> None:
     graph = dependencies(PACKAGE)
     found = cycles(graph)
     assert found == [], "import cycles (module-level, in functions or by name):\n" + "\n".join(
-        _describe(graph, c) for c in found)
+        _describe(graph, c) for c in found
+    )
 
 
 def test_dependencies_follow_the_layer_order() -> None:
@@ -201,8 +213,13 @@ def test_package_init_reaches_nothing() -> None:
     tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
     runtime_imports = [node.lineno for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
     assert runtime_imports == []
-    constants = {t.id for node in tree.body if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-                 for t in node.targets if isinstance(t, ast.Name)}
+    constants = {
+        t.id
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
     submodules = {m.rpartition(".")[2] for m in _modules(PACKAGE)}
     taken = set()
     for path in PACKAGE.rglob("*.py"):
@@ -214,6 +231,7 @@ def test_package_init_reaches_nothing() -> None:
 
 # -- the scanner itself, on a package built here ---------------------------------------------
 
+
 def _package(tmp_path: pathlib.Path, files: dict[str, str]) -> pathlib.Path:
     root = tmp_path / "importguard"
     for rel, text in {"__init__.py": "", **files}.items():
@@ -223,15 +241,18 @@ def _package(tmp_path: pathlib.Path, files: dict[str, str]) -> pathlib.Path:
     return root
 
 
-@pytest.mark.parametrize("body, how", [
-    ("from importguard import _hook\n", "import"),
-    ("def f():\n    from importguard import _hook\n", "import"),
-    ("def f():\n    import importguard._hook\n", "import"),
-    ("import sys\ndef f():\n    return sys.modules.get('importguard._hook')\n", "by name"),
-    ("import sys\nx = sys.modules['importguard._hook'].quiet\n", "by name"),
-    ("import importguard\ndef f():\n    return importguard._hook\n", "attribute"),
-    ("from . import _hook\n", "import"),
-])
+@pytest.mark.parametrize(
+    "body, how",
+    [
+        ("from importguard import _hook\n", "import"),
+        ("def f():\n    from importguard import _hook\n", "import"),
+        ("def f():\n    import importguard._hook\n", "import"),
+        ("import sys\ndef f():\n    return sys.modules.get('importguard._hook')\n", "by name"),
+        ("import sys\nx = sys.modules['importguard._hook'].quiet\n", "by name"),
+        ("import importguard\ndef f():\n    return importguard._hook\n", "attribute"),
+        ("from . import _hook\n", "import"),
+    ],
+)
 def test_the_scanner_sees_every_kind_of_reach(tmp_path: pathlib.Path, body: str, how: str) -> None:
     root = _package(tmp_path, {"_hook.py": "from importguard import _records\n", "_records.py": body})
     graph = dependencies(root)
@@ -239,16 +260,21 @@ def test_the_scanner_sees_every_kind_of_reach(tmp_path: pathlib.Path, body: str,
     assert cycles(graph) == [["importguard._hook", "importguard._records"]]
     assert against_the_order(graph) == [
         f"importguard._records (records) -> importguard._hook (hook), line "
-        f"{graph['importguard._records']['importguard._hook'][0]} ({how})"]
+        f"{graph['importguard._records']['importguard._hook'][0]} ({how})"
+    ]
 
 
 def test_the_scanner_ignores_prose_and_other_strings(tmp_path: pathlib.Path) -> None:
-    root = _package(tmp_path, {
-        "_hook.py": "from importguard import _records\n",
-        "_records.py": '"""Read by importguard._hook."""\nSCHEMA = "importguard.report/1"\n',
-        "_cli/__init__.py": "", "_cli/check.py": "from importguard import _records\nfrom . import status\n",
-        "_cli/status.py": "",
-    })
+    root = _package(
+        tmp_path,
+        {
+            "_hook.py": "from importguard import _records\n",
+            "_records.py": '"""Read by importguard._hook."""\nSCHEMA = "importguard.report/1"\n',
+            "_cli/__init__.py": "",
+            "_cli/check.py": "from importguard import _records\nfrom . import status\n",
+            "_cli/status.py": "",
+        },
+    )
     graph = dependencies(root)
     assert graph["importguard._records"] == {}
     assert set(graph["importguard._cli.check"]) == {"importguard._records", "importguard._cli.status"}

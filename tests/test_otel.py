@@ -114,9 +114,14 @@ def test_failures_violations_and_probes(tmp_path: Path) -> None:
     assert by_name["import lazy_dep"]["status"] == "UNSET"
 
 
-@pytest.mark.parametrize("env", [{"OTEL_SDK_DISABLED": "true"},
-                                 {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "flask,importguard"},
-                                 {"IMPORTGUARD_OTEL": "0"}])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"OTEL_SDK_DISABLED": "true"},
+        {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "flask,importguard"},
+        {"IMPORTGUARD_OTEL": "0"},
+    ],
+)
 def test_switched_off(tmp_path: Path, env: dict[str, str]) -> None:
     data = run(tmp_path, **env)
     names = [s["name"] for s in data["spans"]]
@@ -134,12 +139,15 @@ def test_no_provider_means_no_spans_and_no_opentelemetry(tmp_path: Path) -> None
 
 
 def test_min_ms_keeps_slow_imports_and_every_failure(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "slowpkg/__init__.py": "import time\ntime.sleep(0.06)\nfrom . import fastmid\n",
-        "slowpkg/fastmid.py": "from . import fastleaf\ntry:\n    import slowpkg.broken\nexcept ValueError:\n    pass\n",
-        "slowpkg/fastleaf.py": "X = 1\n",
-        "slowpkg/broken.py": "raise ValueError('bad')\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "slowpkg/__init__.py": "import time\ntime.sleep(0.06)\nfrom . import fastmid\n",
+            "slowpkg/fastmid.py": "from . import fastleaf\ntry:\n    import slowpkg.broken\nexcept ValueError:\n    pass\n",
+            "slowpkg/fastleaf.py": "X = 1\n",
+            "slowpkg/broken.py": "raise ValueError('bad')\n",
+        },
+    )
     code = """
         import json
         import slowpkg

@@ -44,8 +44,9 @@ def test_spans_from_before_the_sdk_reach_a_real_receiver(tmp_path: Path) -> None
     write_tree(tmp_path, APP)
     with otlp_receiver() as receiver:
         env = hooked_env(CONFIGURE_SDK="1", ENDPOINT=receiver.url)
-        proc = subprocess.run([sys.executable, "-m", "app"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "app"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
     assert proc.returncode == 0 and proc.stdout == "served\n", proc.stderr
     assert proc.stderr == ""
     spans = receiver.spans
@@ -72,12 +73,22 @@ def test_under_opentelemetry_instrument(tmp_path: Path) -> None:
     with otlp_receiver() as receiver:
         env = hooked_env(
             report,
-            OTEL_SERVICE_NAME="shop-auto", OTEL_TRACES_EXPORTER="otlp", OTEL_METRICS_EXPORTER="none",
-            OTEL_LOGS_EXPORTER="none", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.url,
-            OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+            OTEL_SERVICE_NAME="shop-auto",
+            OTEL_TRACES_EXPORTER="otlp",
+            OTEL_METRICS_EXPORTER="none",
+            OTEL_LOGS_EXPORTER="none",
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.url,
+            OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+            PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
         )
-        proc = subprocess.run([str(instrument), sys.executable, "-m", "app"], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=90)
+        proc = subprocess.run(
+            [str(instrument), sys.executable, "-m", "app"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
     assert proc.returncode == 0 and proc.stdout == "served\n", proc.stderr
     spans = receiver.spans
     by_name = {s["name"]: s for s in spans}
@@ -145,11 +156,17 @@ os.kill(os.getpid(), signal.SIGKILL)     # no atexit, no SDK shutdown
 """
     with otlp_receiver() as receiver:
         env = hooked_env(ENDPOINT=receiver.url)
-        proc = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", program], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
     assert proc.stdout == "True\n" and proc.returncode == -9, proc.stderr
     names = _names(receiver.spans)
-    assert {"import lazyreq", "import fractions", "import optional_missing_xyz", "python startup",
-            "handle request"} <= names
+    assert {
+        "import lazyreq",
+        "import fractions",
+        "import optional_missing_xyz",
+        "python startup",
+        "handle request",
+    } <= names
     probe = [s for s in receiver.spans if s["name"] == "import optional_missing_xyz"][0]
     assert probe["attributes"]["importguard.swallowed"] is True and probe["status"] == 0

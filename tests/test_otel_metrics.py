@@ -69,9 +69,18 @@ def test_durations_and_failures_with_bounded_attributes(tmp_path: Path) -> None:
     duration = data["importguard.import.duration"]
     assert duration["unit"] == "s"
     points = duration["points"]
+
     def count(package: str, status: str, phase: str) -> int:
-        return sum(p["count"] for p in points if (p["attributes"]["importguard.package"],
-                   p["attributes"]["importguard.status"], p["attributes"]["importguard.phase"]) == (package, status, phase))
+        return sum(
+            p["count"]
+            for p in points
+            if (
+                p["attributes"]["importguard.package"],
+                p["attributes"]["importguard.status"],
+                p["attributes"]["importguard.phase"],
+            )
+            == (package, status, phase)
+        )
 
     # the slow import (sleeps 60 ms) carries its module name; fast ones only their top-level package
     (slow,) = [p for p in points if p["attributes"].get("importguard.module.name") == "slowpkg"]
@@ -82,12 +91,18 @@ def test_durations_and_failures_with_bounded_attributes(tmp_path: Path) -> None:
     assert count("ujson_missing_xyz", "not_found", "runtime") == 5
     # only bounded attributes: no thread, no file, no pid
     for p in points:
-        assert set(p["attributes"]) <= {"importguard.package", "importguard.status", "importguard.phase",
-                                        "importguard.module.name"}
+        assert set(p["attributes"]) <= {
+            "importguard.package",
+            "importguard.status",
+            "importguard.phase",
+            "importguard.module.name",
+        }
     failures = data["importguard.import.failures"]
     assert failures["unit"] == "{failure}"
-    counts = {(p["attributes"]["importguard.package"], p["attributes"]["importguard.status"]): p["sum"]
-              for p in failures["points"]}
+    counts = {
+        (p["attributes"]["importguard.package"], p["attributes"]["importguard.status"]): p["sum"]
+        for p in failures["points"]
+    }
     assert counts[("ujson_missing_xyz", "not_found")] == 5  # every occurrence, repeats merged in the report
 
 
@@ -98,15 +113,20 @@ def test_off_by_default(tmp_path: Path) -> None:
 def test_cardinality_is_capped(tmp_path: Path) -> None:
     files = {f"pkg{i}.py": "" for i in range(250)}
     write_tree(tmp_path, {**FILES, **files})
-    program = PROGRAM.replace("import slowpkg                                  # startup, before any provider",
-                              "import slowpkg\nfor i in range(250):\n    __import__(f'pkg{i}')")
+    program = PROGRAM.replace(
+        "import slowpkg                                  # startup, before any provider",
+        "import slowpkg\nfor i in range(250):\n    __import__(f'pkg{i}')",
+    )
     proc = run_python(program, cwd=tmp_path, env=hooked_env(IMPORTGUARD_METRICS="1"))
     assert proc.returncode == 0, proc.stderr
     points = json.loads(proc.stdout)["importguard.import.duration"]["points"]
     packages = {p["attributes"]["importguard.package"] for p in points}
     assert len(packages) <= 201 and "_other" in packages  # 200 packages, then one bucket for the rest
-    assert sum(p["count"] for p in points if p["attributes"]["importguard.package"].startswith("pkg")) + sum(
-        p["count"] for p in points if p["attributes"]["importguard.package"] == "_other") >= 250
+    assert (
+        sum(p["count"] for p in points if p["attributes"]["importguard.package"].startswith("pkg"))
+        + sum(p["count"] for p in points if p["attributes"]["importguard.package"] == "_other")
+        >= 250
+    )
 
 
 def test_metrics_reach_a_real_receiver(tmp_path: Path) -> None:
@@ -137,8 +157,9 @@ print("served")
     with otlp_receiver() as receiver:
         base = receiver.url.rsplit("/v1/", 1)[0]
         env = hooked_env(IMPORTGUARD_METRICS="1", BASE=base)
-        proc = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", program], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
     assert proc.returncode == 0 and proc.stdout == "served\n" and proc.stderr == "", proc.stderr
     by_name = {m["name"]: m for m in receiver.metrics if m["scope"] == "importguard"}
     duration = by_name["importguard.import.duration"]
@@ -146,4 +167,5 @@ print("served")
     assert any(p["attributes"].get("importguard.module.name") == "slowpkg" for p in duration["points"])
     failures = by_name["importguard.import.failures"]
     assert {tuple(sorted(p["attributes"].items())): p["value"] for p in failures["points"]}[
-        (("importguard.package", "ujson_missing_xyz"), ("importguard.status", "not_found"))] == 1
+        (("importguard.package", "ujson_missing_xyz"), ("importguard.status", "not_found"))
+    ] == 1

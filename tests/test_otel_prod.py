@@ -103,15 +103,31 @@ def test_flask_under_gunicorn_and_opentelemetry_instrument(tmp_path: Path) -> No
     with otlp_receiver() as receiver:
         env = hooked_env(
             report,
-            OTEL_SERVICE_NAME="shop", OTEL_TRACES_EXPORTER="otlp", OTEL_METRICS_EXPORTER="none",
-            OTEL_LOGS_EXPORTER="none", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.url,
-            OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", OTEL_BSP_SCHEDULE_DELAY="100",
+            OTEL_SERVICE_NAME="shop",
+            OTEL_TRACES_EXPORTER="otlp",
+            OTEL_METRICS_EXPORTER="none",
+            OTEL_LOGS_EXPORTER="none",
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.url,
+            OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+            OTEL_BSP_SCHEDULE_DELAY="100",
             PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
         )
         server = subprocess.Popen(
-            [str(bindir / "opentelemetry-instrument"), str(bindir / "gunicorn"), "--workers", "1",
-             "--bind", f"127.0.0.1:{port}", "shop:app"],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [
+                str(bindir / "opentelemetry-instrument"),
+                str(bindir / "gunicorn"),
+                "--workers",
+                "1",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "shop:app",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -129,8 +145,12 @@ def test_flask_under_gunicorn_and_opentelemetry_instrument(tmp_path: Path) -> No
 
             def arrived(spans: list[dict[str, Any]]) -> bool:
                 names = [s["name"] for s in spans]
-                return (names.count("import ujson_missing_xyz") == 3 and names.count("import shop_plugins.loyalty") == 2
-                        and "import shop_report" in names and names.count("GET /probe") == 3)
+                return (
+                    names.count("import ujson_missing_xyz") == 3
+                    and names.count("import shop_plugins.loyalty") == 2
+                    and "import shop_report" in names
+                    and names.count("GET /probe") == 3
+                )
 
             # While the server runs: no exit, no flush.
             _wait_for(receiver, arrived, "the request-time import spans")

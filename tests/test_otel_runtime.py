@@ -36,6 +36,7 @@ def _run(tmp_path: Path, code: str, **env: str) -> tuple[dict[str, Any], dict[st
 
 # --- 1. the backlog reaches a provider whose span processor comes after set_tracer_provider
 
+
 def test_backlog_waits_for_the_first_span_processor(tmp_path: Path) -> None:
     write_tree(tmp_path, {"startup_mod.py": "import json\n", "later_mod.py": "X = 1\n"})
     code = """
@@ -123,8 +124,7 @@ print(json.dumps({"seen": seen, "spans": spans_of(exporter)}))
 
 def test_runtime_failures_are_sent_when_their_request_ends(tmp_path: Path) -> None:
     write_tree(tmp_path, {"broken_plugin.py": "raise RuntimeError('plugin config missing')\n"})
-    data, report = _run(tmp_path, "try:\n    import org_xyz.python.core\nexcept ImportError:\n    pass\n"
-                        + REQUESTS)
+    data, report = _run(tmp_path, "try:\n    import org_xyz.python.core\nexcept ImportError:\n    pass\n" + REQUESTS)
     seen, spans = data["seen"], data["spans"]
     # each probe's span is out as soon as its request ended, not at flush or exit
     for i in range(3):
@@ -163,10 +163,11 @@ def test_runtime_failures_are_sent_when_their_request_ends(tmp_path: Path) -> No
 def test_caught_on_purpose_is_swallowed_and_a_500_is_not(tmp_path: Path) -> None:
     # The same failing import, caught by the view (it serves without the plugin) or not (a 500).
     write_tree(tmp_path, {"broken_plugin.py": "raise RuntimeError('plugin config missing')\n"})
-    code = REQUESTS.replace("def broken_view():                  # a bug: the request fails with it\n"
-                            "    import broken_plugin\n",
-                            "def broken_view():\n    try:\n        import broken_plugin\n    except RuntimeError:\n"
-                            "        return 'served without the plugin'\n")
+    code = REQUESTS.replace(
+        "def broken_view():                  # a bug: the request fails with it\n    import broken_plugin\n",
+        "def broken_view():\n    try:\n        import broken_plugin\n    except RuntimeError:\n"
+        "        return 'served without the plugin'\n",
+    )
     data, _report = _run(tmp_path, code)
     by_id = {s["id"]: s for s in data["spans"]}
     fails = {by_id[s["parent"]]["name"]: s for s in data["spans"] if s["name"] == "import broken_plugin"}
@@ -177,15 +178,19 @@ def test_caught_on_purpose_is_swallowed_and_a_500_is_not(tmp_path: Path) -> None
 
 # --- 3. self_ms is the report's self time, replayed or live
 
+
 def test_self_ms_equals_the_report(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pkg/__init__.py": "import time\ntime.sleep(0.01)\nfrom . import a, b\n",
-        "pkg/a.py": "import time\ntime.sleep(0.02)\nfrom . import c\n",
-        "pkg/b.py": "try:\n    import pkg.missing\nexcept ImportError:\n    pass\n",
-        "pkg/c.py": "import time\ntime.sleep(0.005)\n",
-        "lazy/__init__.py": "from . import x\n",
-        "lazy/x.py": "import time\ntime.sleep(0.01)\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "import time\ntime.sleep(0.01)\nfrom . import a, b\n",
+            "pkg/a.py": "import time\ntime.sleep(0.02)\nfrom . import c\n",
+            "pkg/b.py": "try:\n    import pkg.missing\nexcept ImportError:\n    pass\n",
+            "pkg/c.py": "import time\ntime.sleep(0.005)\n",
+            "lazy/__init__.py": "from . import x\n",
+            "lazy/x.py": "import time\ntime.sleep(0.01)\n",
+        },
+    )
     code = """
 import json
 import pkg                                      # replayed: parents end with their children
@@ -202,8 +207,11 @@ print(json.dumps({"spans": spans_of(exporter)}))
 """
     data, report = _run(tmp_path, code)
     assert report is not None
-    self_ms = {s["name"][len("import "):]: s["attributes"]["importguard.self_ms"]
-               for s in data["spans"] if s["name"].startswith("import ")}
+    self_ms = {
+        s["name"][len("import ") :]: s["attributes"]["importguard.self_ms"]
+        for s in data["spans"]
+        if s["name"].startswith("import ")
+    }
     checked = 0
     for rec in report["imports"]:
         if rec["name"] in self_ms and rec["self_ns"] is not None:
@@ -211,17 +219,20 @@ print(json.dumps({"spans": spans_of(exporter)}))
             checked += 1
     assert checked == len(self_ms)
     # not the cumulative time: an importer's self time leaves its children out
-    total_ms = {s["name"][len("import "):]: (s["end"] - s["start"]) / 1e6 for s in data["spans"]}
+    total_ms = {s["name"][len("import ") :]: (s["end"] - s["start"]) / 1e6 for s in data["spans"]}
     for name in ("pkg", "pkg.a", "lazy"):
         assert self_ms[name] < total_ms[name], name
 
 
 # --- 6. folding keeps the slowest imports and every failure as real spans
 
+
 def test_folding_keeps_slow_imports_and_failures_as_spans(tmp_path: Path) -> None:
-    files = {"big/__init__.py": "".join(f"from . import m{i}\n" for i in range(300)) + "from . import slow, bad\n",
-             "big/slow.py": "import time\ntime.sleep(0.05)\n",
-             "big/bad.py": "try:\n    import big_missing_dep\nexcept ImportError:\n    pass\n"}
+    files = {
+        "big/__init__.py": "".join(f"from . import m{i}\n" for i in range(300)) + "from . import slow, bad\n",
+        "big/slow.py": "import time\ntime.sleep(0.05)\n",
+        "big/bad.py": "try:\n    import big_missing_dep\nexcept ImportError:\n    pass\n",
+    }
     files.update({f"big/m{i}.py": "X = 1\n" for i in range(300)})
     write_tree(tmp_path, files)
     code = """
@@ -252,8 +263,12 @@ print(json.dumps({"spans": spans_of(exporter)}))
         assert span["start"] == truth[name]["start_ns"] and span["end"] - span["start"] == truth[name]["duration_ns"]
     # the fast ones are folded: every import is a span or a count, once
     folded = [s for s in spans if s["name"] == "importguard folded imports"]
-    counted = sum(e[1]["importguard.count"] for s in folded for e in s["events"]
-                  if e[1]["importguard.module.name"].startswith("big.m"))
+    counted = sum(
+        e[1]["importguard.count"]
+        for s in folded
+        for e in s["events"]
+        if e[1]["importguard.module.name"].startswith("big.m")
+    )
     assert counted + len([n for n in names if n.startswith("import big.m")]) == 600
     # folded spans carry the true time range of what they fold, not the time they were sent
     first_start = min(s["start"] for s in spans if s["name"].startswith("import "))
@@ -263,4 +278,5 @@ print(json.dumps({"spans": spans_of(exporter)}))
     assert len(names) == len(set(zip(names, [s["id"] for s in spans])))
     import_spans = [n for n in names if n.startswith("import ")]
     assert len(import_spans) == len(set(import_spans)) or all(
-        n.startswith("import big.m") for n in import_spans if import_spans.count(n) > 1)
+        n.startswith("import big.m") for n in import_spans if import_spans.count(n) > 1
+    )

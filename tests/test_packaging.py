@@ -12,17 +12,29 @@ from conftest import ROOT, clean_env, run_python
 
 def package_files() -> set[str]:
     """The package's files in the source tree, as paths inside a wheel."""
-    return {p.relative_to(ROOT).as_posix() for p in (ROOT / "importguard").rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "importguard").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def test_the_wheel_ships_the_html_assets_and_the_command_line(tmp_path: Path) -> None:
     files = package_files()
-    assert {"importguard/htmlfiles/report.css", "importguard/htmlfiles/report.js",
-            "importguard/htmlfiles/advice.css", "importguard/_cli/cmdline.py"} <= files
+    assert {
+        "importguard/htmlfiles/report.css",
+        "importguard/htmlfiles/report.js",
+        "importguard/htmlfiles/advice.css",
+        "importguard/_cli/cmdline.py",
+    } <= files
     # The build backend runs in pip's isolated build environment (hatchling from the index).
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
-                          env=clean_env(), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (wheel,) = tmp_path.glob("importguard-*.whl")
     with zipfile.ZipFile(wheel) as archive:

@@ -11,8 +11,14 @@ from test_exports import MONITORING
 
 
 def pytest_run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=cwd,
-                          env=clean_env(), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_plugin_fails_the_run_on_a_violation(tmp_path: Path) -> None:
@@ -28,10 +34,12 @@ def test_plugin_fails_the_run_on_a_violation(tmp_path: Path) -> None:
 
 
 def test_plugin_fixture_and_clean_run(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'clean'\n",
-        "cleanpkg/__init__.py": "__all__ = ['x']\nx = 1\n",
-        "tests/test_it.py": """
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'clean'\n",
+            "cleanpkg/__init__.py": "__all__ = ['x']\nx = 1\n",
+            "tests/test_it.py": """
             def test_records(importguard_records):
                 assert importguard_records() == []
                 import cleanpkg, fractions
@@ -47,7 +55,8 @@ def test_plugin_fixture_and_clean_run(tmp_path: Path) -> None:
                 (me,) = [r for r in importguard.records() if r.name == "test_it"]
                 assert me.loader == "_pytest.assertion.rewrite.AssertionRewritingHook", me.loader
         """,
-    })
+        },
+    )
     proc = pytest_run(tmp_path, "-p", "importguard")
     assert proc.returncode == 0, proc.stdout
     assert "3 passed" in proc.stdout
@@ -55,19 +64,29 @@ def test_plugin_fixture_and_clean_run(tmp_path: Path) -> None:
 
 
 def test_plugin_summary_lists_the_projects_findings_only(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "project/pyproject.toml": "[project]\nname = 'proj'\n",
-        "project/proj/__init__.py": "import thirdparty\ntry:\n    import proj.broken\nexcept ImportError:\n    pass\n",
-        "project/proj/broken.py": "import no_such_helper_xyz.sub\n",
-        "project/tests/test_it.py": "import proj\n\ndef test_ok():\n    assert proj\n",
-        # a third-party package with its own swallowed failure and a bad __all__
-        "vendor/thirdparty/__init__.py": "__all__ = ['gone']\ntry:\n    from . import impl\nexcept ImportError:\n    pass\n",
-        "vendor/thirdparty/impl.py": "raise ImportError('their bug')\n",
-    })
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "importguard"],
-                          cwd=tmp_path / "project", env=clean_env(PYTHONPATH=str(tmp_path / "vendor")),
-                          capture_output=True, text=True, timeout=120)
+    write_tree(
+        tmp_path,
+        {
+            "project/pyproject.toml": "[project]\nname = 'proj'\n",
+            "project/proj/__init__.py": "import thirdparty\ntry:\n    import proj.broken\nexcept ImportError:\n    pass\n",
+            "project/proj/broken.py": "import no_such_helper_xyz.sub\n",
+            "project/tests/test_it.py": "import proj\n\ndef test_ok():\n    assert proj\n",
+            # a third-party package with its own swallowed failure and a bad __all__
+            "vendor/thirdparty/__init__.py": "__all__ = ['gone']\ntry:\n    from . import impl\nexcept ImportError:\n    pass\n",
+            "vendor/thirdparty/impl.py": "raise ImportError('their bug')\n",
+        },
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "importguard"],
+        cwd=tmp_path / "project",
+        env=clean_env(PYTHONPATH=str(tmp_path / "vendor")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout
     assert "import failed: proj.broken: because no_such_helper_xyz failed" in proc.stdout
     assert "thirdparty" not in proc.stdout
-    assert "(1 failed import(s) inside third-party packages are not listed; IMPORTGUARD_REPORT keeps them)" in proc.stdout
+    assert (
+        "(1 failed import(s) inside third-party packages are not listed; IMPORTGUARD_REPORT keeps them)" in proc.stdout
+    )

@@ -19,8 +19,14 @@ from test_verdicts import verdicts_in_every_format
 
 
 def ig(cwd: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "importguard", *args], cwd=cwd, env=clean_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "importguard", *args],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_django_check_reports_no_false_alarm(tmp_path: Path) -> None:
@@ -28,8 +34,13 @@ def test_django_check_reports_no_false_alarm(tmp_path: Path) -> None:
     # pywatchman and every app's admin and templatetags modules: all optional, all caught.
     django = pytest.importorskip("django")
     assert django.get_version() == "5.2.19"
-    proc = subprocess.run([sys.executable, "-m", "django", "startproject", "proj", str(tmp_path)],
-                          env=clean_env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "django", "startproject", "proj", str(tmp_path)],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     proc = ig(tmp_path, "run", "--report", "dj.json", "--", sys.executable, "manage.py", "check")
     assert proc.returncode == 0, proc.stderr
@@ -58,19 +69,22 @@ def post_worker_init(worker):
 def test_run_summarises_every_process_of_a_prefork_server(tmp_path: Path) -> None:
     gunicorn = pytest.importorskip("gunicorn")
     assert gunicorn.__version__ == "23.0.0"
-    write_tree(tmp_path, {
-        "gconf.py": GUNICORN_CONF,
-        # The app lives in the workers (no --preload): its imports happen there.
-        "webapp.py": "import fractions\n\ndef app(environ, start_response):\n"
-                     "    start_response('200 OK', [])\n    return [b'ok']\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "gconf.py": GUNICORN_CONF,
+            # The app lives in the workers (no --preload): its imports happen there.
+            "webapp.py": "import fractions\n\ndef app(environ, start_response):\n"
+            "    start_response('200 OK', [])\n    return [b'ok']\n",
+        },
+    )
     exe = Path(sys.executable).with_name("gunicorn")
     proc = ig(tmp_path, "run", "--report", "all.json", "--", str(exe), "-c", "gconf.py", "webapp:app", timeout=120)
     assert proc.returncode == 0, proc.stderr
     procs = json.loads((tmp_path / "all.json").read_text())["processes"]
     assert len(procs) == 3
     master, workers = procs[0], procs[1:]
-    summary = proc.stderr[proc.stderr.index("importguard: 3 processes"):]
+    summary = proc.stderr[proc.stderr.index("importguard: 3 processes") :]
     for p in procs:
         assert f"  pid {p['pid']}: {len(p['imports'])} imports" in summary
     # The workers' own imports are in the one picture (the master never imported the app).
@@ -84,8 +98,9 @@ def test_bench_pandas_separates_garbage_collection(tmp_path: Path) -> None:
     pandas = pytest.importorskip("pandas")
     assert pandas.__version__ == "3.1.1"
     out = tmp_path / "pandas.json"
-    proc = ig(tmp_path, "bench", "pandas", "--runs", "2", "--warmup", "0", "--gc", "exclude", "--json", str(out),
-              timeout=600)
+    proc = ig(
+        tmp_path, "bench", "pandas", "--runs", "2", "--warmup", "0", "--gc", "exclude", "--json", str(out), timeout=600
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     (target,) = data["targets"]
@@ -99,8 +114,11 @@ def test_bench_pandas_separates_garbage_collection(tmp_path: Path) -> None:
     stats = target["statistics"]["modules"]
     # Ranked with the collector left out: no module's self time holds a collection.
     for name, mod in stats.items():
-        selfs = sorted(s["modules"][name]["self_ns"] - s["modules"][name]["gc_self_ns"]
-                       for s in target["samples"] if name in s["modules"])
+        selfs = sorted(
+            s["modules"][name]["self_ns"] - s["modules"][name]["gc_self_ns"]
+            for s in target["samples"]
+            if name in s["modules"]
+        )
         assert mod["self_ms"]["min"] == pytest.approx(selfs[0] / 1e6, abs=1e-4)
     assert "garbage collection left out of the times (--gc exclude)" in proc.stdout
     assert "garbage collection inside imports:" in proc.stdout

@@ -19,8 +19,22 @@ from importguard import _records
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "importguard"
 
 #: The record slots the engines read or write by number.
-RECORD = {0: "NAME", 1: "PARENT", 2: "THREAD", 3: "T0", 4: "T1", 5: "STATUS", 6: "SPEC", 7: "EXC", 8: "ERROR",
-          9: "SWALLOWED", 10: "FAILED_KIDS", 11: "DUPLICATE_OF", 12: "CONTEXT", 13: "GC"}
+RECORD = {
+    0: "NAME",
+    1: "PARENT",
+    2: "THREAD",
+    3: "T0",
+    4: "T1",
+    5: "STATUS",
+    6: "SPEC",
+    7: "EXC",
+    8: "ERROR",
+    9: "SWALLOWED",
+    10: "FAILED_KIDS",
+    11: "DUPLICATE_OF",
+    12: "CONTEXT",
+    13: "GC",
+}
 #: ``[import stack, ident, quiet depth, room]``
 STATE = {0: "STACK", 1: "IDENT", 2: "QUIET", 3: "ROOM"}
 #: How the engines' code names records and thread states.
@@ -33,8 +47,7 @@ def literal_slots(path: pathlib.Path) -> list[tuple[str, int, int]]:
     """(what is indexed, the literal index, line) for every ``x[<int>]`` on a record or a state in *path*."""
     out = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
-                and type(node.slice.value) is int:
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int:
             what = ast.unparse(node.value)
             if what in RECORD_NAMES | STATE_NAMES:
                 out.append((what, node.slice.value, node.lineno))
@@ -61,20 +74,24 @@ def test_every_literal_index_in_the_engines_is_a_named_slot() -> None:
 def test_the_hooks_new_record_has_the_layout() -> None:
     """The list the hook appends per import: name, parent and thread where the names say, SIZE slots."""
     tree = ast.parse((PACKAGE / "_hook.py").read_text(encoding="utf-8"))
-    (literal,) = [node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
-                  and [ast.unparse(t) for t in node.targets] == ["rec"] and isinstance(node.value, ast.List)]
+    (literal,) = [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and [ast.unparse(t) for t in node.targets] == ["rec"]
+        and isinstance(node.value, ast.List)
+    ]
     items = [ast.unparse(e) for e in literal.elts]
     assert len(items) == _records.SIZE
     assert (items[_records.NAME], items[_records.PARENT], items[_records.THREAD]) == ("name", "parent", "ident")
-    assert set(items[_records.THREAD + 1:]) <= {"0", "None"}
+    assert set(items[_records.THREAD + 1 :]) <= {"0", "None"}
 
 
 def _failure_reads(path: pathlib.Path) -> list[str]:
     """``err[<int>]``, ``rec[ERROR][<int>]``...: a failure's fields read by number."""
     out = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
-                and type(node.slice.value) is int:
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int:
             what = ast.unparse(node.value)
             if what in {"err", "error"} or what.endswith(("[ERROR]", "[_records.ERROR]")):
                 out.append(f"{path.name}:{node.lineno}: {what}[{node.slice.value}]")
@@ -87,16 +104,25 @@ def test_outside_the_engines_records_are_read_by_name() -> None:
     for path in sorted(PACKAGE.rglob("*.py")):
         if path.name in ENGINES:
             continue
-        found += [f"{path.name}:{line}: {what}[{index}]" for what, index, line in literal_slots(path)
-                  if what in {"rec", "state"}]
+        found += [
+            f"{path.name}:{line}: {what}[{index}]"
+            for what, index, line in literal_slots(path)
+            if what in {"rec", "state"}
+        ]
         found += _failure_reads(path)
     assert found == []
 
 
 def test_a_failure_has_its_fields_where_the_names_say() -> None:
     """The failure tuple ``_records.failed`` builds, read through E_TYPE...E_CAUSE."""
-    assert [_records.E_TYPE, _records.E_MESSAGE, _records.E_FRAMES, _records.E_IMPORTER, _records.E_FROMLIST,
-            _records.E_CAUSE] == list(range(6))
+    assert [
+        _records.E_TYPE,
+        _records.E_MESSAGE,
+        _records.E_FRAMES,
+        _records.E_IMPORTER,
+        _records.E_FROMLIST,
+        _records.E_CAUSE,
+    ] == list(range(6))
     rec: list[object] = [None] * _records.SIZE
     rec[_records.NAME] = "no_such_module_here"
     try:

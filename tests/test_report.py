@@ -100,7 +100,9 @@ def test_failure_that_kills_the_process_is_not_swallowed(tree: Any, tmp_path: Pa
 
 
 def test_not_found_inside_a_package_and_from_import(tree: Any, tmp_path: Path) -> None:
-    tree({"pkg/__init__.py": "X = 1\n", "user.py": "try:\n    from pkg import Missing\nexcept ImportError:\n    pass\n"})
+    tree(
+        {"pkg/__init__.py": "X = 1\n", "user.py": "try:\n    from pkg import Missing\nexcept ImportError:\n    pass\n"}
+    )
     _, report = run_hooked("import user", cwd=tmp_path)
     assert report is not None
     rec = by_name(report, "pkg.Missing")
@@ -158,9 +160,7 @@ def test_worker_thread_imports_belong_to_the_worker(tree: Any, tmp_path: Path) -
 
 def test_relative_report_path_is_resolved_at_startup(tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
-    proc, _ = run_hooked(
-        "import os; os.chdir('elsewhere'); import json", cwd=tmp_path, report=Path("rel.json")
-    )
+    proc, _ = run_hooked("import os; os.chdir('elsewhere'); import json", cwd=tmp_path, report=Path("rel.json"))
     assert (tmp_path / "rel.json").exists()
     assert not (tmp_path / "elsewhere" / "rel.json").exists()
 
@@ -236,10 +236,15 @@ def test_line_numbers_far_into_long_modules(tree: Any, tmp_path: Path) -> None:
     # Lines are worked out from bytecode offsets when the report is written;
     # check them against what Python itself says, deep into a long module.
     filler = "".join(f"x{i} = {i}\n" for i in range(300))
-    tree({
-        "long_importer.py": filler + "try:\n    import missing_far_down\nexcept ImportError:\n    pass\n"
-                            + "def f():\n    return 1 / 0\n" + filler + "f()\n",
-    })
+    tree(
+        {
+            "long_importer.py": filler
+            + "try:\n    import missing_far_down\nexcept ImportError:\n    pass\n"
+            + "def f():\n    return 1 / 0\n"
+            + filler
+            + "f()\n",
+        }
+    )
     proc, report = run_hooked("import long_importer", cwd=tmp_path, check=False)
     assert report is not None
     assert by_name(report, "missing_far_down")["importer"]["line"] == 302

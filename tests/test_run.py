@@ -18,8 +18,14 @@ PROGRAM = {
 
 
 def ig(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "importguard", "run", *args], cwd=cwd, env=clean_env(**env),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "importguard", "run", *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_run_a_module_keeps_its_exit_status_and_prints_the_summary(tmp_path: Path) -> None:

@@ -31,27 +31,66 @@ def test_circular_import_duplicate_is_ranked_once(tmp_path: Path) -> None:
 
 
 def report(pid: int, names: list[str], failure: bool) -> dict[str, Any]:
-    imports: list[dict[str, Any]] = [{"id": i, "name": n, "parent": None, "parent_id": None, "thread": 1, "thread_name": "MainThread",
-                "start_ns": i, "duration_ns": 1_000_000 * (i + 1), "self_ns": 1_000_000 * (i + 1), "status": "ok",
-                "error": None, "swallowed": None, "verdict": None, "file": f"/src/{n}.py", "loader": "source",
-                "importer": None, "fromlist": False, "duplicate_of": None} for i, n in enumerate(names)]
+    imports: list[dict[str, Any]] = [
+        {
+            "id": i,
+            "name": n,
+            "parent": None,
+            "parent_id": None,
+            "thread": 1,
+            "thread_name": "MainThread",
+            "start_ns": i,
+            "duration_ns": 1_000_000 * (i + 1),
+            "self_ns": 1_000_000 * (i + 1),
+            "status": "ok",
+            "error": None,
+            "swallowed": None,
+            "verdict": None,
+            "file": f"/src/{n}.py",
+            "loader": "source",
+            "importer": None,
+            "fromlist": False,
+            "duplicate_of": None,
+        }
+        for i, n in enumerate(names)
+    ]
     if failure:
-        imports.append({**imports[0], "id": len(imports), "name": "plugin", "status": "error", "swallowed": True,
-                        "verdict": "swallowed", "error": {"type": "KeyError", "message": "'X'", "traceback": "",
-                                                          "caused_by": None},
-                        "importer": {"file": "/src/app.py", "line": 3}})
-    return {"schema": "importguard.report/1", "pid": pid, "python": "3.11.7", "imports": imports, "violations": [],
-            "internal_errors": []}
+        imports.append(
+            {
+                **imports[0],
+                "id": len(imports),
+                "name": "plugin",
+                "status": "error",
+                "swallowed": True,
+                "verdict": "swallowed",
+                "error": {"type": "KeyError", "message": "'X'", "traceback": "", "caused_by": None},
+                "importer": {"file": "/src/app.py", "line": 3},
+            }
+        )
+    return {
+        "schema": "importguard.report/1",
+        "pid": pid,
+        "python": "3.11.7",
+        "imports": imports,
+        "violations": [],
+        "internal_errors": [],
+    }
 
 
 def test_several_processes_are_one_picture() -> None:
-    procs = [report(100, ["server"], failure=False), report(101, ["app", "app.views"], failure=True),
-             report(102, ["app", "app.views"], failure=True)]
+    procs = [
+        report(100, ["server"], failure=False),
+        report(101, ["app", "app.views"], failure=True),
+        report(102, ["app", "app.views"], failure=True),
+    ]
     text = _summary.render_processes(procs)
     lines = text.splitlines()
     assert lines[0] == "importguard: 3 processes, 7 imports, 9.0 ms"
-    assert lines[1:4] == ["  pid 100: 1 imports, 1.0 ms", "  pid 101: 3 imports, 4.0 ms, 1 failed imports",
-                          "  pid 102: 3 imports, 4.0 ms, 1 failed imports"]
+    assert lines[1:4] == [
+        "  pid 100: 1 imports, 1.0 ms",
+        "  pid 101: 3 imports, 4.0 ms, 1 failed imports",
+        "  pid 102: 3 imports, 4.0 ms, 1 failed imports",
+    ]
     # The workers' modules are ranked with the master's, each with its pid.
     assert any(line.strip().startswith("2.0") and "app.views" in line and "pid 101" in line for line in lines)
     # The same failure in two workers is one line, with where it happened.

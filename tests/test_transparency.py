@@ -127,7 +127,10 @@ SCENARIOS: dict[str, tuple[dict[str, str], str, list[str]]] = {
         ["lazy_mod"],
     ),
     "runpy -m": (
-        {"pkg/__init__.py": "", "pkg/__main__.py": "import sys\nprint('main', __name__, __spec__.name, sys.argv[1:])\n"},
+        {
+            "pkg/__init__.py": "",
+            "pkg/__main__.py": "import sys\nprint('main', __name__, __spec__.name, sys.argv[1:])\n",
+        },
         "import runpy, sys\nsys.argv = ['x', 'arg']\nrunpy.run_module('pkg', run_name='__main__')\n",
         ["pkg"],
     ),
@@ -248,11 +251,15 @@ def test_same_behaviour_with_and_without_the_hook(tmp_path: Path, scenario: str)
 OWN_FRAME_ON_310 = sys.version_info < (3, 11)
 
 
-@pytest.mark.xfail(OWN_FRAME_ON_310 and not FINDER, strict=True, reason=(
-    "known limitation: when a loader itself raises a non-ImportError, CPython keeps "
-    "importlib's frames in the traceback, and the hook's frame shows among them as one "
-    "more '<frozen importlib._bootstrap>' line. Module code errors and ImportErrors are unaffected."
-))
+@pytest.mark.xfail(
+    OWN_FRAME_ON_310 and not FINDER,
+    strict=True,
+    reason=(
+        "known limitation: when a loader itself raises a non-ImportError, CPython keeps "
+        "importlib's frames in the traceback, and the hook's frame shows among them as one "
+        "more '<frozen importlib._bootstrap>' line. Module code errors and ImportErrors are unaffected."
+    ),
+)
 def test_traceback_of_a_raising_loader(tmp_path: Path) -> None:
     code = """
         import sys
@@ -329,18 +336,24 @@ UNTRIMMED_TRACEBACKS = {
 }
 
 
-_UNTRIMMED_310 = pytest.mark.xfail(strict=True, reason=(
-    "3.10's bare raise re-raises the traceback saved when the exception was caught, "
-    "so the hook's frame cannot be dropped from tracebacks that CPython does not trim"
-))
+_UNTRIMMED_310 = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "3.10's bare raise re-raises the traceback saved when the exception was caught, "
+        "so the hook's frame cannot be dropped from tracebacks that CPython does not trim"
+    ),
+)
 #: Where the finder engine has no frame of its own in the traceback (see above).
 _NO_FINDER_FRAME = ("importlib.import_module of a missing module", "a finder that raises")
 
 
-@pytest.mark.parametrize("scenario", [
-    pytest.param(s, marks=[_UNTRIMMED_310] if OWN_FRAME_ON_310 and not (FINDER and s in _NO_FINDER_FRAME) else [])
-    for s in UNTRIMMED_TRACEBACKS
-])
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        pytest.param(s, marks=[_UNTRIMMED_310] if OWN_FRAME_ON_310 and not (FINDER and s in _NO_FINDER_FRAME) else [])
+        for s in UNTRIMMED_TRACEBACKS
+    ],
+)
 def test_untrimmed_tracebacks_have_no_hook_frame(tmp_path: Path, scenario: str) -> None:
     code = UNTRIMMED_TRACEBACKS[scenario]
     plain = _run(tmp_path, code, hooked=False)
@@ -380,10 +393,13 @@ def test_greenlet_style_interleaved_imports_do_not_break_the_hook(tmp_path: Path
     # blocks on patched I/O) leave the import stack out of order; the hook must
     # not raise on it (an IndexError from popping an empty stack).
     pytest.importorskip("greenlet")
-    write_tree(tmp_path, {
-        "mod_a.py": "import greenlet\ngreenlet.getcurrent().parent.switch('A paused')\n",
-        "mod_b.py": "import __main__\n__main__.worker.switch()\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "mod_a.py": "import greenlet\ngreenlet.getcurrent().parent.switch('A paused')\n",
+            "mod_b.py": "import __main__\n__main__.worker.switch()\n",
+        },
+    )
     code = """
         import greenlet
         def work():
@@ -399,4 +415,6 @@ def test_greenlet_style_interleaved_imports_do_not_break_the_hook(tmp_path: Path
     report = hooked[3]
     assert report["internal_errors"] == []  # type: ignore[index]
     assert {r["name"]: r["status"] for r in report["imports"] if r["name"] in ("mod_a", "mod_b")} == {  # type: ignore[index]
-        "mod_a": "ok", "mod_b": "ok"}
+        "mod_a": "ok",
+        "mod_b": "ok",
+    }

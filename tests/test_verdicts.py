@@ -27,11 +27,20 @@ FORMATS = ("json", "txt", "speedscope", "trace", "html")
 
 def convert(tmp_path: Path, report: Path) -> dict[str, str]:
     out = {}
-    for fmt, suffix in (("txt", ".txt"), ("speedscope", ".speedscope.json"), ("trace", ".trace.json"),
-                        ("html", ".html")):
+    for fmt, suffix in (
+        ("txt", ".txt"),
+        ("speedscope", ".speedscope.json"),
+        ("trace", ".trace.json"),
+        ("html", ".html"),
+    ):
         target = tmp_path / f"r{suffix}"
-        proc = subprocess.run([sys.executable, "-m", "importguard", "report", "convert", str(report), "-o", str(target)],
-                              env=clean_env(), capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "importguard", "report", "convert", str(report), "-o", str(target)],
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         out[fmt] = target.read_text()
     return out
@@ -64,8 +73,10 @@ def verdicts_in_every_format(tmp_path: Path, report: Path) -> dict[str, dict[str
 
 
 #: copy's and pickle's Jython probe (gone from copy in 3.12): the same statement in a module of ours.
-JYTHON_PROBE = {"jython_probe.py": "try:\n    from org.python.core import PyStringMap\nexcept ImportError:\n"
-                                   "    PyStringMap = None\n"}
+JYTHON_PROBE = {
+    "jython_probe.py": "try:\n    from org.python.core import PyStringMap\nexcept ImportError:\n"
+    "    PyStringMap = None\n"
+}
 
 
 def test_copy_module_probe_is_optional_everywhere(tmp_path: Path) -> None:
@@ -109,7 +120,8 @@ def test_cascades_share_their_head_verdict(tmp_path: Path) -> None:
     # escapes is swallowed by -c; inside it, the dotted import escaped into escapes, so the
     # statement `import escapes` was swallowed and its cascade shares that.
     assert {by[n]["verdict"] for n in ("escapes", "nowhere_pkg.sub.mod", "nowhere_pkg.sub", "nowhere_pkg")} == {
-        "swallowed"}
+        "swallowed"
+    }
     assert by["restructured"]["verdict"] == by["gone_helper_xyz"]["verdict"] == "swallowed"
     real, probes = _summary.failed_statements(data["imports"])
     assert sorted(head["name"] for head, _root in real) == ["escapes", "restructured"]
@@ -140,8 +152,10 @@ def test_html_agrees(tmp_path: Path, open_report: Any) -> None:
     _proc, data = run_hooked(code, cwd=tmp_path)
     assert data is not None
     page = open_report([data])
-    rows = page.js("() => Array.from(document.querySelectorAll('#modules tbody tr'), "
-                   "tr => [tr.cells[0].textContent, tr.cells[tr.cells.length - 1].textContent])")
+    rows = page.js(
+        "() => Array.from(document.querySelectorAll('#modules tbody tr'), "
+        "tr => [tr.cells[0].textContent, tr.cells[tr.cells.length - 1].textContent])"
+    )
     statuses = dict(rows)
     for r in data["imports"]:
         if r["verdict"] is not None:
@@ -152,6 +166,7 @@ def test_html_agrees(tmp_path: Path, open_report: Any) -> None:
     assert "org.python" not in issues.split("optional imports not found")[0]
     assert "org.python.core" in issues.split("optional imports not found")[1]
     # One line per statement, as the summary has them.
-    lines = page.js("() => Array.from(document.querySelectorAll('#issues li.k-swallowed, #issues li.k-error'), "
-                    "e => e.textContent)")
+    lines = page.js(
+        "() => Array.from(document.querySelectorAll('#issues li.k-swallowed, #issues li.k-error'), e => e.textContent)"
+    )
     assert sorted(line.split(":")[0] for line in lines) == ["escapes", "restructured"]

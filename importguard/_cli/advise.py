@@ -68,9 +68,11 @@ from importguard._cli.stats import format_ms, spread, summarize
 from importguard._cli.status import UsageError
 
 HELP = "which imports to defer, and what deferring them saves"
-DESCRIPTION = ("Run a program once with the hook on, watching when each module is first used, and list the imports "
-               "made before startup ended whose modules were not used by then, ranked by cost, with how to defer "
-               "each. --verify measures the saving. Forms as for run. The exit status is the program's.")
+DESCRIPTION = (
+    "Run a program once with the hook on, watching when each module is first used, and list the imports "
+    "made before startup ended whose modules were not used by then, ranked by cost, with how to defer "
+    "each. --verify measures the saving. Forms as for run. The exit status is the program's."
+)
 
 SCHEMA = "importguard.advise/1"
 CHILD_SCHEMA = "importguard.advise-child/1"
@@ -81,28 +83,51 @@ LAZY_IMPORTS = (3, 15)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``advise``'s options on *parser*."""
-    parser.add_argument("--until", type=float, metavar="SECONDS",
-                        help="startup ends this many seconds after the program started (default: when it calls "
-                             "importguard.startup_done(), or else when it exits)")
-    parser.add_argument("--memory", action="store_true",
-                        help="also measure the memory each import kept (a second run, with tracemalloc)")
-    parser.add_argument("--verify", action="store_true",
-                        help="re-run the program with the candidates deferred and measure the saving")
-    parser.add_argument("--runs", type=int, default=10, metavar="N",
-                        help="--verify: measured rounds (default 10)")
-    parser.add_argument("--warmup", type=int, default=1, metavar="K",
-                        help="--verify: rounds run first and discarded (default 1)")
-    parser.add_argument("--top", type=int, default=10, metavar="N",
-                        help="candidates shown and verified (default 10)")
-    parser.add_argument("--min-ms", type=float, default=1.0, metavar="MS",
-                        help="leave out candidates that cost less than this (default 1 ms)")
-    parser.add_argument("--rank", choices=("time", "memory"), default="time",
-                        help="rank by cumulative time (default) or by memory (needs --memory)")
-    parser.add_argument("--format", choices=("text", "json", "html"), default="text",
-                        help="text (default), json, or html (the run's report with the advice)")
-    parser.add_argument("-o", "--output", metavar="FILE",
-                        help="write the advice here (- for stdout); text goes to stderr by default, "
-                             "json and html need a file")
+    parser.add_argument(
+        "--until",
+        type=float,
+        metavar="SECONDS",
+        help="startup ends this many seconds after the program started (default: when it calls "
+        "importguard.startup_done(), or else when it exits)",
+    )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="also measure the memory each import kept (a second run, with tracemalloc)",
+    )
+    parser.add_argument(
+        "--verify", action="store_true", help="re-run the program with the candidates deferred and measure the saving"
+    )
+    parser.add_argument("--runs", type=int, default=10, metavar="N", help="--verify: measured rounds (default 10)")
+    parser.add_argument(
+        "--warmup", type=int, default=1, metavar="K", help="--verify: rounds run first and discarded (default 1)"
+    )
+    parser.add_argument("--top", type=int, default=10, metavar="N", help="candidates shown and verified (default 10)")
+    parser.add_argument(
+        "--min-ms",
+        type=float,
+        default=1.0,
+        metavar="MS",
+        help="leave out candidates that cost less than this (default 1 ms)",
+    )
+    parser.add_argument(
+        "--rank",
+        choices=("time", "memory"),
+        default="time",
+        help="rank by cumulative time (default) or by memory (needs --memory)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "html"),
+        default="text",
+        help="text (default), json, or html (the run's report with the advice)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the advice here (- for stdout); text goes to stderr by default, json and html need a file",
+    )
     parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m does")
     parser.add_argument("program", nargs=argparse.REMAINDER, help="the command, or script.py and its arguments")
 
@@ -200,8 +225,10 @@ def _read_run(tmp: str) -> tuple[dict[str, Any], dict[str, Any]]:
             if data.get("schema") == CHILD_SCHEMA:
                 child = data
     if child is None:
-        raise RuntimeError("the program left nothing to read: is importguard installed for the Python it runs "
-                           "(the .pth switches it on), and did it run Python at all?")
+        raise RuntimeError(
+            "the program left nothing to read: is importguard installed for the Python it runs "
+            "(the .pth switches it on), and did it run Python at all?"
+        )
     path = os.path.join(tmp, f"report-{child['pid']}.json")
     if not os.path.exists(path):
         raise RuntimeError("the program's first Python process wrote no import report")
@@ -334,8 +361,9 @@ def _site(node: _Node) -> tuple[str | None, int | None, bool]:
     return importer[0], importer[1], bool(importer[2])
 
 
-def analyse(report: dict[str, Any], child: dict[str, Any], until: float | None, min_ms: float,
-            memory: dict[str, int] | None) -> dict[str, Any]:
+def analyse(
+    report: dict[str, Any], child: dict[str, Any], until: float | None, min_ms: float, memory: dict[str, int] | None
+) -> dict[str, Any]:
     """The candidates of one diagnostic run (unranked), the cycles, and where startup ended."""
     nodes = _tree(report, child)
     end, end_by = startup_end(child, until)
@@ -372,26 +400,31 @@ def analyse(report: dict[str, Any], child: dict[str, Any], until: float | None, 
         for t, _thread, ref_file, ref_line, _func in node.entry["references"]:
             if t < end and (ref_file, ref_line) != (file, line):
                 others.append({"file": ref_file, "line": ref_line})
-        candidates.append({
-            "module": node.name,
-            "importer": {"file": file, "line": line},
-            "cumulative_ms": round(saved_ns / 1e6, 3),
-            "memory_bytes": None if memory is None else mem(node) - _needed_inside(node, end, node, mem),
-            "first_use": None if first is None else round((first[0] - start) / 1e9, 4),
-            "used_by": [] if first is None else [{"file": first[2], "line": first[3], "function": first[4]}],
-            "saving_ms": None,
-            "how": "",
-            # for the text and the how; removed from the JSON
-            "_chain": [(n.name, *_site(n)[:2]) for n in _chain(node)],
-            "_others": others,
-            "_fromlist": via_fromlist,
-            "_dependency": in_dependency(file, child.get("stdlib")),
-            "_loader": node.rec["loader"],
-            "_cycle": in_cycle.get(node.name),
-            "_import_ms": round(node.duration / 1e6, 3),
-        })
-    return {"startup_end": {"seconds": round((end - start) / 1e9, 4), "by": end_by},
-            "candidates": candidates, "cycles": cycles}
+        candidates.append(
+            {
+                "module": node.name,
+                "importer": {"file": file, "line": line},
+                "cumulative_ms": round(saved_ns / 1e6, 3),
+                "memory_bytes": None if memory is None else mem(node) - _needed_inside(node, end, node, mem),
+                "first_use": None if first is None else round((first[0] - start) / 1e9, 4),
+                "used_by": [] if first is None else [{"file": first[2], "line": first[3], "function": first[4]}],
+                "saving_ms": None,
+                "how": "",
+                # for the text and the how; removed from the JSON
+                "_chain": [(n.name, *_site(n)[:2]) for n in _chain(node)],
+                "_others": others,
+                "_fromlist": via_fromlist,
+                "_dependency": in_dependency(file, child.get("stdlib")),
+                "_loader": node.rec["loader"],
+                "_cycle": in_cycle.get(node.name),
+                "_import_ms": round(node.duration / 1e6, 3),
+            }
+        )
+    return {
+        "startup_end": {"seconds": round((end - start) / 1e9, 4), "by": end_by},
+        "candidates": candidates,
+        "cycles": cycles,
+    }
 
 
 # -- how to defer ----------------------------------------------------------------------------
@@ -435,7 +468,7 @@ def requires_older(file: str | None) -> bool | None:
         clause = clause.strip()
         for op in (">=", "~=", "==", ">"):
             if clause.startswith(op):
-                parts = clause[len(op):].strip().split(".")
+                parts = clause[len(op) :].strip().split(".")
                 try:
                     lowest = (int(parts[0]), int(parts[1]) if len(parts) > 1 else 0)
                 except ValueError:
@@ -461,8 +494,10 @@ def how(candidate: dict[str, Any], python: str, older: bool | None) -> str:
         text = f"from ... import {module.rpartition('.')[2]}" if candidate["_fromlist"] else f"import {module}"
     version = tuple(int(p) for p in python.split(".")[:2])
     parts = []
-    lazy_list = (f"add {module!r} to a module-level `__lazy_modules__ = [...]` list in {file or 'the importer'} "
-                 f"(Python 3.15+ then imports it on first use; older Pythons ignore the list)")
+    lazy_list = (
+        f"add {module!r} to a module-level `__lazy_modules__ = [...]` list in {file or 'the importer'} "
+        f"(Python 3.15+ then imports it on first use; older Pythons ignore the list)"
+    )
     if version >= LAZY_IMPORTS:
         parts.append(f"write `lazy {text}` at {where} (PEP 810)")
         if older is not False:
@@ -470,27 +505,41 @@ def how(candidate: dict[str, Any], python: str, older: bool | None) -> str:
     else:
         if candidate["used_by"]:
             use = candidate["used_by"][0]
-            parts.append(f"move `{text}` from {where} into the code that first uses it "
-                         f"({use['file']}:{use['line']}, in {use['function']})")
+            parts.append(
+                f"move `{text}` from {where} into the code that first uses it "
+                f"({use['file']}:{use['line']}, in {use['function']})"
+            )
         else:
-            parts.append(f"nothing used it in this run: remove `{text}` at {where}, or move it into the code that "
-                         f"needs it")
+            parts.append(
+                f"nothing used it in this run: remove `{text}` at {where}, or move it into the code that needs it"
+            )
         parts.append(f"on Python 3.15+, {lazy_list}")
     chain = candidate["_chain"]
     if len(chain) > 1:
         shown = chain if len(chain) <= 4 else [chain[0], None, *chain[-3:]]
-        parts.append("import chain: " + " -> ".join(
-            "..." if link is None else link[0] + (f" ({link[1]}:{link[2]})" if link[1] else "") for link in shown))
+        parts.append(
+            "import chain: "
+            + " -> ".join(
+                "..." if link is None else link[0] + (f" ({link[1]}:{link[2]})" if link[1] else "") for link in shown
+            )
+        )
     if candidate.get("_dependency"):
-        parts.append("that statement is in a dependency (an installed package or the standard library): deferring "
-                     "it there is that project's change, unless your code can stop importing the chain above it")
+        parts.append(
+            "that statement is in a dependency (an installed package or the standard library): deferring "
+            "it there is that project's change, unless your code can stop importing the chain above it"
+        )
     if candidate["_others"]:
-        parts.append("also imported before startup ended at " + ", ".join(
-            f"{o['file']}:{o['line']}" for o in candidate["_others"][:5]) + ": change those too")
+        parts.append(
+            "also imported before startup ended at "
+            + ", ".join(f"{o['file']}:{o['line']}" for o in candidate["_others"][:5])
+            + ": change those too"
+        )
     cycle = candidate["_cycle"]
     if cycle:
-        parts.append(f"it is in an import cycle ({' -> '.join(cycle['modules'])} -> {cycle['modules'][0]}): "
-                     f"deferring it changes which module sees the other half-initialized")
+        parts.append(
+            f"it is in an import cycle ({' -> '.join(cycle['modules'])} -> {cycle['modules'][0]}): "
+            f"deferring it changes which module sees the other half-initialized"
+        )
     return "; ".join(parts)
 
 
@@ -521,22 +570,34 @@ def _difference(name: str, base: str, other: str) -> str:
     return f"{name} differs"
 
 
-def _changed(base: subprocess.CompletedProcess[str], run: subprocess.CompletedProcess[str],
-             compared: list[str], no_marker: bool = False) -> str | None:
+def _changed(
+    base: subprocess.CompletedProcess[str],
+    run: subprocess.CompletedProcess[str],
+    compared: list[str],
+    no_marker: bool = False,
+) -> str | None:
     if no_marker:
         return "with it deferred the program never called importguard.startup_done()"
     if "exit status" in compared and run.returncode != base.returncode:
         tail = run.stderr.strip().splitlines()[-1:] if run.stderr else []
-        return (f"deferring it changed the exit status from {base.returncode} to {run.returncode}"
-                + (f" ({tail[0][:200]})" if tail else ""))
+        return f"deferring it changed the exit status from {base.returncode} to {run.returncode}" + (
+            f" ({tail[0][:200]})" if tail else ""
+        )
     for stream in ("stdout", "stderr"):
         if stream in compared and getattr(run, stream) != getattr(base, stream):
             return "deferring it changed " + _difference(stream, getattr(base, stream), getattr(run, stream))
     return None
 
 
-def verify(argv: list[str], candidates: list[dict[str, Any]], runs: int, warmup: int, marker: bool = False,
-           progress: Callable[[], None] = lambda: None, scans: list[list[Any]] | None = None) -> dict[str, Any]:
+def verify(
+    argv: list[str],
+    candidates: list[dict[str, Any]],
+    runs: int,
+    warmup: int,
+    marker: bool = False,
+    progress: Callable[[], None] = lambda: None,
+    scans: list[list[Any]] | None = None,
+) -> dict[str, Any]:
     """Measure what deferring each candidate (and all of them) saves; drop those that change the program.
 
     Times are to the program's exit, or with *marker* to its ``startup_done()`` call.
@@ -546,8 +607,9 @@ def verify(argv: list[str], candidates: list[dict[str, Any]], runs: int, warmup:
         return _verify(_Runner(argv, marker, tmp, sites), candidates, runs, warmup, progress)
 
 
-def _verify(run: _Runner, candidates: list[dict[str, Any]], runs: int, warmup: int,
-            progress: Callable[[], None]) -> dict[str, Any]:
+def _verify(
+    run: _Runner, candidates: list[dict[str, Any]], runs: int, warmup: int, progress: Callable[[], None]
+) -> dict[str, Any]:
     names = [c["module"] for c in candidates]
     not_verified = []
     testable = []
@@ -555,15 +617,19 @@ def _verify(run: _Runner, candidates: list[dict[str, Any]], runs: int, warmup: i
         if c["_loader"] in VERIFIABLE_LOADERS:
             testable.append(c["module"])
         else:
-            not_verified.append({"module": c["module"], "reason": f"{_article(c['_loader'])} module: the verifier defers "
-                                                                  f"only modules loaded from Python source or bytecode"})
+            not_verified.append(
+                {
+                    "module": c["module"],
+                    "reason": f"{_article(c['_loader'])} module: the verifier defers "
+                    f"only modules loaded from Python source or bytecode",
+                }
+            )
     # Check: two baseline runs (does the program repeat its output?), then each candidate deferred once.
     baselines = [run([])[1] for _ in range(2)]
     for _ in baselines:
         progress()
     first = baselines[0]
-    compared = ["exit status"] + [s for s in ("stdout", "stderr")
-                                  if getattr(baselines[1], s) == getattr(first, s)]
+    compared = ["exit status"] + [s for s in ("stdout", "stderr") if getattr(baselines[1], s) == getattr(first, s)]
     if baselines[1].returncode != first.returncode:
         compared = []
     dropped = []
@@ -643,13 +709,26 @@ def _mb(n: int | None) -> str:
     return f"{n / 1e6:.1f} MB" if abs(n) >= 100_000 else f"{n / 1e3:.0f} kB"
 
 
-def result(report: dict[str, Any], child: dict[str, Any], status: int, analysis: dict[str, Any],
-           rank: str, top: int, verified: dict[str, Any] | None, has_memory: bool) -> dict[str, Any]:
+def result(
+    report: dict[str, Any],
+    child: dict[str, Any],
+    status: int,
+    analysis: dict[str, Any],
+    rank: str,
+    top: int,
+    verified: dict[str, Any] | None,
+    has_memory: bool,
+) -> dict[str, Any]:
     """The advice, shaped as the ``importguard.advise/1`` JSON (plus private keys starting with _)."""
     python = child["python"]
-    candidates = sorted(analysis["candidates"],
-                        key=lambda c: (-(c["memory_bytes"] or 0) if rank == "memory" else -c["cumulative_ms"],
-                                       -c["cumulative_ms"], c["module"]))[:top]
+    candidates = sorted(
+        analysis["candidates"],
+        key=lambda c: (
+            -(c["memory_bytes"] or 0) if rank == "memory" else -c["cumulative_ms"],
+            -c["cumulative_ms"],
+            c["module"],
+        ),
+    )[:top]
     older_cache: dict[str | None, bool | None] = {}
     dropped: list[dict[str, Any]] = []
     if verified is not None:
@@ -695,11 +774,14 @@ def public(data: dict[str, Any]) -> dict[str, Any]:
 def render_text(data: dict[str, Any]) -> str:
     """The advice for people: the ranked table, the total, how to defer each, cycles."""
     end = data["startup_end"]
-    said = {"exit": "when the program exited", "until": "at --until",
-            "marker": "at importguard.startup_done()"}[end["by"]]
+    said = {"exit": "when the program exited", "until": "at --until", "marker": "at importguard.startup_done()"}[
+        end["by"]
+    ]
     cands = data["candidates"]
-    lines = [f"importguard advise: {len(cands)} import{'s' if len(cands) != 1 else ''} to defer "
-             f"(startup ended {said}, {end['seconds']:.2f} s after the start; Python {data['python']})"]
+    lines = [
+        f"importguard advise: {len(cands)} import{'s' if len(cands) != 1 else ''} to defer "
+        f"(startup ended {said}, {end['seconds']:.2f} s after the start; Python {data['python']})"
+    ]
     verified = data["verify"] is not None
     if cands:
         head = f"  {'#':>2}  {'cost ms':>9}"
@@ -726,9 +808,11 @@ def render_text(data: dict[str, Any]) -> str:
             line += f", {_mb(total['memory_bytes'])}"
         if total["saving_ms"] is not None:
             low, high = total["saving_spread_ms"]
-            line += (f"; measured saving with {'all' if len(cands) > 1 else 'it'} deferred: "
-                     f"{format_ms(total['saving_ms'])} ms (quartiles {format_ms(low)} to "
-                     f"{format_ms(high)}) over {data['verify']['runs']} rounds")
+            line += (
+                f"; measured saving with {'all' if len(cands) > 1 else 'it'} deferred: "
+                f"{format_ms(total['saving_ms'])} ms (quartiles {format_ms(low)} to "
+                f"{format_ms(high)}) over {data['verify']['runs']} rounds"
+            )
             base = data["verify"]["baseline_cpu_ms"]
             if base:
                 to = " up to startup_done()" if data["verify"]["timed_to"] != "exit" else ""
@@ -740,21 +824,27 @@ def render_text(data: dict[str, Any]) -> str:
         for i, c in enumerate(cands, 1):
             lines.append(f"  {i}. {c['module']}: {c['how']}")
     else:
-        lines.append("  nothing to defer: every import made before startup ended was used by then, or cost less "
-                     "than --min-ms")
+        lines.append(
+            "  nothing to defer: every import made before startup ended was used by then, or cost less than --min-ms"
+        )
     if verified:
         v = data["verify"]
         if v["compared"]:
-            lines.append(f"verified over {v['runs']} rounds after {v['warmup']} warmup, comparing "
-                         f"{', '.join(v['compared'])} with baseline runs; savings are in CPU time (user + "
-                         f"system), medians ± half the interquartile range")
+            lines.append(
+                f"verified over {v['runs']} rounds after {v['warmup']} warmup, comparing "
+                f"{', '.join(v['compared'])} with baseline runs; savings are in CPU time (user + "
+                f"system), medians ± half the interquartile range"
+            )
         else:
             lines.append("verified, but the program's exit status varies from run to run: nothing compared")
-        wall = v["savings_wall_ms"].get(ALL) or (next(iter(v["savings_wall_ms"].values()))
-                                                  if len(v["savings_wall_ms"]) == 1 else None)
+        wall = v["savings_wall_ms"].get(ALL) or (
+            next(iter(v["savings_wall_ms"].values())) if len(v["savings_wall_ms"]) == 1 else None
+        )
         if wall and v["baseline_wall_ms"]:
-            lines.append(f"wall time (moves with the machine's load): {spread(v['baseline_wall_ms'])} ms, "
-                         f"saving {spread(wall)} ms")
+            lines.append(
+                f"wall time (moves with the machine's load): {spread(v['baseline_wall_ms'])} ms, "
+                f"saving {spread(wall)} ms"
+            )
         for d in v.get("not_verified", []):
             lines.append(f"  not verified: {d['module']}: {d['reason']}")
     for d in data["dropped"]:
@@ -788,8 +878,10 @@ def advise_program(args: argparse.Namespace, argv: list[str]) -> int:
     if args.memory:
         mem_status, _mem_report, mem_child = diagnose(argv, memory=True, streamed=False)
         if mem_status != status:
-            sys.stderr.write(f"importguard advise: the run with tracemalloc exited {mem_status}, the first "
-                             f"{status}; memory is left out\n")
+            sys.stderr.write(
+                f"importguard advise: the run with tracemalloc exited {mem_status}, the first "
+                f"{status}; memory is left out\n"
+            )
         else:
             memory = mem_child["memory"] or {}
     analysis = analyse(report, child, args.until, args.min_ms, memory)
@@ -797,8 +889,15 @@ def advise_program(args: argparse.Namespace, argv: list[str]) -> int:
     if args.verify and data["candidates"]:
         bar = progress_bar(runs_needed(data["candidates"], args.runs, args.warmup), "importguard advise")
         try:
-            verified = verify(argv, data["candidates"], args.runs, args.warmup,
-                              marker=data["startup_end"]["by"] == "marker", scans=child.get("scans"), progress=bar.update if bar is not None else (lambda: None))
+            verified = verify(
+                argv,
+                data["candidates"],
+                args.runs,
+                args.warmup,
+                marker=data["startup_end"]["by"] == "marker",
+                scans=child.get("scans"),
+                progress=bar.update if bar is not None else (lambda: None),
+            )
         finally:
             if bar is not None:
                 bar.close()

@@ -130,9 +130,11 @@ from importguard._cli.stats import format_ms, quantile, spread, summarize
 from importguard._cli.status import EXIT_FOUND, EXIT_OK, UsageError
 
 HELP = "measure import cost over repeated fresh processes"
-DESCRIPTION = ("Import each TARGET (a module name, or a shell command given with --command) in N fresh processes with "
-               "the hook on, alternating targets, and report per module the median and spread of self and cumulative "
-               "time.")
+DESCRIPTION = (
+    "Import each TARGET (a module name, or a shell command given with --command) in N fresh processes with "
+    "the hook on, alternating targets, and report per module the median and spread of self and cumulative "
+    "time."
+)
 
 SCHEMA = "importguard.bench/1"
 
@@ -151,22 +153,43 @@ _PROBE = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``bench``'s options on *parser*."""
     parser.add_argument("targets", nargs="*", metavar="TARGET", help="module to import (python -c 'import TARGET')")
-    parser.add_argument("--command", dest="commands", action="append", default=[], metavar="CMD",
-                        help="a shell command line to measure instead of a module (repeatable)")
+    parser.add_argument(
+        "--command",
+        dest="commands",
+        action="append",
+        default=[],
+        metavar="CMD",
+        help="a shell command line to measure instead of a module (repeatable)",
+    )
     parser.add_argument("--runs", type=int, default=10, metavar="N", help="measured runs per target (default 10)")
-    parser.add_argument("--warmup", type=int, default=1, metavar="K",
-                        help="rounds run first and discarded (default 1)")
-    parser.add_argument("--python", default=sys.executable, metavar="PATH",
-                        help="interpreter to run module targets with, used as given (default: this one)")
-    parser.add_argument("--isolated", action="store_true",
-                        help="run module targets with python -I (no working directory or user site on the path)")
+    parser.add_argument("--warmup", type=int, default=1, metavar="K", help="rounds run first and discarded (default 1)")
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        metavar="PATH",
+        help="interpreter to run module targets with, used as given (default: this one)",
+    )
+    parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="run module targets with python -I (no working directory or user site on the path)",
+    )
     parser.add_argument("--json", dest="json_out", metavar="OUT", help="write every sample and the statistics here")
-    parser.add_argument("--top", type=int, default=20, metavar="N",
-                        help="modules shown per target, by median cumulative time (default 20)")
-    parser.add_argument("--gc", choices=("include", "exclude"), default="include",
-                        help="count the garbage collector's time inside imports in each module's times "
-                             "(include, as -X importtime does; the default) or leave it out (exclude): a "
-                             "collection lands in whichever module is running when it triggers")
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=20,
+        metavar="N",
+        help="modules shown per target, by median cumulative time (default 20)",
+    )
+    parser.add_argument(
+        "--gc",
+        choices=("include", "exclude"),
+        default="include",
+        help="count the garbage collector's time inside imports in each module's times "
+        "(include, as -X importtime does; the default) or leave it out (exclude): a "
+        "collection lands in whichever module is running when it triggers",
+    )
 
 
 # -- children ------------------------------------------------------------------
@@ -186,8 +209,14 @@ def run_child(target: Target, python: str, isolated: bool, env: dict[str, str]) 
 def probe(python: str, isolated: bool) -> str:
     """Check that *python* runs and that ``IMPORTGUARD=1`` switches the hook on in it; return its version."""
     try:
-        proc = subprocess.run([python, *(["-I"] if isolated else []), "-c", _PROBE], env=child_env(True),
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
+        proc = subprocess.run(
+            [python, *(["-I"] if isolated else []), "-c", _PROBE],
+            env=child_env(True),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+        )
     except OSError as exc:
         raise UsageError(f"cannot run {python}: {exc.strerror or exc}") from None
     words = proc.stdout.split()
@@ -226,18 +255,29 @@ def sample_from_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 total += duration
             if rec["status"] != "ok" or rec["duplicate_of"] is not None:
                 continue
-            entry = modules.setdefault(rec["name"], {"self_ns": 0, "cumulative_ns": 0, "gc_self_ns": 0,
-                                                     "gc_cumulative_ns": 0})
+            entry = modules.setdefault(
+                rec["name"], {"self_ns": 0, "cumulative_ns": 0, "gc_self_ns": 0, "gc_cumulative_ns": 0}
+            )
             entry["self_ns"] += rec["self_ns"]
             entry["cumulative_ns"] += duration
             entry["gc_self_ns"] += rec.get("gc_ns") or 0
             entry["gc_cumulative_ns"] += rec.get("gc_cumulative_ns") or 0
             structure.setdefault(rec["name"], (rec["parent"], rec["thread_name"]))
-    gc_total = sum(rec.get("gc_cumulative_ns") or 0 for report in reports for rec in report["imports"]
-                   if rec["parent_id"] is None and rec["duration_ns"] is not None)
+    gc_total = sum(
+        rec.get("gc_cumulative_ns") or 0
+        for report in reports
+        for rec in report["imports"]
+        if rec["parent_id"] is None and rec["duration_ns"] is not None
+    )
     versions = sorted({str(r.get("python")) for r in reports})
-    return {"total_ns": total, "gc_total_ns": gc_total, "module_count": len(modules), "modules": modules,
-            "structure": structure, "python": ", ".join(versions)}
+    return {
+        "total_ns": total,
+        "gc_total_ns": gc_total,
+        "module_count": len(modules),
+        "modules": modules,
+        "structure": structure,
+        "python": ", ".join(versions),
+    }
 
 
 def _load_reports(paths: Iterable[str]) -> list[dict[str, Any]]:
@@ -285,8 +325,15 @@ def measure_plain(target: Target, python: str, isolated: bool) -> int:
 # -- the whole bench ------------------------------------------------------------
 
 
-def bench(targets: Sequence[Target], runs: int, warmup: int, python: str, isolated: bool,
-          progress: Callable[[], None] = lambda: None, gc: str = "include") -> dict[str, Any]:
+def bench(
+    targets: Sequence[Target],
+    runs: int,
+    warmup: int,
+    python: str,
+    isolated: bool,
+    progress: Callable[[], None] = lambda: None,
+    gc: str = "include",
+) -> dict[str, Any]:
     """Run the bench and return its result, shaped as the ``importguard.bench/1`` JSON (budgets aside).
 
     *gc* ``"exclude"`` leaves the garbage collector's time inside imports out
@@ -329,8 +376,10 @@ def module_times(times: dict[str, int], gc: str) -> tuple[int, int]:
     """(self ns, cumulative ns) of one module in one run, with the collector's time
     left out when *gc* is ``"exclude"`` (a sample without GC fields has none to leave out)."""
     if gc == "exclude":
-        return (times["self_ns"] - times.get("gc_self_ns", 0),
-                times["cumulative_ns"] - times.get("gc_cumulative_ns", 0))
+        return (
+            times["self_ns"] - times.get("gc_self_ns", 0),
+            times["cumulative_ns"] - times.get("gc_cumulative_ns", 0),
+        )
     return times["self_ns"], times["cumulative_ns"]
 
 
@@ -414,9 +463,15 @@ def _target_result(target: Target, measured: list[dict[str, Any]], warmup: int, 
         **target.describe(),
         "python": ", ".join(sorted({s["python"] for s in measured})),
         "samples": [
-            {"round": warmup + i, "wall_ns": s["wall_ns"], "plain_wall_ns": s["plain_wall_ns"],
-             "total_ns": s["total_ns"], "gc_total_ns": s.get("gc_total_ns", 0), "module_count": s["module_count"],
-             "modules": s["modules"]}
+            {
+                "round": warmup + i,
+                "wall_ns": s["wall_ns"],
+                "plain_wall_ns": s["plain_wall_ns"],
+                "total_ns": s["total_ns"],
+                "gc_total_ns": s.get("gc_total_ns", 0),
+                "module_count": s["module_count"],
+                "modules": s["modules"],
+            }
             for i, s in enumerate(measured)
         ],
         "statistics": {
@@ -435,15 +490,23 @@ def _target_result(target: Target, measured: list[dict[str, Any]], warmup: int, 
 def render(data: dict[str, Any], top: int) -> str:
     """The table bench prints: per target, the slowest modules and the totals."""
     gc = data.get("gc", "include")
-    gc_words = ("garbage collection included in the times, as -X importtime counts it (--gc exclude leaves it out)"
-                if gc == "include" else "garbage collection left out of the times (--gc exclude)")
-    lines = [f"importguard bench: {data['runs']} runs per target after {data['warmup']} warmup, "
-             f"Python {data['python']}; times are medians ± half the interquartile range, in ms; {gc_words}"]
+    gc_words = (
+        "garbage collection included in the times, as -X importtime counts it (--gc exclude leaves it out)"
+        if gc == "include"
+        else "garbage collection left out of the times (--gc exclude)"
+    )
+    lines = [
+        f"importguard bench: {data['runs']} runs per target after {data['warmup']} warmup, "
+        f"Python {data['python']}; times are medians ± half the interquartile range, in ms; {gc_words}"
+    ]
     for result in data["targets"]:
         stats = result["statistics"]
         count = stats["module_count"]
-        counted = f"{count['median']:g}" if count["min"] == count["max"] else \
-            f"{count['median']:g} (from {count['min']:g} to {count['max']:g})"
+        counted = (
+            f"{count['median']:g}"
+            if count["min"] == count["max"]
+            else f"{count['median']:g} (from {count['min']:g} to {count['max']:g})"
+        )
         label = result["target"] if result["kind"] == "module" else f"command: {result['target']}"
         lines.append("")
         lines.append(f"{label}: {counted} modules, total import time {spread(stats['total_ms'])} ms")
@@ -453,31 +516,39 @@ def render(data: dict[str, Any], top: int) -> str:
             gc_ms = mod.get("gc_ms", {}).get("max", 0)
             # The median collector time of a module is usually 0: a collection lands in it in some runs only.
             gc_text = f"{format_ms(mod['gc_ms']['median'])} (≤{format_ms(gc_ms)})" if gc_ms else "-"
-            lines.append(f"  {spread(mod['cumulative_ms']):>16}  {spread(mod['self_ms']):>14}  {gc_text:>10}  "
-                         f"{mod['runs']:>4}  {name}")
+            lines.append(
+                f"  {spread(mod['cumulative_ms']):>16}  {spread(mod['self_ms']):>14}  {gc_text:>10}  "
+                f"{mod['runs']:>4}  {name}"
+            )
         if len(ranked) > top:
             lines.append(f"  ... {len(ranked) - top} more (--top N to show them, --json for everything)")
         if "gc_total_ms" in stats and stats["gc_total_ms"]["max"]:
-            lines.append(f"  garbage collection inside imports: {spread(stats['gc_total_ms'])} ms per run "
-                         f"({'included above' if gc == 'include' else 'left out above'})")
+            lines.append(
+                f"  garbage collection inside imports: {spread(stats['gc_total_ms'])} ms per run "
+                f"({'included above' if gc == 'include' else 'left out above'})"
+            )
         lines.append("  " + overhead_line(result["overhead"]))
     return "\n".join(lines) + "\n"
 
 
 def overhead_line(over: dict[str, Any]) -> str:
     """What importguard costs the measured program, and how sure the runs are of it."""
-    walls = (f"wall time: {spread(over['hooked_wall_ms'])} ms hooked, {spread(over['plain_wall_ms'])} ms plain")
+    walls = f"wall time: {spread(over['hooked_wall_ms'])} ms hooked, {spread(over['plain_wall_ms'])} ms plain"
     if "interval_ms" not in over:
         return f"{walls}: importguard's overhead {over['difference_ms']:+.1f} ms"
     low, high = over["interval_ms"]
     sure = f"{100 * over['confidence']:.1f}% confidence"
     if over["inside_noise"]:
-        return (f"{walls}: importguard's overhead is inside the noise (the runs put it between {low:+.1f} and "
-                f"{high:+.1f} ms, {sure}; more --runs narrow that)")
+        return (
+            f"{walls}: importguard's overhead is inside the noise (the runs put it between {low:+.1f} and "
+            f"{high:+.1f} ms, {sure}; more --runs narrow that)"
+        )
     pct = f" ({over['difference_pct']:+.0f}%)" if over["difference_pct"] is not None else ""
-    return (f"{walls}: importguard's overhead {over['difference_ms']:+.1f} ms{pct}, between {low:+.1f} and "
-            f"{high:+.1f} ms ({sure}, median of the paired runs' differences), most of it the hook's start "
-            f"and the report written at exit")
+    return (
+        f"{walls}: importguard's overhead {over['difference_ms']:+.1f} ms{pct}, between {low:+.1f} and "
+        f"{high:+.1f} ms ({sure}, median of the paired runs' differences), most of it the hook's start "
+        f"and the report written at exit"
+    )
 
 
 def render_budgets(checked: Sequence[dict[str, Any]], runs: int, gc: str = "include") -> str:
@@ -488,8 +559,10 @@ def render_budgets(checked: Sequence[dict[str, Any]], runs: int, gc: str = "incl
     lines = ["", f"budgets (median cumulative time over {runs} runs{without}):"]
     for b in checked:
         verdict = "EXCEEDED" if b["exceeded"] else "ok"
-        lines.append(f"  {b['module']}: {format_ms(b['median_cumulative_ms'])} ms, budget {b['budget_ms']:g} ms "
-                     f"(target {b['target']}): {verdict}")
+        lines.append(
+            f"  {b['module']}: {format_ms(b['median_cumulative_ms'])} ms, budget {b['budget_ms']:g} ms "
+            f"(target {b['target']}): {verdict}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -511,8 +584,15 @@ def main(args: argparse.Namespace) -> int:
 
     bar = progress_bar((args.runs + args.warmup) * len(targets) * 2, "importguard bench")
     try:
-        data = bench(targets, args.runs, args.warmup, args.python, args.isolated,
-                     progress=bar.update if bar is not None else (lambda: None), gc=args.gc)
+        data = bench(
+            targets,
+            args.runs,
+            args.warmup,
+            args.python,
+            args.isolated,
+            progress=bar.update if bar is not None else (lambda: None),
+            gc=args.gc,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -529,10 +609,12 @@ def main(args: argparse.Namespace) -> int:
         sys.stdout.write(f"budgets not checked (no target imports them): {', '.join(unchecked)}\n")
     exceeded = [b for b in checked if b["exceeded"]]
     if exceeded:
-        sys.stdout.write(f"importguard bench: {len(exceeded)} budget{'s' if len(exceeded) > 1 else ''} exceeded: "
-                         + ", ".join(f"{b['module']} ({format_ms(b['median_cumulative_ms'])} ms > "
-                                     f"{b['budget_ms']:g} ms)" for b in exceeded) + "\n")
+        sys.stdout.write(
+            f"importguard bench: {len(exceeded)} budget{'s' if len(exceeded) > 1 else ''} exceeded: "
+            + ", ".join(
+                f"{b['module']} ({format_ms(b['median_cumulative_ms'])} ms > {b['budget_ms']:g} ms)" for b in exceeded
+            )
+            + "\n"
+        )
         return EXIT_FOUND
     return EXIT_OK
-
-

@@ -34,12 +34,13 @@ def load_budgets(cwd: str) -> tuple[dict[str, int], str | None]:
     if raw is None:
         return {}, path
     if not isinstance(raw, dict):
-        raise UsageError(f"{path}: [tool.importguard] budgets must be a table; expected "
-                         f"{_config._ACCEPTS['budgets']}.")
+        raise UsageError(f"{path}: [tool.importguard] budgets must be a table; expected {_config._ACCEPTS['budgets']}.")
     budgets, wrong = _config.budget_entries(raw)
     if wrong:
-        lines = [f"{path}: [tool.importguard.budgets] {module!r} = {value!r} is not valid ({why})"
-                 for module, value, why in wrong]
+        lines = [
+            f"{path}: [tool.importguard.budgets] {module!r} = {value!r} is not valid ({why})"
+            for module, value, why in wrong
+        ]
         raise UsageError("; ".join(lines) + f"; expected {_config._ACCEPTS['budgets']}.")
     return budgets, path
 
@@ -54,8 +55,15 @@ def check_budgets(budgets: dict[str, int], results: Sequence[dict[str, Any]]) ->
             if stats is None:
                 continue
             median = stats["cumulative_ms"]["median"]
-            out.append({"module": module, "budget_ms": budget_ms, "target": result["target"],
-                        "median_cumulative_ms": median, "exceeded": median > budget_ms})
+            out.append(
+                {
+                    "module": module,
+                    "budget_ms": budget_ms,
+                    "target": result["target"],
+                    "median_cumulative_ms": median,
+                    "exceeded": median > budget_ms,
+                }
+            )
     return out
 
 
@@ -71,7 +79,12 @@ def budgets_in_one_run(budgets: dict[str, int], imports: Sequence[dict[str, Any]
     out = []
     for module, budget_ns in sorted(budgets.items()):
         took = measured.get(module)
-        out.append({"module": module, "budget_ms": budget_ns / 1e6,
-                    "cumulative_ms": None if took is None else round(took / 1e6, 4),
-                    "exceeded": took is not None and took > budget_ns})
+        out.append(
+            {
+                "module": module,
+                "budget_ms": budget_ns / 1e6,
+                "cumulative_ms": None if took is None else round(took / 1e6, 4),
+                "exceeded": took is not None and took > budget_ns,
+            }
+        )
     return out

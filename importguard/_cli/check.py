@@ -22,9 +22,11 @@ from importguard._cli.status import EXIT_FOUND, EXIT_OK
 from importguard._cli.walker import DEFAULT_TIMEOUT_S, check_settings, run_walker, seconds
 
 HELP = "import every module of the packages; report failures and export violations"
-DESCRIPTION = ("Import every module of PKG (walking submodules) in a fresh interpreter with the hook on, and report "
-               "every failed import and export violation. Exit 0 when clean, 1 when something was found, 2 on a "
-               "usage error.")
+DESCRIPTION = (
+    "Import every module of PKG (walking submodules) in a fresh interpreter with the hook on, and report "
+    "every failed import and export violation. Exit 0 when clean, 1 when something was found, 2 on a "
+    "usage error."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,23 +34,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("packages", nargs="+", metavar="PKG")
     parser.add_argument("--format", choices=("text", "json", "github", "junit"), default="text")
     parser.add_argument("--python", default=sys.executable, help="interpreter to check with (default: this one)")
-    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                        help="do not import modules matching GLOB (repeatable; also [tool.importguard.check] exclude)")
-    parser.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
-                        help=f"a module still importing after this long fails (default {DEFAULT_TIMEOUT_S:g}; 0: no "
-                             "limit)")
-    parser.add_argument("--snapshot", metavar="FILE", help="the snapshot to check against (default: importguard.lock "
-                                                           "next to pyproject.toml, or the snapshot setting)")
-    parser.add_argument("--fail-on-dependencies", action="store_true",
-                        help="count findings in modules outside the packages named and the project (default: listed "
-                             "as information)")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="do not import modules matching GLOB (repeatable; also [tool.importguard.check] exclude)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=seconds,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"a module still importing after this long fails (default {DEFAULT_TIMEOUT_S:g}; 0: no limit)",
+    )
+    parser.add_argument(
+        "--snapshot",
+        metavar="FILE",
+        help="the snapshot to check against (default: importguard.lock "
+        "next to pyproject.toml, or the snapshot setting)",
+    )
+    parser.add_argument(
+        "--fail-on-dependencies",
+        action="store_true",
+        help="count findings in modules outside the packages named and the project (default: listed as information)",
+    )
 
 
 class Findings:
     """What a walk found, sorted into what counts (exit 1) and what is information."""
 
-    def __init__(self, data: dict[str, Any], packages: list[str], exclude: Sequence[str],
-                 accept: dict[str, tuple[tuple[str, ...] | None, str]], dependencies: bool) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        packages: list[str],
+        exclude: Sequence[str],
+        accept: dict[str, tuple[tuple[str, ...] | None, str]],
+        dependencies: bool,
+    ) -> None:
         from importguard._globs import compile_globs
         from importguard._summary import failed_statements
 
@@ -77,9 +100,16 @@ class Findings:
         self.others: list[dict[str, Any]] = []  # optional dependency, other platform, dependency's, accepted
         for head, root in real:
             cause = causes.get(head["id"]) or {"category": "failure", "reason": None, "missing": None}
-            item = {**head, "root_cause": root["name"] if root is not head else None, "root": root,
-                    "category": cause["category"], "reason": cause["reason"], "missing_module": cause["missing"],
-                    "accepted": None, "in_scope": head["name"] in scope}
+            item = {
+                **head,
+                "root_cause": root["name"] if root is not head else None,
+                "root": root,
+                "category": cause["category"],
+                "reason": cause["reason"],
+                "missing_module": cause["missing"],
+                "accepted": None,
+                "in_scope": head["name"] in scope,
+            }
             if excluded is not None and excluded(head["name"]):
                 continue
             reason = next((why for match, names, why in accepted if names is None and match(head["name"])), None)
@@ -127,8 +157,10 @@ _LABELS = {"optional": "missing optional dependency", "platform": "other platfor
 def _violation_text(v: dict[str, Any]) -> str:
     what = "modules " if v.get("kind") == "modules" else ""
     if v["source"] == "snapshot":
-        return (f"{v['module']} lost {what}{', '.join(v['missing'])} (an API regression against the snapshot "
-                f"{v['declared_in']})")
+        return (
+            f"{v['module']} lost {what}{', '.join(v['missing'])} (an API regression against the snapshot "
+            f"{v['declared_in']})"
+        )
     return f"{v['module']} lacks {what}{', '.join(v['missing'])} (declared by {v['source']} in {v['declared_in']})"
 
 
@@ -147,17 +179,25 @@ def _text(f: Findings, budgets: list[dict[str, Any]] | None = None) -> str:
             lines.append(f"    related: {rel['name']}: {rel['error']}")
     for b in budgets or []:
         if b["exceeded"]:
-            lines.append(f"budget exceeded: {b['module']} took {b['cumulative_ms']:.1f} ms cumulative, budget "
-                         f"{b['budget_ms']:g} ms")
+            lines.append(
+                f"budget exceeded: {b['module']} took {b['cumulative_ms']:.1f} ms cumulative, budget "
+                f"{b['budget_ms']:g} ms"
+            )
         elif b["cumulative_ms"] is None:
             lines.append(f"budget not checked: {b['module']} was not imported")
     info = []
-    kinds = (("missing optional dependencies", "optional"), ("other platforms", "platform"),
-             ("failures outside the packages checked (--fail-on-dependencies counts them)", "failure"),
-             ("accepted in [tool.importguard.accept]", "accepted"))
+    kinds = (
+        ("missing optional dependencies", "optional"),
+        ("other platforms", "platform"),
+        ("failures outside the packages checked (--fail-on-dependencies counts them)", "failure"),
+        ("accepted in [tool.importguard.accept]", "accepted"),
+    )
     for label, kind in kinds:
-        items = [i for i in f.others if (kind == "accepted") == bool(i["accepted"])
-                 and (kind == "accepted" or i["category"] == kind)]
+        items = [
+            i
+            for i in f.others
+            if (kind == "accepted") == bool(i["accepted"]) and (kind == "accepted" or i["category"] == kind)
+        ]
         if not items:
             continue
         info.append(f"not counted, {label}: {len(items)}")
@@ -167,33 +207,44 @@ def _text(f: Findings, budgets: list[dict[str, Any]] | None = None) -> str:
             n = len(group)
             info.append(f"  {n} module{'s' if n > 1 else ''} failed because {cause}: {_names(group)}")
     if f.other_violations:
-        info.append(f"not counted, export violations outside the packages checked or accepted: "
-                    f"{len(f.other_violations)} (--fail-on-dependencies counts the unaccepted ones)")
+        info.append(
+            f"not counted, export violations outside the packages checked or accepted: "
+            f"{len(f.other_violations)} (--fail-on-dependencies counts the unaccepted ones)"
+        )
         for v in f.other_violations:
             note = f" [accepted: {v['accepted']}]" if v["accepted"] else ""
             info.append(f"  {_violation_text(v)}{note}")
     if f.excluded:
-        info.append(f"excluded: {len(f.excluded)} modules (--exclude, [tool.importguard.check] exclude): "
-                    f"{', '.join(f.excluded[:8])}{' ...' if len(f.excluded) > 8 else ''}")
+        info.append(
+            f"excluded: {len(f.excluded)} modules (--exclude, [tool.importguard.check] exclude): "
+            f"{', '.join(f.excluded[:8])}{' ...' if len(f.excluded) > 8 else ''}"
+        )
     if f.skipped:
-        info.append(f"skipped: {len(f.skipped)} files whose names are not module names: "
-                    f"{', '.join(f.skipped[:8])}{' ...' if len(f.skipped) > 8 else ''}")
+        info.append(
+            f"skipped: {len(f.skipped)} files whose names are not module names: "
+            f"{', '.join(f.skipped[:8])}{' ...' if len(f.skipped) > 8 else ''}"
+        )
     lines.extend(info)
-    summary = (f"importguard check {' '.join(f.packages)}: {f.checked} modules checked, {len(f.failures)} failed "
-               f"imports, {len(f.violations)} export violations")
+    summary = (
+        f"importguard check {' '.join(f.packages)}: {f.checked} modules checked, {len(f.failures)} failed "
+        f"imports, {len(f.violations)} export violations"
+    )
     if f.others or f.other_violations:
         summary += f"; {len(f.others) + len(f.other_violations)} not counted"
     if budgets:
         # One import of each module, in the walk's order: a module another one
         # imported first costs nothing here. bench gives medians of fresh processes.
-        summary += (f", {sum(b['exceeded'] for b in budgets)} of {len(budgets)} budgets exceeded (one run; "
-                    f"importguard bench measures medians)")
+        summary += (
+            f", {sum(b['exceeded'] for b in budgets)} of {len(budgets)} budgets exceeded (one run; "
+            f"importguard bench measures medians)"
+        )
     lines.append(summary)
     return "\n".join(lines) + "\n"
 
 
 def _github(f: Findings, budgets: list[dict[str, Any]] | None = None) -> str:
     """GitHub Actions workflow commands: an annotation per finding, on the file at fault."""
+
     def esc(s: str) -> str:
         return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -210,8 +261,10 @@ def _github(f: Findings, budgets: list[dict[str, Any]] | None = None) -> str:
     for r in f.failures:
         err = r["root"].get("error") or {}
         because = f"because {r['root_cause']} failed: " if r["root_cause"] else ""
-        out.append(f"::error {place(r['importer'])}title={prop('import failed: ' + r['name'])}::"
-                   f"{esc(because + str(err.get('type')) + ': ' + str(err.get('message')))}")
+        out.append(
+            f"::error {place(r['importer'])}title={prop('import failed: ' + r['name'])}::"
+            f"{esc(because + str(err.get('type')) + ': ' + str(err.get('message')))}"
+        )
     for v in f.violations:
         where = {"file": v["file"], "line": 1} if v["source"] == "snapshot" and v.get("file") else v["importer"]
         title = "API regression" if v["source"] == "snapshot" else "export violation"
@@ -220,11 +273,15 @@ def _github(f: Findings, budgets: list[dict[str, Any]] | None = None) -> str:
         label = f"accepted: {r['accepted']}" if r["accepted"] else _LABELS[r["category"]]
         out.append(f"::notice title={prop('import failed (' + label + '): ' + r['name'])}::{esc(_cause_text(r))}")
     for v in f.other_violations:
-        out.append(f"::notice title={prop('export violation (not counted): ' + v['module'])}::{esc(_violation_text(v))}")
+        out.append(
+            f"::notice title={prop('export violation (not counted): ' + v['module'])}::{esc(_violation_text(v))}"
+        )
     for b in budgets or []:
         if b["exceeded"]:
-            out.append(f"::error title={prop('import budget exceeded: ' + b['module'])}::{b['module']} took "
-                       f"{b['cumulative_ms']:.1f} ms cumulative (one run), budget {b['budget_ms']:g} ms")
+            out.append(
+                f"::error title={prop('import budget exceeded: ' + b['module'])}::{b['module']} took "
+                f"{b['cumulative_ms']:.1f} ms cumulative (one run), budget {b['budget_ms']:g} ms"
+            )
     out.append(f"::notice title=importguard check::{esc(_text(f, budgets).splitlines()[-1])}")
     return "\n".join(out) + "\n"
 
@@ -250,23 +307,32 @@ def _junit(f: Findings, budgets: list[dict[str, Any]] | None = None) -> str:
         bad.setdefault(v["module"], []).append(_violation_text(v))
     for b in budgets or []:
         if b["exceeded"]:
-            bad.setdefault(b["module"], []).append(f"over its import budget: {b['cumulative_ms']:.1f} ms "
-                                                   f"cumulative (one run), budget {b['budget_ms']:g} ms")
+            bad.setdefault(b["module"], []).append(
+                f"over its import budget: {b['cumulative_ms']:.1f} ms "
+                f"cumulative (one run), budget {b['budget_ms']:g} ms"
+            )
     skipped = {r["name"]: _cause_text(r) for r in f.others}
     cases = []
     for name in modules:
         if name in bad:
             body = "\n".join(bad[name])
-            cases.append(f'  <testcase classname="importguard" name={quoteattr(name)}>'
-                         f'<failure message={quoteattr(body.splitlines()[0])}>{escape(body)}</failure></testcase>')
+            cases.append(
+                f'  <testcase classname="importguard" name={quoteattr(name)}>'
+                f"<failure message={quoteattr(body.splitlines()[0])}>{escape(body)}</failure></testcase>"
+            )
         elif name in skipped:
-            cases.append(f'  <testcase classname="importguard" name={quoteattr(name)}>'
-                         f'<skipped message={quoteattr(skipped[name])}/></testcase>')
+            cases.append(
+                f'  <testcase classname="importguard" name={quoteattr(name)}>'
+                f"<skipped message={quoteattr(skipped[name])}/></testcase>"
+            )
         else:
             cases.append(f'  <testcase classname="importguard" name={quoteattr(name)}/>')
-    return (f'<?xml version="1.0" encoding="utf-8"?>\n<testsuite name="importguard check" '
-            f'tests="{len(modules)}" failures="{len(bad)}" skipped="{sum(n in skipped and n not in bad for n in modules)}">\n'
-            + "\n".join(cases) + "\n</testsuite>\n")
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<testsuite name="importguard check" '
+        f'tests="{len(modules)}" failures="{len(bad)}" skipped="{sum(n in skipped and n not in bad for n in modules)}">\n'
+        + "\n".join(cases)
+        + "\n</testsuite>\n"
+    )
 
 
 def _public(item: dict[str, Any]) -> dict[str, Any]:
@@ -282,16 +348,29 @@ def main(args: argparse.Namespace) -> int:
     data = run_walker(args.packages, "check", args.python, exclude, args.timeout, args.snapshot)
     problem = (data.get("walk") or {}).get("snapshot_problem")
     if problem:
-        raise RuntimeError(f"{problem}; without it removed names would pass unnoticed. Regenerate it with: "
-                           f"importguard snapshot {' '.join(args.packages)} -o FILE")
+        raise RuntimeError(
+            f"{problem}; without it removed names would pass unnoticed. Regenerate it with: "
+            f"importguard snapshot {' '.join(args.packages)} -o FILE"
+        )
     f = Findings(data, args.packages, exclude, accept, args.fail_on_dependencies)
     budgets = budgets_in_one_run(budget_table, data["imports"])
     if args.format == "json":
         checked = [{**b, "runs": 1} for b in budgets]
-        sys.stdout.write(json.dumps({
-            "modules_checked": f.checked, "failures": [_public(r) for r in f.failures], "violations": f.violations,
-            "not_counted": {"failures": [_public(r) for r in f.others], "violations": f.other_violations},
-            "excluded": f.excluded, "skipped": f.skipped, "budgets": checked}, indent=1) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "modules_checked": f.checked,
+                    "failures": [_public(r) for r in f.failures],
+                    "violations": f.violations,
+                    "not_counted": {"failures": [_public(r) for r in f.others], "violations": f.other_violations},
+                    "excluded": f.excluded,
+                    "skipped": f.skipped,
+                    "budgets": checked,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
     elif args.format == "github":
         sys.stdout.write(_github(f, budgets))
     elif args.format == "junit":

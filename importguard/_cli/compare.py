@@ -76,8 +76,10 @@ from importguard._cli.stats import format_ms, quantile
 from importguard._cli.status import EXIT_FOUND, EXIT_OK, UsageError
 
 HELP = "compare two bench results; exit 1 on a regression"
-DESCRIPTION = ("Compare two `importguard bench --json` results. A module counts as slower only when the change exceeds "
-               "the absolute and the relative allowance and the spread of the runs. Exit 1 on a regression.")
+DESCRIPTION = (
+    "Compare two `importguard bench --json` results. A module counts as slower only when the change exceeds "
+    "the absolute and the relative allowance and the spread of the runs. Exit 1 on a regression."
+)
 
 _EXACT_LIMIT = 50
 
@@ -86,19 +88,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``compare``'s options on *parser*."""
     parser.add_argument("base", metavar="BASE.json", help="the bench result to compare against")
     parser.add_argument("new", metavar="NEW.json", help="the bench result of the change")
-    parser.add_argument("--threshold", type=float, default=10.0, metavar="PCT",
-                        help="relative allowance: a change must exceed this percentage of the base median "
-                             "(default 10)")
-    parser.add_argument("--min-ms", type=float, default=1.0, metavar="MS",
-                        help="absolute allowance: a change must exceed this many milliseconds (default 1)")
-    parser.add_argument("--alpha", type=float, default=0.01,
-                        help="significance level of the one-sided Mann-Whitney U test that the runs moved by "
-                             "more than the allowance (default 0.01)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=10.0,
+        metavar="PCT",
+        help="relative allowance: a change must exceed this percentage of the base median (default 10)",
+    )
+    parser.add_argument(
+        "--min-ms",
+        type=float,
+        default=1.0,
+        metavar="MS",
+        help="absolute allowance: a change must exceed this many milliseconds (default 1)",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=0.01,
+        help="significance level of the one-sided Mann-Whitney U test that the runs moved by "
+        "more than the allowance (default 0.01)",
+    )
     parser.add_argument("--top", type=int, default=20, metavar="N", help="modules shown per list (default 20)")
-    parser.add_argument("--gc", choices=("include", "exclude"), default="include",
-                        help="judge times with the garbage collector's time inside imports (include, the default) "
-                             "or without it (exclude): a collection lands in whichever module is running, and "
-                             "moves between runs")
+    parser.add_argument(
+        "--gc",
+        choices=("include", "exclude"),
+        default="include",
+        help="judge times with the garbage collector's time inside imports (include, the default) "
+        "or without it (exclude): a collection lands in whichever module is running, and "
+        "moves between runs",
+    )
 
 
 # -- the test -------------------------------------------------------------------
@@ -137,7 +156,7 @@ def mann_whitney_p(base: Sequence[float], new: Sequence[float]) -> float:
     ties = [pooled.count(v) for v in set(pooled)]
     if all(t == 1 for t in ties) and n <= _EXACT_LIMIT and m <= _EXACT_LIMIT:
         counts = _gaussian_binomial(n, m)
-        return sum(counts[int(u):]) / math.comb(n + m, n)
+        return sum(counts[int(u) :]) / math.comb(n + m, n)
     size = n + m
     variance = n * m / 12 * ((size + 1) - sum(t**3 - t for t in ties) / (size * (size - 1)))
     if variance <= 0:
@@ -170,21 +189,28 @@ def load(path: str) -> dict[str, Any]:
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
-        raise UsageError(f"{path} is not a bench result (not UTF-8 text); make one with importguard bench --json OUT") from None
+        raise UsageError(
+            f"{path} is not a bench result (not UTF-8 text); make one with importguard bench --json OUT"
+        ) from None
     try:
         data = json.loads(text)
     except ValueError as exc:
         raise UsageError(f"{path} is not JSON ({exc}); expected the output of importguard bench --json OUT") from None
     schema = data.get("schema") if isinstance(data, dict) else None
     if not isinstance(schema, str) or not schema.startswith("importguard."):
-        raise UsageError(f"{path} is not an importguard bench result (no \"schema\": \"{SCHEMA}\"); "
-                         "make one with importguard bench --json OUT")
+        raise UsageError(
+            f'{path} is not an importguard bench result (no "schema": "{SCHEMA}"); '
+            "make one with importguard bench --json OUT"
+        )
     if schema.startswith("importguard.report/"):
-        raise UsageError(f"{path} is an import report ({schema}), not a bench result; "
-                         "make one with importguard bench --json OUT")
+        raise UsageError(
+            f"{path} is an import report ({schema}), not a bench result; make one with importguard bench --json OUT"
+        )
     if schema != SCHEMA:
-        raise UsageError(f"{path} has schema {schema}; importguard {__version__} compares {SCHEMA} only "
-                         "(bench both sides with the same importguard version)")
+        raise UsageError(
+            f"{path} has schema {schema}; importguard {__version__} compares {SCHEMA} only "
+            "(bench both sides with the same importguard version)"
+        )
     try:
         for target in data["targets"]:
             for sample in target["samples"]:
@@ -196,8 +222,10 @@ def load(path: str) -> dict[str, Any]:
             if not isinstance(target["kind"], str) or not isinstance(target["target"], str):
                 raise TypeError
     except (KeyError, TypeError, AttributeError):
-        raise UsageError(f"{path} says {SCHEMA} but is not shaped like one (samples with total_ns and "
-                         "modules of self_ns and cumulative_ns per target)") from None
+        raise UsageError(
+            f"{path} says {SCHEMA} but is not shaped like one (samples with total_ns and "
+            "modules of self_ns and cumulative_ns per target)"
+        ) from None
     return data  # type: ignore[no-any-return]
 
 
@@ -208,8 +236,7 @@ def _median_ms(samples: Sequence[int]) -> float:
     return quantile(sorted(samples), 0.5) / 1e6
 
 
-def judge(base: Sequence[int], new: Sequence[int], threshold: float, min_ms: float,
-          alpha: float) -> dict[str, Any]:
+def judge(base: Sequence[int], new: Sequence[int], threshold: float, min_ms: float, alpha: float) -> dict[str, Any]:
     """Compare two sets of per-run times (ns): the medians, the change, p, and the verdict
     (``slower``, ``faster`` or ``same``).
 
@@ -222,10 +249,16 @@ def judge(base: Sequence[int], new: Sequence[int], threshold: float, min_ms: flo
     slower_p = mann_whitney_p(base, [x - margin for x in new])
     faster_p = mann_whitney_p([x + margin for x in new], base)
     verdict = "slower" if slower_p < alpha else "faster" if faster_p < alpha else "same"
-    return {"base_ms": base_ms, "new_ms": new_ms, "change_ms": change,
-            "change_pct": 100 * change / base_ms if base_ms else math.inf,
-            "p": slower_p if change >= 0 else faster_p, "verdict": verdict,
-            "p_slower": slower_p, "p_faster": faster_p}
+    return {
+        "base_ms": base_ms,
+        "new_ms": new_ms,
+        "change_ms": change,
+        "change_pct": 100 * change / base_ms if base_ms else math.inf,
+        "p": slower_p if change >= 0 else faster_p,
+        "verdict": verdict,
+        "p_slower": slower_p,
+        "p_faster": faster_p,
+    }
 
 
 def holm(pvalues: dict[str, float], alpha: float) -> set[str]:
@@ -252,8 +285,9 @@ def _per_module(target: dict[str, Any], which: int, gc: str = "include") -> dict
     return out
 
 
-def compare_target(base: dict[str, Any], new: dict[str, Any], threshold: float, min_ms: float,
-                   alpha: float, gc: str = "include") -> dict[str, Any]:
+def compare_target(
+    base: dict[str, Any], new: dict[str, Any], threshold: float, min_ms: float, alpha: float, gc: str = "include"
+) -> dict[str, Any]:
     """Every module of one target, and its total, judged."""
     base_cum, new_cum = _per_module(base, 1, gc), _per_module(new, 1, gc)
     base_self, new_self = _per_module(base, 0, gc), _per_module(new, 0, gc)
@@ -274,8 +308,13 @@ def compare_target(base: dict[str, Any], new: dict[str, Any], threshold: float, 
         "modules": modules,
         "new": {name: _median_ms(new_cum[name]) for name in set(new_cum) - set(base_cum)},
         "gone": {name: _median_ms(base_cum[name]) for name in set(base_cum) - set(new_cum)},
-        "total": judge([total_time(s, gc) for s in base["samples"]], [total_time(s, gc) for s in new["samples"]],
-                       threshold, min_ms, alpha),
+        "total": judge(
+            [total_time(s, gc) for s in base["samples"]],
+            [total_time(s, gc) for s in new["samples"]],
+            threshold,
+            min_ms,
+            alpha,
+        ),
         "counts": (len(base["samples"]), len(new["samples"])),
     }
 
@@ -302,8 +341,10 @@ def render(label: str, result: dict[str, Any], top: int) -> list[str]:
             lines.append(f"    {'base ms':>9} {'new ms':>9} {'change':>18} {'p':>7} {'self change':>12}  module")
         for name, v in rows[:top]:
             change = f"{v['change_ms']:+.1f} ms ({_pct(v['change_pct'])})"
-            lines.append(f"    {format_ms(v['base_ms']):>9} {format_ms(v['new_ms']):>9} {change:>18} "
-                         f"{_p(v['p']):>7} {v['self_change_ms']:>+9.1f} ms  {name}")
+            lines.append(
+                f"    {format_ms(v['base_ms']):>9} {format_ms(v['new_ms']):>9} {change:>18} "
+                f"{_p(v['p']):>7} {v['self_change_ms']:>+9.1f} ms  {name}"
+            )
         if len(rows) > top:
             lines.append(f"    ... {len(rows) - top} more")
     for kind in ("new", "gone"):
@@ -313,8 +354,10 @@ def render(label: str, result: dict[str, Any], top: int) -> list[str]:
         lines.append(f"  {kind} ({len(items)})" + (f": {shown}{more}" if items else ""))
     total = result["total"]
     word = {"slower": "SLOWER", "faster": "faster", "same": "no change beyond the noise"}[total["verdict"]]
-    lines.append(f"  total import time: {format_ms(total['base_ms'])} -> {format_ms(total['new_ms'])} ms "
-                 f"({total['change_ms']:+.1f} ms, {_pct(total['change_pct'])}, p {_p(total['p'])}): {word}")
+    lines.append(
+        f"  total import time: {format_ms(total['base_ms'])} -> {format_ms(total['new_ms'])} ms "
+        f"({total['change_ms']:+.1f} ms, {_pct(total['change_pct'])}, p {_p(total['p'])}): {word}"
+    )
     return lines
 
 
@@ -326,25 +369,33 @@ def main(args: argparse.Namespace) -> int:
     if args.gc == "exclude":
         for path, data in ((args.base, base), (args.new, new)):
             if any("gc_total_ns" not in s for t in data["targets"] for s in t["samples"]):
-                raise UsageError(f"{path} has no garbage-collection times (an older importguard's bench); "
-                                 "bench again, or compare with --gc include")
+                raise UsageError(
+                    f"{path} has no garbage-collection times (an older importguard's bench); "
+                    "bench again, or compare with --gc include"
+                )
     keyed_base = {(t["kind"], t["target"]): t for t in base["targets"]}
     keyed_new = {(t["kind"], t["target"]): t for t in new["targets"]}
     common = [key for key in keyed_base if key in keyed_new]
     if not common:
-        raise UsageError(f"{args.base} and {args.new} measured no target in common "
-                         f"({', '.join(t for _, t in keyed_base)} vs {', '.join(t for _, t in keyed_new)})")
+        raise UsageError(
+            f"{args.base} and {args.new} measured no target in common "
+            f"({', '.join(t for _, t in keyed_base)} vs {', '.join(t for _, t in keyed_new)})"
+        )
     for key in common:
         n, m = len(keyed_base[key]["samples"]), len(keyed_new[key]["samples"])
         if smallest_p(n, m) >= args.alpha:
             need = runs_needed(args.alpha)
-            raise UsageError(f"{key[1]}: {n} against {m} runs cannot show any difference at p < {args.alpha:g}; "
-                             f"bench with --runs {need} or more on both sides")
-    out = [f"importguard compare: {args.base} (Python {base['python']}) -> {args.new} (Python {new['python']})",
-           f"a change counts when the runs show it beyond {args.min_ms:g} ms and {args.threshold:g}% of the base "
-           f"median (one-sided Mann-Whitney U, p < {args.alpha:g}, Holm-corrected over each target's modules); "
-           "times are median cumulative ms, "
-           + ("garbage collection included" if args.gc == "include" else "garbage collection left out (--gc exclude)")]
+            raise UsageError(
+                f"{key[1]}: {n} against {m} runs cannot show any difference at p < {args.alpha:g}; "
+                f"bench with --runs {need} or more on both sides"
+            )
+    out = [
+        f"importguard compare: {args.base} (Python {base['python']}) -> {args.new} (Python {new['python']})",
+        f"a change counts when the runs show it beyond {args.min_ms:g} ms and {args.threshold:g}% of the base "
+        f"median (one-sided Mann-Whitney U, p < {args.alpha:g}, Holm-corrected over each target's modules); "
+        "times are median cumulative ms, "
+        + ("garbage collection included" if args.gc == "include" else "garbage collection left out (--gc exclude)"),
+    ]
     if base["python"] != new["python"]:
         out.append(f"warning: the two benches ran different Pythons ({base['python']} and {new['python']})")
     regressions = []
@@ -355,21 +406,27 @@ def main(args: argparse.Namespace) -> int:
         out.extend(render(label, result, args.top))
         family = len(result["modules"])
         if family and smallest_p(*result["counts"]) >= args.alpha / family:
-            out.append(f"  note: {result['counts'][0]} against {result['counts'][1]} runs cannot flag any single one "
-                       f"of {family} modules (Holm needs p < {args.alpha / family:.2g}); only the total is judged. "
-                       "Bench with more --runs on both sides to judge modules")
+            out.append(
+                f"  note: {result['counts'][0]} against {result['counts'][1]} runs cannot flag any single one "
+                f"of {family} modules (Holm needs p < {args.alpha / family:.2g}); only the total is judged. "
+                "Bench with more --runs on both sides to judge modules"
+            )
         slower = [n for n, v in result["modules"].items() if v["verdict"] == "slower"]
         if slower or result["total"]["verdict"] == "slower":
             regressions.append((label, slower, result["total"]["verdict"] == "slower"))
-    only = [f"{t} (only in {args.base})" for k, t in keyed_base if k not in keyed_new and (k, t) not in common] + \
-           [f"{t} (only in {args.new})" for k, t in keyed_new if (k, t) not in keyed_base]
+    only = [f"{t} (only in {args.base})" for k, t in keyed_base if k not in keyed_new and (k, t) not in common] + [
+        f"{t} (only in {args.new})" for k, t in keyed_new if (k, t) not in keyed_base
+    ]
     if only:
         out.append("")
         out.append("not compared: " + "; ".join(only))
     out.append("")
     if regressions:
-        parts = [f"{label}: {len(slower)} module{'s' if len(slower) != 1 else ''} slower"
-                 + (", total slower" if total else "") for label, slower, total in regressions]
+        parts = [
+            f"{label}: {len(slower)} module{'s' if len(slower) != 1 else ''} slower"
+            + (", total slower" if total else "")
+            for label, slower, total in regressions
+        ]
         out.append("importguard compare: REGRESSION: " + "; ".join(parts))
     else:
         out.append("importguard compare: no regression")

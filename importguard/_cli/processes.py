@@ -57,14 +57,22 @@ def child_env(hooked: bool, report: str | None = None) -> dict[str, str]:
     return env
 
 
-def run_timed(argv: str | list[str], env: dict[str, str], shell: bool = False,
-              stdout: bool = False) -> tuple[int, subprocess.CompletedProcess[str]]:
+def run_timed(
+    argv: str | list[str], env: dict[str, str], shell: bool = False, stdout: bool = False
+) -> tuple[int, subprocess.CompletedProcess[str]]:
     """Run *argv* once with no input: (wall ns, the finished process, stderr and, with *stdout*, stdout kept)."""
     start = time.perf_counter_ns()
     try:
-        proc = subprocess.run(argv, shell=shell, env=env, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE if stdout else subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True, errors="replace")
+        proc = subprocess.run(
+            argv,
+            shell=shell,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+        )
     except OSError as exc:
         raise UsageError(f"cannot run {argv if isinstance(argv, str) else argv[0]}: {exc.strerror or exc}") from None
     return time.perf_counter_ns() - start, proc
@@ -88,8 +96,9 @@ def progress_bar(total: int, desc: str) -> Any:
     # The size is shutil's, which falls back to 80x24 where a terminal reports
     # 0x0 (a fresh pty, some CI consoles): tqdm draws nothing at all on zero rows.
     size = shutil.get_terminal_size()
-    return importlib.import_module("tqdm").tqdm(total=total, desc=desc, unit="run", file=sys.stderr, leave=False,
-                                                ncols=size.columns, nrows=size.lines)
+    return importlib.import_module("tqdm").tqdm(
+        total=total, desc=desc, unit="run", file=sys.stderr, leave=False, ncols=size.columns, nrows=size.lines
+    )
 
 
 def _isatty(stream: Any) -> bool:

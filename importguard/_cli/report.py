@@ -9,25 +9,35 @@ from typing import Any
 from importguard._cli.status import EXIT_OK, UsageError
 
 HELP = "merge or convert reports"
-DESCRIPTION = ("Merge per-process JSON reports of one program, or convert a report to another format (chosen by the "
-               "output's suffix: .json, .txt, .speedscope.json, .trace.json, .html).")
+DESCRIPTION = (
+    "Merge per-process JSON reports of one program, or convert a report to another format (chosen by the "
+    "output's suffix: .json, .txt, .speedscope.json, .trace.json, .html)."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``report``'s actions, ``merge`` and ``convert``, and their options on *parser*."""
     actions = parser.add_subparsers(dest="report_command", required=True, metavar="ACTION")
-    merge = actions.add_parser("merge", help="merge per-process reports into one",
-                               description="Merge the per-process JSON reports of one program (a pre-fork server, "
-                                           "multiprocessing) into one file; every format shows the processes side by "
-                                           "side.")
+    merge = actions.add_parser(
+        "merge",
+        help="merge per-process reports into one",
+        description="Merge the per-process JSON reports of one program (a pre-fork server, "
+        "multiprocessing) into one file; every format shows the processes side by "
+        "side.",
+    )
     merge.add_argument("inputs", nargs="+", metavar="REPORT.json")
-    merge.add_argument("-o", "--output", required=True, metavar="OUT",
-                       help="file to write; its suffix picks the format")
-    convert = actions.add_parser("convert", help="convert a report to another format",
-                                 description="Convert a JSON report to the format named by OUT's suffix.")
+    merge.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="file to write; its suffix picks the format"
+    )
+    convert = actions.add_parser(
+        "convert",
+        help="convert a report to another format",
+        description="Convert a JSON report to the format named by OUT's suffix.",
+    )
     convert.add_argument("inputs", nargs=1, metavar="REPORT.json")
-    convert.add_argument("-o", "--output", required=True, metavar="OUT",
-                         help="file to write; its suffix picks the format")
+    convert.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="file to write; its suffix picks the format"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -49,8 +59,10 @@ def main(args: argparse.Namespace) -> int:
             key = (proc.get("pid"), proc.get("python"), first, len(proc["imports"]))
             if key in seen:
                 again = "is named twice" if seen[key] == path else f"holds the same process as {seen[key]}"
-                sys.stderr.write(f"importguard report: {path} {again} (pid {proc.get('pid')}); "
-                                 "that process is merged once. Name each per-process report once.\n")
+                sys.stderr.write(
+                    f"importguard report: {path} {again} (pid {proc.get('pid')}); "
+                    "that process is merged once. Name each per-process report once.\n"
+                )
                 continue
             seen[key] = path
             procs.append(proc)
@@ -60,7 +72,9 @@ def main(args: argparse.Namespace) -> int:
     _formats.write(args.output, data, fmt)
     procs = _formats.processes(data)
     imports = sum(len(p["imports"]) for p in procs)
-    sys.stderr.write(f"importguard report: wrote {args.output} ({fmt}): {len(procs)} process"
-                     f"{'es' if len(procs) != 1 else ''}, {imports:,} imports, from {len(args.inputs)} file"
-                     f"{'s' if len(args.inputs) != 1 else ''}\n")
+    sys.stderr.write(
+        f"importguard report: wrote {args.output} ({fmt}): {len(procs)} process"
+        f"{'es' if len(procs) != 1 else ''}, {imports:,} imports, from {len(args.inputs)} file"
+        f"{'s' if len(args.inputs) != 1 else ''}\n"
+    )
     return EXIT_OK

@@ -18,19 +18,29 @@ from importguard._cli.processes import program_argv
 from importguard._cli.status import UsageError
 
 HELP = "run a program with the hook on"
-DESCRIPTION = ("Run a program with the hook on (IMPORTGUARD=1) and print the summary at exit. The exit status is the "
-               "program's. Forms: importguard run -- python app.py ARGS; importguard run script.py ARGS; importguard "
-               "run -m package.module ARGS.")
+DESCRIPTION = (
+    "Run a program with the hook on (IMPORTGUARD=1) and print the summary at exit. The exit status is the "
+    "program's. Forms: importguard run -- python app.py ARGS; importguard run script.py ARGS; importguard "
+    "run -m package.module ARGS."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``run``'s options on *parser*."""
-    parser.add_argument("--report", action="append", default=[], metavar="PATH",
-                        help="write a report to PATH; its suffix picks the format (.json, .txt, .speedscope.json, "
-                             ".trace.json, .html); repeat for several")
-    parser.add_argument("--otlp", metavar="URL",
-                        help="send the import spans to this OTLP/HTTP endpoint at exit (e.g. http://127.0.0.1:4318), "
-                             "unless the program sets up its own")
+    parser.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="write a report to PATH; its suffix picks the format (.json, .txt, .speedscope.json, "
+        ".trace.json, .html); repeat for several",
+    )
+    parser.add_argument(
+        "--otlp",
+        metavar="URL",
+        help="send the import spans to this OTLP/HTTP endpoint at exit (e.g. http://127.0.0.1:4318), "
+        "unless the program sets up its own",
+    )
     parser.add_argument("--no-summary", dest="summary", action="store_false", help="do not print the summary")
     parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m does")
     parser.add_argument("program", nargs=argparse.REMAINDER, help="the command, or script.py and its arguments")
@@ -68,8 +78,9 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
         procs = _collect_reports(tmp)
     if not procs:
-        sys.stderr.write("importguard run: the program wrote no report (is importguard installed for the "
-                         "Python it runs?)\n")
+        sys.stderr.write(
+            "importguard run: the program wrote no report (is importguard installed for the Python it runs?)\n"
+        )
         return code
     data = _formats.merge(procs) if len(procs) > 1 else procs[0]
     written = []

@@ -28,8 +28,14 @@ from importguard._cli.status import UsageError
 _GRACE_S = 30.0
 
 
-def run_walker(packages: list[str], mode: str, python: str, exclude: Sequence[str] = (),
-               timeout: float = 0.0, snapshot: str | None = None) -> dict[str, Any]:
+def run_walker(
+    packages: list[str],
+    mode: str,
+    python: str,
+    exclude: Sequence[str] = (),
+    timeout: float = 0.0,
+    snapshot: str | None = None,
+) -> dict[str, Any]:
     """Run ``_walk`` in a child interpreter; return what it wrote.
 
     The child gets a pipe on which it names each module before importing it:
@@ -77,8 +83,9 @@ def run_walker(packages: list[str], mode: str, python: str, exclude: Sequence[st
             if signum is not None:
                 previous[signum] = signal.signal(signum, stop)
         try:
-            proc = subprocess.Popen(argv, env=env, stdout=logs, stderr=logs, pass_fds=(write_end,),
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                argv, env=env, stdout=logs, stderr=logs, pass_fds=(write_end,), start_new_session=True
+            )
         except OSError as exc:
             raise RuntimeError(f"cannot run {python}: {exc.strerror or exc}") from None
         finally:
@@ -94,9 +101,11 @@ def run_walker(packages: list[str], mode: str, python: str, exclude: Sequence[st
             while True:
                 if not selector.select(timeout=1.0):
                     if limit is not None and current and time.monotonic() - started > limit:
-                        raise RuntimeError(f"importing {current} did not finish within {timeout:g} s and did not "
-                                           f"answer the time limit; the walker was killed. Exclude it with "
-                                           f"--exclude {current}")
+                        raise RuntimeError(
+                            f"importing {current} did not finish within {timeout:g} s and did not "
+                            f"answer the time limit; the walker was killed. Exclude it with "
+                            f"--exclude {current}"
+                        )
                     continue
                 chunk = os.read(progress.fileno(), 65536)
                 if not chunk:
@@ -156,7 +165,7 @@ def check_settings() -> tuple[list[str], dict[str, tuple[tuple[str, ...] | None,
     settings, problems = _config.load(cwd=os.getcwd())
     for problem in problems:
         if problem.setting in ("check", "accept"):
-            raise UsageError(str(problem)[len("importguard: "):])
+            raise UsageError(str(problem)[len("importguard: ") :])
     table = settings.get("check") or {}
     return list(table.get("exclude", ())), dict(settings.get("accept") or {})
 

@@ -63,8 +63,11 @@ _MISSING = _missing()
 if _MISSING:
     if os.environ.get("IMPORTGUARD_REQUIRE_CORPUS") == "1":
         raise RuntimeError(f"IMPORTGUARD_REQUIRE_CORPUS=1 but the corpus is not installed here: {', '.join(_MISSING)}")
-    pytest.skip(f"the pinned corpus is not installed in this environment ({len(_MISSING)} missing, e.g. "
-                f"{_MISSING[0]}); bash .ci/run builds .venv-corpus and runs these", allow_module_level=True)
+    pytest.skip(
+        f"the pinned corpus is not installed in this environment ({len(_MISSING)} missing, e.g. "
+        f"{_MISSING[0]}); bash .ci/run builds .venv-corpus and runs these",
+        allow_module_level=True,
+    )
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -74,8 +77,14 @@ def env(**extra: str) -> dict[str, str]:
 
 
 def importguard(cwd: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "importguard", *args], cwd=cwd, env=env(**extra),
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "importguard", *args],
+        cwd=cwd,
+        env=env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def check_json(cwd: Path, *args: str, **extra: str) -> tuple[int, dict[str, Any]]:
@@ -84,14 +93,17 @@ def check_json(cwd: Path, *args: str, **extra: str) -> tuple[int, dict[str, Any]
     return proc.returncode, json.loads(proc.stdout)
 
 
-@pytest.mark.parametrize("package, not_counted", [
-    ("requests", {"OpenSSL", "socks"}),  # urllib3's extras, imported by requests
-    ("botocore", {"OpenSSL", "awscrt", "docutils", "winreg"}),  # awscrt: found through botocore.compat
-    ("urllib3", {"OpenSSL", "socks", "h2", "js"}),
-    ("anyio", {"trio"}),
-    ("fastapi", {"jinja2", "httpx2", "httpx"}),
-    ("attr", set()),
-])
+@pytest.mark.parametrize(
+    "package, not_counted",
+    [
+        ("requests", {"OpenSSL", "socks"}),  # urllib3's extras, imported by requests
+        ("botocore", {"OpenSSL", "awscrt", "docutils", "winreg"}),  # awscrt: found through botocore.compat
+        ("urllib3", {"OpenSSL", "socks", "h2", "js"}),
+        ("anyio", {"trio"}),
+        ("fastapi", {"jinja2", "httpx2", "httpx"}),
+        ("attr", set()),
+    ],
+)
 def test_clean_packages(tmp_path: Path, package: str, not_counted: set[str]) -> None:
     code, data = check_json(tmp_path, package)
     assert code == 0, data
@@ -108,20 +120,42 @@ def test_fastapi_lists_pydantic_cores_bug_without_failing() -> None:
     assert importguard(ROOT, "check", "fastapi", "--fail-on-dependencies").returncode == 1
 
 
-@pytest.mark.parametrize("package, module, names", [
-    ("attrs", "attrs", ["__author__", "__copyright__", "__description__", "__email__", "__license__", "__title__",
-                        "__url__"]),
-    ("pydantic_core", "pydantic_core", ["UNSET"]),
-    ("sqlalchemy", "sqlalchemy.ext.declarative", ["instrument_declarative"]),
-    ("pydantic", "pydantic.v1.typing", ["AbstractSetIntStr", "AnyClassMethod", "CallableGenerator", "DictAny",
-                                        "DictIntStrAny", "DictStrAny", "IntStr", "ListStr", "MappingIntStrAny",
-                                        "ReprArgs", "SetStr", "TupleGenerator"]),
-])
+@pytest.mark.parametrize(
+    "package, module, names",
+    [
+        (
+            "attrs",
+            "attrs",
+            ["__author__", "__copyright__", "__description__", "__email__", "__license__", "__title__", "__url__"],
+        ),
+        ("pydantic_core", "pydantic_core", ["UNSET"]),
+        ("sqlalchemy", "sqlalchemy.ext.declarative", ["instrument_declarative"]),
+        (
+            "pydantic",
+            "pydantic.v1.typing",
+            [
+                "AbstractSetIntStr",
+                "AnyClassMethod",
+                "CallableGenerator",
+                "DictAny",
+                "DictIntStrAny",
+                "DictStrAny",
+                "IntStr",
+                "ListStr",
+                "MappingIntStrAny",
+                "ReprArgs",
+                "SetStr",
+                "TupleGenerator",
+            ],
+        ),
+    ],
+)
 def test_real_all_bugs_are_found(tmp_path: Path, package: str, module: str, names: list[str]) -> None:
     code, data = check_json(tmp_path, package)
     assert code == 1
     assert [(v["module"], sorted(set(v["missing"])), v["source"]) for v in data["violations"]] == [
-        (module, names, "__all__")]
+        (module, names, "__all__")
+    ]
 
 
 # The five version pairs: names and modules removed between them are caught from
@@ -163,16 +197,31 @@ def test_imports_in_error_mode_with_stubs_as_the_project(tmp_path: Path, package
     # longer has): it is found, and accepted here with a reason.
     (tmp_path / "pyproject.toml").write_text(
         '[tool.importguard.accept]\n"matplotlib._docstring" = {names = ["dedent_interpd"], reason = '
-        '"matplotlib 3.10.9 stub drift"}\n')
-    settings = dict(IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_STUBS="1", IMPORTGUARD_PACKAGES=package,
-                    IMPORTGUARD_REPORT=str(tmp_path / "r.json"))
+        '"matplotlib 3.10.9 stub drift"}\n'
+    )
+    settings = dict(
+        IMPORTGUARD="1",
+        IMPORTGUARD_SUMMARY="0",
+        IMPORTGUARD_STUBS="1",
+        IMPORTGUARD_PACKAGES=package,
+        IMPORTGUARD_REPORT=str(tmp_path / "r.json"),
+    )
     code = f"import {package}\nprint('imported')\n"
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env(IMPORTGUARD_EXPORTS="error", **settings),
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env(IMPORTGUARD_EXPORTS="error", **settings),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "imported\n", "")
     report = json.loads((tmp_path / "r.json").read_text())
-    found = [(v["module"], v["missing"], v["source"], v["accepted"]) for v in report["violations"]
-             if v["source"] != "fromlist"]
+    found = [
+        (v["module"], v["missing"], v["source"], v["accepted"])
+        for v in report["violations"]
+        if v["source"] != "fromlist"
+    ]
     expected = [("matplotlib._docstring", ["dedent_interpd"], "stub", "matplotlib 3.10.9 stub drift")]
     assert found == (expected if package == "matplotlib" else [])
 
@@ -182,8 +231,9 @@ def test_pre_commit_hook_runs_check_on_a_repo(tmp_path: Path) -> None:
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"]
     # The hook repository: this checkout's files as they are now, committed in a fresh repo.
     hooks = tmp_path / "importguard-repo"
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     for rel in files:
         src = ROOT / rel
         if src.is_file():
@@ -193,15 +243,16 @@ def test_pre_commit_hook_runs_check_on_a_repo(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q"], cwd=hooks, check=True)
     subprocess.run([*git, "add", "-A"], cwd=hooks, check=True)
     subprocess.run([*git, "commit", "-qm", "importguard"], cwd=hooks, check=True)
-    rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hooks, capture_output=True, text=True,
-                         check=True).stdout.strip()
+    rev = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=hooks, capture_output=True, text=True, check=True
+    ).stdout.strip()
     project = tmp_path / "project"
     (project / "shop").mkdir(parents=True)
     (project / "shop" / "__init__.py").write_text("from .basket import Basket\n__all__ = ['Basket', 'Catalog']\n")
     (project / "shop" / "basket.py").write_text("class Basket: ...\n")
     (project / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: importguard-check\n"
-        f"        args: [shop]\n")
+        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: importguard-check\n        args: [shop]\n"
+    )
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     subprocess.run([*git, "add", "-A"], cwd=project, check=True)
     pre_commit = [sys.executable, "-m", "pre_commit", "run", "--all-files"]

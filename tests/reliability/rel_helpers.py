@@ -24,8 +24,9 @@ def _env(hooked: bool, report: Path, extra: dict[str, str]) -> dict[str, str]:
     return hooked_env(report, **extra) if hooked else with_override(clean_env(**extra))
 
 
-def run(code: str, cwd: Path, *, hooked: bool, report: Path | None = None, args: list[str] | None = None,
-        **extra: str) -> Run:
+def run(
+    code: str, cwd: Path, *, hooked: bool, report: Path | None = None, args: list[str] | None = None, **extra: str
+) -> Run:
     """Run *code* in a fresh interpreter, plain or with IMPORTGUARD=1; read the report if one was written."""
     report = report or (cwd / "report.json")
     if hooked and report.is_file():
@@ -44,11 +45,22 @@ def plain_and_hooked_at_once(code: str, cwd: Path, *, timeout: float, **extra: s
         report.unlink()
     both = {k: v for k, v in extra.items() if k.startswith("PYTHON")}
     procs = {
-        "plain": subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=_env(False, report, both),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-        "hooked": subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd,
-                                   env=_env(True, report, extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True),
+        "plain": subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            cwd=cwd,
+            env=_env(False, report, both),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+        "hooked": subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            cwd=cwd,
+            env=_env(True, report, extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
     }
     deadline = time.monotonic() + timeout
     out = {}

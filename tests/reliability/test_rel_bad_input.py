@@ -53,7 +53,9 @@ VALUES = {
 
 def _check_messages(plain, hooked, *, most: int = 1) -> list[str]:  # type: ignore[no-untyped-def]
     """Same output and status; importguard's lines are few, one line each, readable."""
-    assert (hooked.returncode, hooked.stdout) == (plain.returncode, plain.stdout) == (3, "app out\n"), hooked.stderr[-3000:]
+    assert (hooked.returncode, hooked.stdout) == (plain.returncode, plain.stdout) == (3, "app out\n"), hooked.stderr[
+        -3000:
+    ]
     lines = importguard_lines(hooked.stderr)
     # Every line of stderr is the program's own or one of importguard's messages: a
     # value's newline or U+2028 never splits a message (splitlines breaks at both).
@@ -73,10 +75,15 @@ def plain_app(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
 _LIST_VARIABLES = {env for env, kind, _default in _config.SETTINGS.values() if kind in ("globs", "hooks", "names")}
 
 
-@pytest.mark.parametrize(("variable", "value"), [
-    (variable, value) for variable in VARIABLES for value in VALUES
-    if not value.endswith("-list") or variable in _LIST_VARIABLES  # lists for the list settings
-])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        (variable, value)
+        for variable in VARIABLES
+        for value in VALUES
+        if not value.endswith("-list") or variable in _LIST_VARIABLES  # lists for the list settings
+    ],
+)
 def test_every_variable_with_hostile_and_huge_values(tmp_path: Path, variable: str, value: str, plain_app) -> None:  # type: ignore[no-untyped-def]
     report = tmp_path / "out" / "report.json"
     report.parent.mkdir()
@@ -107,8 +114,9 @@ def test_the_switch_itself_with_hostile_and_huge_values(tmp_path: Path) -> None:
         assert (proc.returncode, proc.stdout) == (3, "app out\n")
         lines = importguard_lines(proc.stderr)
         assert len(lines) == 1 and "importguard stays off" in lines[0] and len(lines[0]) < 2000
-        assert [line for line in proc.stderr.splitlines() if not line.startswith("importguard:")] == \
-            run_python(APP, cwd=tmp_path, env=clean_env()).stderr.splitlines()
+        assert [line for line in proc.stderr.splitlines() if not line.startswith("importguard:")] == run_python(
+            APP, cwd=tmp_path, env=clean_env()
+        ).stderr.splitlines()
 
 
 def _toml_cases() -> dict[str, str]:
@@ -128,7 +136,8 @@ def _toml_cases() -> dict[str, str]:
     for table in ("exports", "accept", "modes"):
         cases[f"{table}=100k-entries"] = f"[tool.importguard.{table}]\n" + "\n".join(
             f'"m{i}" = {json.dumps(["X"] if table == "exports" else "r" if table == "accept" else "zzz")}'
-            for i in range(100_000))
+            for i in range(100_000)
+        )
         cases[f"{table}=wrong-type"] = f"{table} = 42"
     return cases
 
@@ -171,8 +180,16 @@ def test_broken_pyproject_one_message_and_the_program_runs(tmp_path: Path, kind:
     assert hooked.report is not None
 
 
-@pytest.mark.parametrize("spec", ["no_such_hooks_module", "no_such_hooks_module:setup", "json:no_such_callable",
-                                  "hooks_that_raise", "hooks_that_raise:setup"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "no_such_hooks_module",
+        "no_such_hooks_module:setup",
+        "json:no_such_callable",
+        "hooks_that_raise",
+        "hooks_that_raise:setup",
+    ],
+)
 def test_hook_spec_that_cannot_be_loaded_is_reported_not_raised(tmp_path: Path, spec: str, plain_app) -> None:  # type: ignore[no-untyped-def]
     write_tree(tmp_path, {"hooks_that_raise.py": "raise RuntimeError('hook module broken')\n"})
     hooked = run(APP, tmp_path, hooked=True, IMPORTGUARD_HOOKS=spec, PYTHONPATH=str(tmp_path))
@@ -184,11 +201,14 @@ def test_hook_spec_that_cannot_be_loaded_is_reported_not_raised(tmp_path: Path, 
 def test_hooks_import_only_what_they_name(tmp_path: Path) -> None:
     # IMPORTGUARD_HOOKS=pkg.sub imports pkg and pkg.sub (as `import pkg.sub` does), nothing
     # else of the package, and not the attribute path's modules either.
-    write_tree(tmp_path, {
-        "hookpkg/__init__.py": "",
-        "hookpkg/sub.py": "def setup():\n    print('setup ran')\n",
-        "hookpkg/other.py": "raise AssertionError('must not be imported')\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "hookpkg/__init__.py": "",
+            "hookpkg/sub.py": "def setup():\n    print('setup ran')\n",
+            "hookpkg/other.py": "raise AssertionError('must not be imported')\n",
+        },
+    )
     code = "import sys\nprint(sorted(m for m in sys.modules if m.startswith('hookpkg')))\n"
     proc = run(code, tmp_path, hooked=True, IMPORTGUARD_HOOKS="hookpkg.sub:setup", PYTHONPATH=str(tmp_path))
     assert proc.returncode == 0, proc.stderr
@@ -215,8 +235,10 @@ def test_exclude_patterns_matching_nothing_in_pyproject(tmp_path: Path) -> None:
     plain, hooked = plain_and_hooked(GLOB_APP, tmp_path)
     assert (hooked.returncode, hooked.stdout) == (plain.returncode, plain.stdout)
     (line,) = importguard_lines(hooked.stderr)
-    assert line.startswith(f"importguard: [tool.importguard] exclude in {tmp_path / 'pyproject.toml'}: "
-                           "the patterns 'jsno', 'csv.*' matched no imported module")
+    assert line.startswith(
+        f"importguard: [tool.importguard] exclude in {tmp_path / 'pyproject.toml'}: "
+        "the patterns 'jsno', 'csv.*' matched no imported module"
+    )
 
 
 def test_thousands_of_unmatched_patterns_one_line(tmp_path: Path) -> None:
@@ -257,8 +279,11 @@ env_names = st.sampled_from([env for env, _k, _d in _config.SETTINGS.values() if
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(env_names, st.one_of(st.text(), huge_text,
-                                            st.lists(st.text(max_size=8), max_size=3000).map(",".join))))
+@given(
+    st.dictionaries(
+        env_names, st.one_of(st.text(), huge_text, st.lists(st.text(max_size=8), max_size=3000).map(",".join))
+    )
+)
 def test_any_environment_gives_settings_and_one_line_messages(env: dict[str, str]) -> None:
     settings_, problems = _config.load(environ=env, cwd="/")
     for problem in problems:
@@ -279,8 +304,13 @@ toml_values = st.recursive(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(st.sampled_from([k for k in _config.SETTINGS if k not in _config.ENV_ONLY] + ["colour", "x" * 500]),
-                       toml_values, max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from([k for k in _config.SETTINGS if k not in _config.ENV_ONLY] + ["colour", "x" * 500]),
+        toml_values,
+        max_size=6,
+    )
+)
 def test_any_table_gives_settings_and_one_line_messages(table: dict[str, object]) -> None:
     problems: list[_config.ConfigProblem] = []
     out = _config.from_table(table, "/p/pyproject.toml", problems)
@@ -310,8 +340,17 @@ def test_config_or_snapshot_that_is_not_a_regular_file(tmp_path: Path, variable:
     code = "import sys, json\nprint('read:', sys.stdin.read().strip())\nraise SystemExit(3)\n"
     procs = []
     for env in (with_override(clean_env()), hooked_env(tmp_path / "r.json", **{variable: path})):
-        procs.append(subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, input="the program's input\n",
-                                    capture_output=True, text=True, timeout=60))
+        procs.append(
+            subprocess.run(
+                [sys.executable, "-c", code],
+                cwd=tmp_path,
+                env=env,
+                input="the program's input\n",
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        )
     plain, hooked = procs
     assert (plain.returncode, plain.stdout) == (3, "read: the program's input\n")
     assert (hooked.returncode, hooked.stdout) == (plain.returncode, plain.stdout)

@@ -30,7 +30,11 @@ MAIN = """
 
 
 def test_raising_callbacks_one_stderr_line_each(tmp_path: Path) -> None:
-    write_tree(tmp_path, {**APP, "raising_hooks.py": """
+    write_tree(
+        tmp_path,
+        {
+            **APP,
+            "raising_hooks.py": """
         import importguard
 
         @importguard.on_import("app_*", when="before")
@@ -49,7 +53,9 @@ def test_raising_callbacks_one_stderr_line_each(tmp_path: Path) -> None:
             pass
 
         importguard.on_import("app_*", when="before")(not_raising)
-    """})
+    """,
+        },
+    )
     plain, hooked = plain_and_hooked(MAIN, tmp_path, IMPORTGUARD_HOOKS="raising_hooks", PYTHONPATH=str(tmp_path))
     assert plain.returncode == 4
     assert (hooked.returncode, hooked.stdout) == (plain.returncode, plain.stdout)
@@ -58,8 +64,9 @@ def test_raising_callbacks_one_stderr_line_each(tmp_path: Path) -> None:
     assert len(lines) == 3, hooked.stderr
     for fn in ("boom_before", "boom_after", "boom_error"):
         assert sum(f"raising_hooks.{fn}" in line for line in lines) == 1, lines
-    assert [line for line in hooked.stderr.splitlines() if not line.startswith("importguard:")] == \
-        plain.stderr.splitlines()
+    assert [
+        line for line in hooked.stderr.splitlines() if not line.startswith("importguard:")
+    ] == plain.stderr.splitlines()
     report = hooked.report
     assert report is not None
     # Every raise is still recorded: 3 imports x before, 3 x after (app_a, app_b ok) ... minus app_bad.
@@ -71,7 +78,11 @@ def test_raising_callbacks_one_stderr_line_each(tmp_path: Path) -> None:
 
 
 def test_callbacks_that_import_other_modules_and_the_module_itself(tmp_path: Path) -> None:
-    write_tree(tmp_path, {**APP, "recursing_hooks.py": """
+    write_tree(
+        tmp_path,
+        {
+            **APP,
+            "recursing_hooks.py": """
         import importlib
         import importguard
 
@@ -85,13 +96,16 @@ def test_callbacks_that_import_other_modules_and_the_module_itself(tmp_path: Pat
             importlib.import_module(event.name)  # the module currently being imported
             __import__(event.name)
             raise LookupError("after, having imported " + event.name)
-    """})
+    """,
+        },
+    )
     plain, hooked = plain_and_hooked(MAIN, tmp_path, IMPORTGUARD_HOOKS="recursing_hooks", PYTHONPATH=str(tmp_path))
     assert (hooked.returncode, hooked.stdout) == (plain.returncode, plain.stdout)
     lines = importguard_lines(hooked.stderr)
     assert len(lines) == 1 and "recursing_hooks.after" in lines[0], hooked.stderr
-    assert [line for line in hooked.stderr.splitlines() if not line.startswith("importguard:")] == \
-        plain.stderr.splitlines()
+    assert [
+        line for line in hooked.stderr.splitlines() if not line.startswith("importguard:")
+    ] == plain.stderr.splitlines()
     report = hooked.report
     assert report is not None
     recorded = names(report)
@@ -106,13 +120,19 @@ def test_callbacks_that_import_other_modules_and_the_module_itself(tmp_path: Pat
 
 
 def test_before_callback_importing_the_module_itself_runs_it_once(tmp_path: Path) -> None:
-    write_tree(tmp_path, {**APP, "before_self_hooks.py": """
+    write_tree(
+        tmp_path,
+        {
+            **APP,
+            "before_self_hooks.py": """
         import importlib
         import importguard
 
         @importguard.on_import("app_a", when="before")
         def before(event):
             importlib.import_module(event.name)
-    """})
+    """,
+        },
+    )
     plain, hooked = plain_and_hooked(MAIN, tmp_path, IMPORTGUARD_HOOKS="before_self_hooks", PYTHONPATH=str(tmp_path))
     assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)

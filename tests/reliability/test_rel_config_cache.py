@@ -15,7 +15,9 @@ import pytest
 
 from rel_helpers import importguard_lines, names, plain_and_hooked
 
-PROGRAM = "import sys\nearly = sorted(m for m in sys.modules if m in ('re', 'enum', 'tomllib'))\nimport json\nprint(early)\n"
+PROGRAM = (
+    "import sys\nearly = sorted(m for m in sys.modules if m in ('re', 'enum', 'tomllib'))\nimport json\nprint(early)\n"
+)
 TABLE = "[tool.importguard]\nsummary = '0'\nbogus = 1\n"
 
 
@@ -53,8 +55,10 @@ def spoil(kind: str, cache: Path) -> None:
         (cache / "importguard").write_text("")
 
 
-@pytest.mark.parametrize("kind", ["truncated", "garbage", "empty", "fifo", "directory", "world-writable",
-                                  "read-only dir", "cache dir is a file"])
+@pytest.mark.parametrize(
+    "kind",
+    ["truncated", "garbage", "empty", "fifo", "directory", "world-writable", "read-only dir", "cache dir is a file"],
+)
 def test_a_spoiled_cache_changes_nothing(tmp_path: Path, kind: str) -> None:
     if kind == "read-only dir" and os.geteuid() == 0:
         pytest.skip("root writes into read-only directories")

@@ -58,7 +58,11 @@ def test_the_hook_does_not_shorten_the_deepest_chain(tmp_path: Path) -> None:
         code = f"import c{400 - n}\nprint('ok')\n"
         plain, hooked = plain_and_hooked(code, tmp_path)
         assert (plain.returncode == 0) is expect_ok, (n, plain.stderr[-300:])
-        assert (hooked.returncode, hooked.stdout) == (plain.returncode, plain.stdout), (n, deepest, hooked.stderr[-300:])
+        assert (hooked.returncode, hooked.stdout) == (plain.returncode, plain.stdout), (
+            n,
+            deepest,
+            hooked.stderr[-300:],
+        )
 
 
 def test_chain_too_deep_for_both_fails_the_same_and_keeps_the_records(tmp_path: Path) -> None:

@@ -39,8 +39,15 @@ def _top(report: dict[str, Any]) -> list[str]:
 
 def _session(cmd: list[str], cwd: Path, hooked: bool = True, **extra: str) -> subprocess.CompletedProcess[str]:
     """Run *cmd* as a new command line of an interactive shell would: its own session and process group."""
-    return subprocess.run(cmd, cwd=cwd, env=_env(hooked, cwd / "report.json", extra), capture_output=True, text=True,
-                          timeout=120, start_new_session=True)
+    return subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=_env(hooked, cwd / "report.json", extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+    )
 
 
 def test_exec_writes_the_report_before_the_image_is_replaced(tmp_path: Path) -> None:
@@ -60,9 +67,16 @@ def test_exec_writes_the_report_before_the_image_is_replaced(tmp_path: Path) -> 
     assert _top(reports[f"report.{pid}.json"]) == ["decimal"]
 
 
-@pytest.mark.parametrize("call", ["os.execv('/bin/true', ['true'])", "os.execl('/bin/true', 'true')",
-                                  "os.execlp('true', 'true')", "os.execvpe('true', ['true'], dict(os.environ))",
-                                  "os.execle('/bin/true', 'true', dict(os.environ))"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        "os.execv('/bin/true', ['true'])",
+        "os.execl('/bin/true', 'true')",
+        "os.execlp('true', 'true')",
+        "os.execvpe('true', ['true'], dict(os.environ))",
+        "os.execle('/bin/true', 'true', dict(os.environ))",
+    ],
+)
 def test_every_exec_function_writes_the_report(tmp_path: Path, call: str) -> None:
     plain, hooked = plain_and_hooked(f"import json, os\n{call}\n", tmp_path)
     assert plain.returncode == hooked.returncode == 0 and hooked.stderr == ""
@@ -90,14 +104,31 @@ def test_pex_app_that_reexecs_itself(tmp_path: Path) -> None:
     if pex is None:
         pytest.skip("pex is not installed")
     write_tree(tmp_path, {"src/pexapp.py": "import json\n\ndef main():\n    import decimal\n    print('app ran')\n"})
-    built = subprocess.run([pex, "-D", "src", "-e", "pexapp:main", "-o", "app.pex"], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=300)
+    built = subprocess.run(
+        [pex, "-D", "src", "-e", "pexapp:main", "-o", "app.pex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stderr
     env_root = tmp_path / "pexroot"
-    plain = subprocess.run([sys.executable, "app.pex"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                           env=_env(False, tmp_path / "report.json", {"PEX_ROOT": str(env_root)}))
-    hooked = subprocess.run([sys.executable, "app.pex"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                            env=_env(True, tmp_path / "report.json", {"PEX_ROOT": str(env_root)}))
+    plain = subprocess.run(
+        [sys.executable, "app.pex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(False, tmp_path / "report.json", {"PEX_ROOT": str(env_root)}),
+    )
+    hooked = subprocess.run(
+        [sys.executable, "app.pex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(True, tmp_path / "report.json", {"PEX_ROOT": str(env_root)}),
+    )
     assert plain.stdout == hooked.stdout == "app ran\n" and plain.returncode == hooked.returncode == 0
     assert hooked.stderr == plain.stderr
     # pex 2.x execs twice: its bootstrap re-execs itself from the unzipped PEX, which
@@ -145,13 +176,20 @@ def test_a_new_command_line_replaces_the_previous_runs_report(tmp_path: Path) ->
 @pytest.mark.parametrize("ext", [".txt", ".html", ".speedscope.json", ".trace.json"])
 def test_siblings_keep_both_reports_in_every_format(tmp_path: Path, ext: str) -> None:
     script = f'"{sys.executable}" -c "import json"; "{sys.executable}" -c "import decimal"'
-    proc = subprocess.run(["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env=_env(True, tmp_path / f"report{ext}", {}), start_new_session=True)
+    proc = subprocess.run(
+        ["sh", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(True, tmp_path / f"report{ext}", {}),
+        start_new_session=True,
+    )
     assert proc.returncode == 0 and proc.stderr == ""
     written = sorted(p.name for p in tmp_path.glob(f"report*{ext}"))
     assert len(written) == 2 and f"report{ext}" in written, written
     other = next(w for w in written if w != f"report{ext}")
-    assert other[len("report."):-len(ext)].isdigit()
+    assert other[len("report.") : -len(ext)].isdigit()
 
 
 def test_siblings_finishing_at_once_keep_every_report(tmp_path: Path) -> None:
@@ -183,12 +221,20 @@ def test_writing_a_big_report_does_not_multiply_peak_memory(tmp_path: Path) -> N
         if not with_report:
             env.pop("IMPORTGUARD_REPORT")
         # The child's peak RSS, read by a plain parent once it has exited (report written).
-        script = ("import json, resource, subprocess, sys\n"
-                  "subprocess.run([sys.executable, '-c', sys.argv[1]], env=json.loads(sys.argv[2]), check=True)\n"
-                  "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
-        out = subprocess.run([sys.executable, "-c", script, code, json.dumps(env)], cwd=tmp_path,
-                             env=_env(False, tmp_path / "report.json", {}), capture_output=True, text=True,
-                             timeout=300, check=True)
+        script = (
+            "import json, resource, subprocess, sys\n"
+            "subprocess.run([sys.executable, '-c', sys.argv[1]], env=json.loads(sys.argv[2]), check=True)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", script, code, json.dumps(env)],
+            cwd=tmp_path,
+            env=_env(False, tmp_path / "report.json", {}),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
         peaks[with_report] = int(out.stdout.split()[-1]) / 1024  # MB
     report = json.loads((tmp_path / "report.json").read_text())
     assert len(report["imports"]) >= 20000
@@ -205,15 +251,21 @@ def test_json_report_streamed_is_byte_for_byte_the_same(tmp_path: Path) -> None:
         import importguard
         importguard.write_report("eager.json")
     """
-    proc = subprocess.run([sys.executable, "-c", code.replace("\n        ", "\n")], cwd=tmp_path,
-                          env=_env(True, tmp_path / "report.json", {"IMPORTGUARD_INCLUDE": "json*,email*,nope"}),
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code.replace("\n        ", "\n")],
+        cwd=tmp_path,
+        env=_env(True, tmp_path / "report.json", {"IMPORTGUARD_INCLUDE": "json*,email*,nope"}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     eager = json.loads((tmp_path / "eager.json").read_text())
     streamed = (tmp_path / "report.json").read_text()
+
     # The same records (swallowed, and the verdict from it, are settled at exit only).
     def unsettled(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [dict(r, swallowed=None, verdict=None) for r in records]
 
-    assert unsettled(json.loads(streamed)["imports"])[:len(eager["imports"])] == unsettled(eager["imports"])
+    assert unsettled(json.loads(streamed)["imports"])[: len(eager["imports"])] == unsettled(eager["imports"])
     assert streamed == json.dumps(json.loads(streamed), indent=1) + "\n"

@@ -14,6 +14,7 @@ from rel_helpers import run
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
+
 def _reports(tmp_path: Path) -> dict[int, dict[str, Any]]:
     """Every report in tmp_path by the pid it names (report.json and report.<pid>.json)."""
     out = {}
@@ -45,8 +46,7 @@ def _fork_program(how_the_child_leaves: str) -> str:
     """
 
 
-FILES = {"parent_mod.py": "P = 1\n", "child_mod.py": "import child_dep\n", "child_dep.py": "",
-         "after_fork_mod.py": ""}
+FILES = {"parent_mod.py": "P = 1\n", "child_mod.py": "import child_dep\n", "child_dep.py": "", "after_fork_mod.py": ""}
 
 
 def _check_fork(tmp_path: Path, leave: str) -> None:
@@ -79,7 +79,10 @@ def test_forked_child_leaving_through_os_exit(tmp_path: Path) -> None:
 def test_fork_inside_an_import_child_reports_the_open_import_once(tmp_path: Path) -> None:
     # Forking while `forker` is being imported: the child carries the in-progress record
     # (its stack), finishes it, and reports it; the parent reports its own copy.
-    write_tree(tmp_path, {"forker.py": """
+    write_tree(
+        tmp_path,
+        {
+            "forker.py": """
         import os, sys
         pid = os.fork()
         if pid == 0:
@@ -88,7 +91,10 @@ def test_fork_inside_an_import_child_reports_the_open_import_once(tmp_path: Path
         else:
             os.waitpid(pid, 0)
             CHILD = False
-    """, **FILES})
+    """,
+            **FILES,
+        },
+    )
     code = """
         import os, sys
         import forker
@@ -121,11 +127,14 @@ MP_FILES = {
 }
 
 
-@pytest.mark.parametrize("method", [
-    "fork",
-    "forkserver",
-    "spawn",
-])
+@pytest.mark.parametrize(
+    "method",
+    [
+        "fork",
+        "forkserver",
+        "spawn",
+    ],
+)
 def test_multiprocessing_child_imports_recorded_once_in_the_childs_report(tmp_path: Path, method: str) -> None:
     write_tree(tmp_path, MP_FILES)
     code = f"""

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from importguard import _formats, _records, _report
 
 # Any character (surrogates and NUL too), line breaks more often than chance would give them.
-text = st.text(alphabet=st.characters(blacklist_categories=()) | st.sampled_from("\n\r\x0b\x0c\x85\u2028\u2029"),
-               max_size=40)
+text = st.text(
+    alphabet=st.characters(blacklist_categories=()) | st.sampled_from("\n\r\x0b\x0c\x85\u2028\u2029"), max_size=40
+)
 FORGED = [("x\nimport time:         1 |          1 | forged", "a\nb", "not_found", False, 1)]
 
 
@@ -52,8 +53,11 @@ def _data(rows: list[tuple[str, str, str, bool, int]]) -> dict[str, Any]:
         _records.buffer[:] = saved
 
 
-rows = st.lists(st.tuples(text, text, st.sampled_from(["ok", "error", "not_found"]), st.booleans(),
-                          st.sampled_from([1, 2])), min_size=1, max_size=6)
+rows = st.lists(
+    st.tuples(text, text, st.sampled_from(["ok", "error", "not_found"]), st.booleans(), st.sampled_from([1, 2])),
+    min_size=1,
+    max_size=6,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -71,8 +75,10 @@ def test_json_formats_are_valid_and_round_trip_names(data_rows: list[tuple[str, 
         elif fmt == "speedscope":
             frames = {f["name"] for f in doc["shared"]["frames"]}
             # A failure's frame carries its verdict, so it can be searched for.
-            assert frames == {r["name"] if r["verdict"] is None else
-                              f"{r['name']} [failed: {_formats.VERDICT_WORDS[r['verdict']]}]" for r in data["imports"]}
+            assert frames == {
+                r["name"] if r["verdict"] is None else f"{r['name']} [failed: {_formats.VERDICT_WORDS[r['verdict']]}]"
+                for r in data["imports"]
+            }
             for profile in doc["profiles"]:  # speedscope rejects events that do not nest
                 stack: list[int] = []
                 for event in profile["events"]:

@@ -14,7 +14,7 @@ MESSAGE = '\udcff <script>"x"\n\x00 \u2028 \\ end'
 
 def test_hostile_paths_and_messages_round_trip(tmp_path: Path) -> None:
     # A directory name with markup, quotes, a newline and an undecodable byte (a lone surrogate in str).
-    weird = os.fsencode(str(tmp_path)) + b'/dir <script>"q\'\n\xff'
+    weird = os.fsencode(str(tmp_path)) + b"/dir <script>\"q'\n\xff"
     os.makedirs(weird)
     (Path(os.fsdecode(weird)) / "hostile_mod.py").write_text(f"raise ValueError({MESSAGE!r})\n")
     (Path(os.fsdecode(weird)) / "ok_mod.py").write_text("X = 1\n")
@@ -45,8 +45,8 @@ def test_hostile_paths_and_messages_round_trip(tmp_path: Path) -> None:
 
 def test_unprintable_and_hostile_exceptions(tmp_path: Path) -> None:
     (tmp_path / "unprintable_mod.py").write_text(
-        "class Weird(Exception):\n    def __str__(self):\n        raise RuntimeError('no str for you')\n"
-        "raise Weird()\n")
+        "class Weird(Exception):\n    def __str__(self):\n        raise RuntimeError('no str for you')\nraise Weird()\n"
+    )
     (tmp_path / "bytes_msg_mod.py").write_text("raise ValueError(b'\\xff\\x00</script>', '\\udc80')\n")
     code = """
         for name in ("unprintable_mod", "bytes_msg_mod"):

@@ -44,8 +44,9 @@ def test_exporter_that_raises(tmp_path: Path) -> None:
 
 
 def test_slow_exporter_does_not_hang_exit(tmp_path: Path) -> None:
-    code = SETUP.format(processor="BatchSpanProcessor",
-                        export_body="time.sleep(0.3)\n        return SpanExportResult.SUCCESS")
+    code = SETUP.format(
+        processor="BatchSpanProcessor", export_body="time.sleep(0.3)\n        return SpanExportResult.SUCCESS"
+    )
     plain, hooked = _both(tmp_path, code)
     assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
 
@@ -64,7 +65,9 @@ def test_provider_that_raises(tmp_path: Path) -> None:
     plain, hooked = _both(tmp_path, code)
     assert (hooked.returncode, hooked.stdout) == (plain.returncode, plain.stdout) == (0, "still running\n")
     lines = hooked.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("importguard: OpenTelemetry export raised RuntimeError: provider bug")
+    assert len(lines) == 1 and lines[0].startswith(
+        "importguard: OpenTelemetry export raised RuntimeError: provider bug"
+    )
 
 
 def test_redaction_keeps_secrets_out_of_reports_and_spans(tmp_path: Path) -> None:
@@ -100,15 +103,22 @@ def test_redaction_keeps_secrets_out_of_reports_and_spans(tmp_path: Path) -> Non
 
 def test_reports_never_carry_environment_or_arguments(tmp_path: Path) -> None:
     report = tmp_path / "r.json"
-    proc = run_python("import sys, json, csv\n", cwd=tmp_path, args=[],
-                      env=hooked_env(IMPORTGUARD_REPORT=str(report),
-                                    API_TOKEN="s3cr3t-env-value"))
+    proc = run_python(
+        "import sys, json, csv\n",
+        cwd=tmp_path,
+        args=[],
+        env=hooked_env(IMPORTGUARD_REPORT=str(report), API_TOKEN="s3cr3t-env-value"),
+    )
     assert proc.returncode == 0
     import subprocess
     import sys as _sys
 
-    subprocess.run([_sys.executable, "-c", "import csv", "--token=s3cr3t-arg-value"], cwd=tmp_path, check=True,
-                   env=hooked_env(IMPORTGUARD_REPORT=str(tmp_path / "a.json")))
+    subprocess.run(
+        [_sys.executable, "-c", "import csv", "--token=s3cr3t-arg-value"],
+        cwd=tmp_path,
+        check=True,
+        env=hooked_env(IMPORTGUARD_REPORT=str(tmp_path / "a.json")),
+    )
     for path in (report, tmp_path / "a.json"):
         text = path.read_text()
         assert "s3cr3t" not in text and "API_TOKEN" not in text

@@ -156,15 +156,32 @@ def test_run_otlp_to_a_collector_that_never_answers(tmp_path: Path) -> None:
     write_tree(tmp_path, files)
     (tmp_path / "app.py").write_text(
         "import importlib\nfor i in range(600):\n    importlib.import_module(f'many.m{i}')\n"
-        "print('app done')\nraise SystemExit(3)\n")
+        "print('app done')\nraise SystemExit(3)\n"
+    )
     hole = _BlackHole()
     try:
-        plain = subprocess.run([sys.executable, "app.py"], cwd=tmp_path, env=clean_env(), capture_output=True,
-                               text=True, timeout=60)
+        plain = subprocess.run(
+            [sys.executable, "app.py"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=60
+        )
         hooked = subprocess.run(
-            [sys.executable, "-m", "importguard", "run", "--no-summary", "--otlp", f"http://127.0.0.1:{hole.port}",
-             "--", sys.executable, "app.py"],
-            cwd=tmp_path, env=with_override(clean_env()), capture_output=True, text=True, timeout=100)
+            [
+                sys.executable,
+                "-m",
+                "importguard",
+                "run",
+                "--no-summary",
+                "--otlp",
+                f"http://127.0.0.1:{hole.port}",
+                "--",
+                sys.executable,
+                "app.py",
+            ],
+            cwd=tmp_path,
+            env=with_override(clean_env()),
+            capture_output=True,
+            text=True,
+            timeout=100,
+        )
         connections = len(hole.accepted)
     finally:
         hole.close()
@@ -184,9 +201,24 @@ def test_run_otlp_to_nothing_listening(tmp_path: Path) -> None:
         port = s.getsockname()[1]  # closed again: nothing listens there
     (tmp_path / "app.py").write_text("import json\nprint('app done')\n")
     hooked = subprocess.run(
-        [sys.executable, "-m", "importguard", "run", "--no-summary", "--otlp", f"http://127.0.0.1:{port}", "--",
-         sys.executable, "app.py"],
-        cwd=tmp_path, env=with_override(clean_env()), capture_output=True, text=True, timeout=100)
+        [
+            sys.executable,
+            "-m",
+            "importguard",
+            "run",
+            "--no-summary",
+            "--otlp",
+            f"http://127.0.0.1:{port}",
+            "--",
+            sys.executable,
+            "app.py",
+        ],
+        cwd=tmp_path,
+        env=with_override(clean_env()),
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
     assert (hooked.returncode, hooked.stdout) == (0, "app done\n")
     lines = importguard_lines(hooked.stderr)
     assert len(lines) == 1 and "spans were not sent" in lines[0], hooked.stderr
@@ -207,16 +239,27 @@ def test_instrument_with_a_silent_collector_waits_one_timeout_per_batch(tmp_path
     bindir = Path(sys.executable).parent
     hole = _BlackHole()
     try:
+
         def run_one(hooked: bool) -> tuple[subprocess.CompletedProcess[str], int]:
             before = len(hole.accepted)
             otel = dict(
-                OTEL_TRACES_EXPORTER="otlp", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none",
+                OTEL_TRACES_EXPORTER="otlp",
+                OTEL_METRICS_EXPORTER="none",
+                OTEL_LOGS_EXPORTER="none",
                 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=f"http://127.0.0.1:{hole.port}/v1/traces",
-                OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", OTEL_EXPORTER_OTLP_TIMEOUT="1",
-                PATH=f"{bindir}:{os.environ.get('PATH', '')}")
+                OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+                OTEL_EXPORTER_OTLP_TIMEOUT="1",
+                PATH=f"{bindir}:{os.environ.get('PATH', '')}",
+            )
             env = hooked_env(tmp_path / "r.json", **otel) if hooked else with_override(clean_env(**otel))
-            proc = subprocess.run([str(bindir / "opentelemetry-instrument"), sys.executable, "app.py"], cwd=tmp_path,
-                                  env=env, capture_output=True, text=True, timeout=100)
+            proc = subprocess.run(
+                [str(bindir / "opentelemetry-instrument"), sys.executable, "app.py"],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=100,
+            )
             return proc, len(hole.accepted) - before
 
         plain, plain_attempts = run_one(False)

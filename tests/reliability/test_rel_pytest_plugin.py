@@ -18,8 +18,14 @@ from conftest import clean_env, hooked_env, with_override, write_tree
 
 def _pytest(cwd: Path, hooked: bool) -> subprocess.CompletedProcess[str]:
     env = hooked_env() if hooked else with_override(clean_env())
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "importguard", "-p", "no:cacheprovider", "-q"],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "importguard", "-p", "no:cacheprovider", "-q"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _same(plain: subprocess.CompletedProcess[str], hooked: subprocess.CompletedProcess[str]) -> None:
@@ -32,10 +38,13 @@ def _same(plain: subprocess.CompletedProcess[str], hooked: subprocess.CompletedP
 
 
 def test_clean_suite_with_warnings_as_errors(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pytest.ini": "[pytest]\nfilterwarnings = error\n",
-        "tests/test_a.py": "import json\n\ndef test_a():\n    assert json.dumps(1) == '1'\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\nfilterwarnings = error\n",
+            "tests/test_a.py": "import json\n\ndef test_a():\n    assert json.dumps(1) == '1'\n",
+        },
+    )
     plain, hooked = _pytest(tmp_path, False), _pytest(tmp_path, True)
     assert plain.returncode == 0, plain.stdout
     _same(plain, hooked)
@@ -45,11 +54,14 @@ def test_clean_suite_with_warnings_as_errors(tmp_path: Path) -> None:
 
 def test_a_broken_test_module_is_still_listed(tmp_path: Path) -> None:
     # What pytest caught at top level was swallowed by pytest; a real error is still a finding.
-    write_tree(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'proj'\n",  # helper_mod is the project's
-        "helper_mod.py": "raise KeyError('broken helper')\n",
-        "tests/test_a.py": "def test_a():\n    try:\n        import helper_mod\n    except KeyError:\n        pass\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'proj'\n",  # helper_mod is the project's
+            "helper_mod.py": "raise KeyError('broken helper')\n",
+            "tests/test_a.py": "def test_a():\n    try:\n        import helper_mod\n    except KeyError:\n        pass\n",
+        },
+    )
     hooked = _pytest(tmp_path, True)
     assert hooked.returncode == 0, hooked.stdout
     assert "import failed: helper_mod: KeyError: 'broken helper' [swallowed]" in hooked.stdout

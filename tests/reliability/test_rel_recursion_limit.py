@@ -32,7 +32,10 @@ def _frames(stderr: str) -> str:
 def _same(tmp_path: Path, code: str) -> tuple[int, str]:
     plain, hooked = plain_and_hooked(code, tmp_path)
     assert (hooked.returncode, hooked.stdout, _frames(hooked.stderr)) == (
-        plain.returncode, plain.stdout, _frames(plain.stderr)), code
+        plain.returncode,
+        plain.stdout,
+        _frames(plain.stderr),
+    ), code
     return plain.returncode, plain.stderr
 
 
@@ -40,8 +43,9 @@ def _same(tmp_path: Path, code: str) -> tuple[int, str]:
 def test_every_low_limit_then_import_json_and_decimal(tmp_path: Path, start: int) -> None:
     outcomes = set()
     for n in range(start, start + 24):
-        rc, stderr = _same(tmp_path, f"import sys\nsys.setrecursionlimit({n})\nimport json, decimal\n"
-                                      "print(sys.getrecursionlimit())\n")
+        rc, stderr = _same(
+            tmp_path, f"import sys\nsys.setrecursionlimit({n})\nimport json, decimal\nprint(sys.getrecursionlimit())\n"
+        )
         outcomes.add(rc)
     if start == 15:
         assert 1 in outcomes  # the sweep starts where the imports fail with RecursionError
@@ -55,8 +59,11 @@ def test_a_collection_at_the_edge_of_a_low_limit_prints_nothing(tmp_path: Path, 
     # (seen on 3.12 in CI with a limit of 23). A collection at every allocation
     # puts one at the edge every time: 22 of 56 limits differed on 3.12 before.
     for n in range(start, start + 28):
-        _same(tmp_path, f"import gc, sys\ngc.set_threshold(1)\nsys.setrecursionlimit({n})\n"
-                        "import json, decimal\nprint(sys.getrecursionlimit())\n")
+        _same(
+            tmp_path,
+            f"import gc, sys\ngc.set_threshold(1)\nsys.setrecursionlimit({n})\n"
+            "import json, decimal\nprint(sys.getrecursionlimit())\n",
+        )
 
 
 def test_recursing_into_recursion_error_outside_imports_prints_nothing(tmp_path: Path) -> None:
@@ -107,17 +114,25 @@ print(sys.getrecursionlimit())
 
 @pytest.mark.parametrize("limit", [200, 1000])
 def test_a_module_setting_the_limit_inside_an_import_keeps_its_value(tmp_path: Path, limit: int) -> None:
-    write_tree(tmp_path, {
-        "setter/__init__.py": "from . import inner\n",
-        "setter/inner.py": "import sys\nSEEN = sys.getrecursionlimit()\nsys.setrecursionlimit(5000)\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "setter/__init__.py": "from . import inner\n",
+            "setter/inner.py": "import sys\nSEEN = sys.getrecursionlimit()\nsys.setrecursionlimit(5000)\n",
+        },
+    )
     code = f"import sys\nsys.setrecursionlimit({limit})\nimport setter\nprint(sys.getrecursionlimit())\n"
     rc, _ = _same(tmp_path, code)
     assert rc == 0
 
 
 def test_the_default_limit_pays_nothing_and_shows_the_programs_limit(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"reader/__init__.py": "from . import inner\n",
-                          "reader/inner.py": "import sys\nprint(sys.getrecursionlimit())\n"})
+    write_tree(
+        tmp_path,
+        {
+            "reader/__init__.py": "from . import inner\n",
+            "reader/inner.py": "import sys\nprint(sys.getrecursionlimit())\n",
+        },
+    )
     rc, _ = _same(tmp_path, "import sys, reader\nprint(sys.getrecursionlimit())\n")
     assert rc == 0

@@ -78,8 +78,12 @@ def test_report_encoder_refuses_what_json_refuses() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=30), min_size=1, max_size=6),
-       st.sampled_from(["\n", "\r\n", "\r"]), st.booleans(), st.integers(min_value=0, max_value=8))
+@given(
+    st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=30), min_size=1, max_size=6),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.booleans(),
+    st.integers(min_value=0, max_value=8),
+)
 def test_source_lines_read_at_exit_match_linecache(rows: list[str], newline: str, bom: bool, lineno: int) -> None:
     # Reports read source lines without importing linecache; they must be the lines linecache gives.
     import linecache

@@ -36,11 +36,11 @@ def _check_one_message(plain, hooked, path: Path) -> None:  # type: ignore[no-un
     assert hooked.stdout == plain.stdout == "app out\n"
     # The app's own stderr first, unchanged, then exactly one line from importguard.
     assert hooked.stderr.startswith(plain.stderr)
-    extra = hooked.stderr[len(plain.stderr):].splitlines()
+    extra = hooked.stderr[len(plain.stderr) :].splitlines()
     assert len(extra) == 1, hooked.stderr
     assert extra[0].startswith("importguard: writing the report raised ")
     assert "no report was written" in extra[0] and str(path) in extra[0]
-    assert "Traceback" not in hooked.stderr[len(plain.stderr):]
+    assert "Traceback" not in hooked.stderr[len(plain.stderr) :]
 
 
 @pytest.mark.parametrize("app", list(APPS))
@@ -133,10 +133,25 @@ def _read_only_run(tmp_path: Path, code: str, report: Path):  # type: ignore[no-
         if not shutil.which("unshare"):
             pytest.skip("root, and no unshare for a read-only mount")
         script = 'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"'
-        cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", str(ro),
-               sys.executable, "-c", textwrap.dedent(code)]
-        probe = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", str(ro),
-                                "true"], capture_output=True, text=True)
+        cmd = [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            str(ro),
+            sys.executable,
+            "-c",
+            textwrap.dedent(code),
+        ]
+        probe = subprocess.run(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", str(ro), "true"],
+            capture_output=True,
+            text=True,
+        )
         if probe.returncode != 0:
             pytest.skip(f"cannot mount a read-only directory here: {probe.stderr.strip()}")
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
@@ -152,7 +167,6 @@ def test_report_in_a_read_only_directory(tmp_path: Path, app: str) -> None:
     assert plain.returncode == expected_rc
     _check_one_message(plain, hooked, report)
     assert "Read-only file system" in hooked.stderr or "Permission denied" in hooked.stderr
-
 
 
 def test_failed_write_leaves_the_previous_report_whole(tmp_path: Path) -> None:
@@ -198,7 +212,9 @@ def test_symlink_at_the_report_path_is_replaced_not_written_through(tmp_path: Pa
     assert not report.is_symlink() and json.loads(report.read_text())["schema"] == "importguard.report/1"
 
 
-def test_symlink_planted_at_the_temporary_name_is_never_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_symlink_planted_at_the_temporary_name_is_never_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The temporary file's name has 32 random bits; should an attacker guess it and
     # plant a symlink there, O_EXCL|O_NOFOLLOW refuse it and another name is drawn.
     from importguard import _report

@@ -45,10 +45,14 @@ print("runs", builtins.PLUGIN_RUNS, file=sys.stderr)
 """
 # A thread that waits for another's failing import of the module gets no run of its own:
 # the plugin counts how often its code really ran.
-PLUGIN = ("import builtins\nbuiltins.PLUGIN_RUNS = getattr(builtins, 'PLUGIN_RUNS', 0) + 1\n"
-          "raise RuntimeError('plugin config missing')\n")
-STATE = ("from importguard import _records\n"
-         "print('state', len(_records.buffer), len(_records.toplevel_failures), len(_records._first_failure))\n")
+PLUGIN = (
+    "import builtins\nbuiltins.PLUGIN_RUNS = getattr(builtins, 'PLUGIN_RUNS', 0) + 1\n"
+    "raise RuntimeError('plugin config missing')\n"
+)
+STATE = (
+    "from importguard import _records\n"
+    "print('state', len(_records.buffer), len(_records.toplevel_failures), len(_records._first_failure))\n"
+)
 
 
 def _state(stdout: str) -> tuple[int, int, int]:

@@ -42,7 +42,9 @@ def _tree() -> dict[str, str]:
     files = {"gen/__init__.py": "", "hpkg/__init__.py": ""}
     for i in range(N_FLAT):
         deps = sorted(j for j in rng.sample(range(N_FLAT), 3) if j > i)
-        files[f"gen/g{i}.py"] = "".join(f"import gen.g{j}\n" for j in deps) + f"X = sum(range({rng.randint(10, 3000)}))\n"
+        files[f"gen/g{i}.py"] = (
+            "".join(f"import gen.g{j}\n" for j in deps) + f"X = sum(range({rng.randint(10, 3000)}))\n"
+        )
     for c in range(N_CHAINS):
         for i in range(CHAIN):
             files[f"gen/d{c}_{i}.py"] = f"import gen.d{c}_{i + 1}\n" if i + 1 < CHAIN else "X = 1\n"
@@ -209,9 +211,13 @@ HANDLER_IMPORTS = """
 """
 
 
-@pytest.mark.skipif(sys.version_info < (3, 12), reason=(
-    "plain CPython 3.10/3.11 cannot import from a signal handler that interrupted importlib's own "
-    "module-lock code (KeyError in _ModuleLock.acquire; made re-entrant in 3.12)"))
+@pytest.mark.skipif(
+    sys.version_info < (3, 12),
+    reason=(
+        "plain CPython 3.10/3.11 cannot import from a signal handler that interrupted importlib's own "
+        "module-lock code (KeyError in _ModuleLock.acquire; made re-entrant in 3.12)"
+    ),
+)
 def test_handler_importing_at_random_points_of_imports(tmp_path: Path) -> None:
     write_tree(tmp_path, _tree())
     code = HANDLER_IMPORTS.format(seed=5, n_chains=N_CHAINS, n_handler_modules=N_HANDLER_MODULES) + STATE
@@ -238,18 +244,21 @@ def test_handler_importing_at_random_points_of_imports(tmp_path: Path) -> None:
 def test_handler_importing_inside_a_module_body(tmp_path: Path) -> None:
     # Deterministic, every Python: the module raises the signal itself, so the handler
     # runs in its body (the main thread is inside that import), imports, and raises.
-    write_tree(tmp_path, {
-        "signaller.py": """
+    write_tree(
+        tmp_path,
+        {
+            "signaller.py": """
             import signal
             BEFORE = 1
             signal.raise_signal(signal.SIGUSR1)
             AFTER = 2
         """,
-        "outer_mod.py": "import signaller\n",
-        "from_handler.py": "import from_handler_dep\nH = 3\n",
-        "from_handler_dep.py": "",
-        "raising_signaller.py": "import signal\nsignal.raise_signal(signal.SIGUSR2)\nNEVER = 1\n",
-    })
+            "outer_mod.py": "import signaller\n",
+            "from_handler.py": "import from_handler_dep\nH = 3\n",
+            "from_handler_dep.py": "",
+            "raising_signaller.py": "import signal\nsignal.raise_signal(signal.SIGUSR2)\nNEVER = 1\n",
+        },
+    )
     code = """
         import signal, sys
 
@@ -275,7 +284,8 @@ def test_handler_importing_inside_a_module_body(tmp_path: Path) -> None:
     """
     plain, hooked = plain_and_hooked(code, tmp_path)
     assert plain.returncode == 0 and plain.stdout == (
-        "handler imported 3 in signaller\nsignaller complete 2\ncaught from the handler False\n"), plain.stderr
+        "handler imported 3 in signaller\nsignaller complete 2\ncaught from the handler False\n"
+    ), plain.stderr
     assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
     report = hooked.report
     assert report is not None and report["internal_errors"] == []
@@ -379,5 +389,9 @@ def test_exception_after_a_package_ran_fails_its_record_once(tmp_path: Path, eng
         # The first import failed with the program's exception (the package's
         # body ran, its submodules' never did); the second loaded it.
         assert [(r["status"], (r.get("error") or {}).get("type")) for r in recs[name]] == [
-            ("error", "__main__.Interrupt"), ("ok", None)], name
-    assert [r["parent"] for r in recs["pkg"]] == [chain[1] if len(chain) > 1 else None] * 2  # `import a.b` nests a in a.b
+            ("error", "__main__.Interrupt"),
+            ("ok", None),
+        ], name
+    assert [r["parent"] for r in recs["pkg"]] == [
+        chain[1] if len(chain) > 1 else None
+    ] * 2  # `import a.b` nests a in a.b

@@ -38,7 +38,9 @@ def _reports(directory: Path, stem: str = "report") -> dict[int, dict[str, Any]]
 
 
 def test_sigterm_with_the_default_disposition_writes_the_report(tmp_path: Path) -> None:
-    code = "import json, os, signal\nprint('before', flush=True)\nos.kill(os.getpid(), signal.SIGTERM)\nprint('after')\n"
+    code = (
+        "import json, os, signal\nprint('before', flush=True)\nos.kill(os.getpid(), signal.SIGTERM)\nprint('after')\n"
+    )
     plain, hooked = plain_and_hooked(code, tmp_path)
     assert plain.returncode == -signal.SIGTERM
     assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
@@ -51,8 +53,14 @@ def test_sigterm_exit_status_in_a_shell_is_143(tmp_path: Path) -> None:
     cmd = ["sh", "-c", f'"{sys.executable}" -c "{code}"; echo "rc=$?"']
     out = {}
     for hooked in (False, True):
-        out[hooked] = subprocess.run(cmd, cwd=tmp_path, env=_env(hooked, tmp_path / "report.json", {}),
-                                     capture_output=True, text=True, timeout=60).stdout
+        out[hooked] = subprocess.run(
+            cmd,
+            cwd=tmp_path,
+            env=_env(hooked, tmp_path / "report.json", {}),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
     assert out[False] == out[True] == "rc=143\n"
     assert "json" in names(json.loads((tmp_path / "report.json").read_text()))
 
@@ -108,9 +116,15 @@ def test_an_inherited_ignored_sigterm_stays_ignored(tmp_path: Path) -> None:
     # Run with SIGTERM ignored by the parent (nohup does that): exec keeps SIG_IGN.
     out = {}
     for h in (False, True):
-        out[h] = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=_env(h, tmp_path / "report.json", {}),
-                                capture_output=True, text=True, timeout=60,
-                                preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
+        out[h] = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            env=_env(h, tmp_path / "report.json", {}),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
+        )
     assert out[False].returncode == out[True].returncode == 0
     assert out[False].stdout == out[True].stdout
     assert out[True].stdout.split() in (["1", "alive"], ["Handlers.SIG_IGN", "alive"])
@@ -163,20 +177,33 @@ def _process_state(pid: int) -> dict[str, Any]:
     proc = Path(f"/proc/{pid}")
     try:
         status = dict(line.split(":\t", 1) for line in (proc / "status").read_text().splitlines() if ":\t" in line)
-        main = dict(line.split(":\t", 1) for line in (proc / "task" / str(pid) / "status").read_text().splitlines()
-                    if ":\t" in line)
+        main = dict(
+            line.split(":\t", 1)
+            for line in (proc / "task" / str(pid) / "status").read_text().splitlines()
+            if ":\t" in line
+        )
         cmdline = " ".join((proc / "cmdline").read_bytes().decode(errors="replace").split())[:120]
         wchan = (proc / "wchan").read_text() if (proc / "wchan").exists() else "?"
     except OSError as exc:
         return {"line": f"{pid}: gone ({exc})", "main": "?", "sigterm": set()}
     bit = 1 << (signal.SIGTERM - 1)
     # SigPnd is the thread's own pending set, ShdPnd the process's: pending in either is pending.
-    flags = {name for name, table, key in (("caught", status, "SigCgt"), ("blocked", main, "SigBlk"),
-                                            ("pending", status, "ShdPnd"), ("pending", main, "SigPnd"))
-             if int(table.get(key, "0"), 16) & bit}
+    flags = {
+        name
+        for name, table, key in (
+            ("caught", status, "SigCgt"),
+            ("blocked", main, "SigBlk"),
+            ("pending", status, "ShdPnd"),
+            ("pending", main, "SigPnd"),
+        )
+        if int(table.get(key, "0"), 16) & bit
+    }
     state = main.get("State", "?").strip()
-    return {"line": f"{pid} main thread {state} wchan={wchan} SIGTERM {'/'.join(sorted(flags)) or 'default'}: {cmdline}",
-            "main": state[:1], "sigterm": flags}
+    return {
+        "line": f"{pid} main thread {state} wchan={wchan} SIGTERM {'/'.join(sorted(flags)) or 'default'}: {cmdline}",
+        "main": state[:1],
+        "sigterm": flags,
+    }
 
 
 def _dump_stacks(pids: list[int], chunks: list[bytes]) -> dict[int, str]:
@@ -202,22 +229,31 @@ def _dump_stacks(pids: list[int], chunks: list[bytes]) -> dict[int, str]:
     return stacks
 
 
-def _run_or_dump(code: str, cwd: Path, hooked: bool, what: str, timeout: float = 120,
-                 extra: dict[str, str] | None = None) -> Run:
+def _run_or_dump(
+    code: str, cwd: Path, hooked: bool, what: str, timeout: float = 120, extra: dict[str, str] | None = None
+) -> Run:
     """Run *code* as :func:`rel_helpers.run` does; if it has not ended after *timeout* s,
     fail with the state and the Python stacks of the program and of each of its processes
     (faulthandler, on SIGABRT), so that a rare hang says where each process waits."""
     report = cwd / "report.json"
     if hooked and report.is_file():
         report.unlink()
-    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd,
-                            env=_env(hooked, report, {"PYTHONFAULTHANDLER": "1", **(extra or {})}),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env=_env(hooked, report, {"PYTHONFAULTHANDLER": "1", **(extra or {})}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     chunks: list[bytes] = []
     out: list[bytes] = []
     assert proc.stdout is not None and proc.stderr is not None
-    readers = [threading.Thread(target=lambda f=f, into=into: into.extend(iter(lambda: os.read(f.fileno(), 65536), b"")),
-                                daemon=True) for f, into in ((proc.stderr, chunks), (proc.stdout, out))]
+    readers = [
+        threading.Thread(
+            target=lambda f=f, into=into: into.extend(iter(lambda: os.read(f.fileno(), 65536), b"")), daemon=True
+        )
+        for f, into in ((proc.stderr, chunks), (proc.stdout, out))
+    ]
     for reader in readers:
         reader.start()
     try:
@@ -237,9 +273,11 @@ def _run_or_dump(code: str, cwd: Path, hooked: bool, what: str, timeout: float =
             reader.join(5)
         states = "\n".join(fact["line"] for fact in facts.values())
         dumps = "\n".join(f"--- {pid}:\n{stacks.get(pid, '(no stack)')}" for pid in pids)
-        diagnostics = (f"{what}: the {'hooked' if hooked else 'plain'} run did not finish in {timeout} s."
-                       f"\nProcesses (pid, main thread's state, where it waits, SIGTERM):\n{states}\n"
-                       f"stdout:\n{b''.join(out).decode(errors='replace')}\nPython stacks (faulthandler, SIGABRT):\n{dumps}")
+        diagnostics = (
+            f"{what}: the {'hooked' if hooked else 'plain'} run did not finish in {timeout} s."
+            f"\nProcesses (pid, main thread's state, where it waits, SIGTERM):\n{states}\n"
+            f"stdout:\n{b''.join(out).decode(errors='replace')}\nPython stacks (faulthandler, SIGABRT):\n{dumps}"
+        )
         raise AssertionError(diagnostics) from None
     for reader in readers:
         reader.join(10)
@@ -303,16 +341,19 @@ def _wait_until_sleeping(pid: int) -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.xfail(strict=True, reason=(
-    "Known, not fixed: a Python-level handler runs only in the main thread, between bytecodes. "
-    "A SIGTERM the C-level handler takes while the main thread is already in a wait that no "
-    "signal interrupts (taken by another thread, as here, because the main thread blocks it) "
-    "is never acted on: plain dies, hooked waits for ever. The same state reached by a pool "
-    "worker through the race before sem_wait is ended by the SIGTERM importguard sends again "
-    "from Pool.terminate (test_a_pool_worker_that_missed_sigterm_gets_it_again_and_reports); "
-    "for any other process, fixing it needs something that runs outside the main thread. "
-    "IMPORTGUARD_SIGTERM=0 avoids it, at the cost of the report."
-))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Known, not fixed: a Python-level handler runs only in the main thread, between bytecodes. "
+        "A SIGTERM the C-level handler takes while the main thread is already in a wait that no "
+        "signal interrupts (taken by another thread, as here, because the main thread blocks it) "
+        "is never acted on: plain dies, hooked waits for ever. The same state reached by a pool "
+        "worker through the race before sem_wait is ended by the SIGTERM importguard sends again "
+        "from Pool.terminate (test_a_pool_worker_that_missed_sigterm_gets_it_again_and_reports); "
+        "for any other process, fixing it needs something that runs outside the main thread. "
+        "IMPORTGUARD_SIGTERM=0 avoids it, at the cost of the report."
+    ),
+)
 def test_sigterm_while_the_main_thread_waits_on_a_lock_ends_the_process(tmp_path: Path) -> None:
     # Deterministic form of the Pool.terminate hang: the signal is caught and marked
     # pending (tripped) while the main thread cannot run the Python handler.
@@ -323,9 +364,14 @@ def test_sigterm_while_the_main_thread_waits_on_a_lock_ends_the_process(tmp_path
 
 def _sigterm_while_waiting(tmp_path: Path, hooked: bool, extra: dict[str, str]) -> int | str:
     """MAIN_THREAD_WAITING's exit status once SIGTERMed, or a string saying it did not end."""
-    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(MAIN_THREAD_WAITING)], cwd=tmp_path,
-                            env=_env(hooked, tmp_path / "report.json", extra), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(MAIN_THREAD_WAITING)],
+        cwd=tmp_path,
+        env=_env(hooked, tmp_path / "report.json", extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None and proc.stdout.readline() == "waiting\n"
         _wait_until_sleeping(proc.pid)
@@ -509,9 +555,14 @@ def _uvicorn(tmp_path: Path, hooked: bool, *extra: str) -> tuple[int, str]:
     """Start uvicorn on the app, wait until it serves, SIGTERM it; (exit status, stderr)."""
     write_tree(tmp_path, {"asgi_app.py": ASGI_APP})
     env = _env(hooked, tmp_path / "report.json", {})
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "asgi_app:app", "--port", "0", "--lifespan", "on",
-                             *extra], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "asgi_app:app", "--port", "0", "--lifespan", "on", *extra],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen = ""
     deadline = time.monotonic() + 60
     assert proc.stderr is not None

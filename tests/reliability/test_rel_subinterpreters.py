@@ -41,7 +41,8 @@ def test_subinterpreter_imports(tmp_path: Path) -> None:
     write_tree(tmp_path, {"sub_only_mod.py": "V = 5\n", "sub_main_mod.py": "", "after_sub_mod.py": ""})
     plain, hooked = plain_and_hooked(CODE, tmp_path, PYTHONPATH=str(tmp_path))
     assert plain.returncode == 0 and plain.stdout == (
-        "in sub 5 [1] _frozen_importlib\nreport after destroy: False\n" * 2 + "main ok\n"), plain.stderr
+        "in sub 5 [1] _frozen_importlib\nreport after destroy: False\n" * 2 + "main ok\n"
+    ), plain.stderr
     assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
     report = hooked.report
     assert report is not None and report["internal_errors"] == []

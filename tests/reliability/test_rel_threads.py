@@ -17,7 +17,8 @@ def _module_tree() -> dict[str, str]:
     """m0..m29: each records who ran it (thread) and which module's body imported it, then
     imports a few higher-numbered modules (a DAG: no lock-order cycle, so no deadlock plain)."""
     rng = random.Random(1234)
-    files = {"registry.py": """
+    files = {
+        "registry.py": """
         import sys, threading
         lock = threading.Lock()
         ran = {}  # module -> (thread ident, importing module or None)
@@ -36,7 +37,9 @@ def _module_tree() -> dict[str, str]:
             with lock:
                 assert name not in ran, name
                 ran[name] = (threading.get_ident(), importer)
-    """ + f"\n        ran_names = {{f'm{{i}}' for i in range({N_MODULES})}}\n"}
+    """
+        + f"\n        ran_names = {{f'm{{i}}' for i in range({N_MODULES})}}\n"
+    }
     for i in range(N_MODULES):
         deps = sorted(rng.sample(range(i + 1, N_MODULES), min(3, N_MODULES - i - 1)))
         body = "import registry\nregistry.note(__name__)\n"
@@ -78,7 +81,9 @@ def test_sixteen_threads_importing_overlapping_modules(tmp_path: Path) -> None:
     assert plain.returncode == 0, plain.stderr
     assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
     assert json.loads(hooked.stdout)["errors"] == []
-    ran = {name: (thread, importer) for name, (thread, importer) in json.loads((tmp_path / "ran.json").read_text()).items()}
+    ran = {
+        name: (thread, importer) for name, (thread, importer) in json.loads((tmp_path / "ran.json").read_text()).items()
+    }
     assert len(ran) == N_MODULES
     report = hooked.report
     assert report is not None and report["internal_errors"] == []
@@ -99,8 +104,10 @@ def test_sixteen_threads_importing_overlapping_modules(tmp_path: Path) -> None:
 def test_module_body_starting_a_thread_that_imports_and_joining_it(tmp_path: Path) -> None:
     # A's body holds A's import lock while waiting for a thread that imports B (B does not
     # import A back: that would deadlock without the hook too).
-    write_tree(tmp_path, {
-        "mod_a.py": """
+    write_tree(
+        tmp_path,
+        {
+            "mod_a.py": """
             import threading
             result = []
             def load():
@@ -112,9 +119,10 @@ def test_module_body_starting_a_thread_that_imports_and_joining_it(tmp_path: Pat
             assert not t.is_alive(), "deadlock"
             print('A got', result)
         """,
-        "mod_b.py": "import mod_c\nVALUE = mod_c.C + 1\nprint('B ran')\n",
-        "mod_c.py": "C = 41\n",
-    })
+            "mod_b.py": "import mod_c\nVALUE = mod_c.C + 1\nprint('B ran')\n",
+            "mod_c.py": "C = 41\n",
+        },
+    )
     plain, hooked = plain_and_hooked("import mod_a\nprint('done')\n", tmp_path)
     assert plain.returncode == 0 and plain.stdout == "B ran\nA got [42]\ndone\n"
     assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)

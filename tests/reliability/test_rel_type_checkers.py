@@ -56,7 +56,10 @@ def test_the_programs_modules_are_still_checked(tmp_path: Path) -> None:
     if importlib.util.find_spec("beartype") is None:
         pytest.skip("beartype is not installed")
     write_tree(tmp_path, {"typed_mod.py": "def double(x: int) -> int:\n    return 2 * x\n"})
-    code = HOOKS["beartype_all"] + "import typed_mod\ntry:\n    typed_mod.double('x')\nexcept Exception as e:\n    print(type(e).__name__)\n"
+    code = (
+        HOOKS["beartype_all"]
+        + "import typed_mod\ntry:\n    typed_mod.double('x')\nexcept Exception as e:\n    print(type(e).__name__)\n"
+    )
     plain, hooked = plain_and_hooked(code, tmp_path)
     assert plain.stdout.startswith("Beartype")
     assert (hooked.returncode, hooked.stdout, hooked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
