@@ -529,3 +529,18 @@ def test_overhead_has_a_spread_and_says_when_it_is_inside_the_noise() -> None:
     assert k == 2 and coverage == pytest.approx(1 - 2 * 11 / 1024)
     k, coverage = _bench.median_interval(4)
     assert k == 1 and coverage == pytest.approx(0.875)
+
+
+def test_statistics_round_as_the_report_converts_ns_to_ms() -> None:
+    """A median on a half-way boundary rounds as ``round(ns / 1e6, 4)`` does everywhere else.
+
+    CI once failed test_gc on exactly this sample set: multiplying by 1e-6 gave 28.7075 where the
+    report's and the budgets' division gives 28.7076.
+    """
+    from importguard._cli.stats import summarize
+
+    samples = [29301725, 28303403, 28707550]
+    stats = summarize(samples)
+    assert stats["median"] == round(28707550 / 1e6, 4) == 28.7076
+    assert stats["min"] == round(28303403 / 1e6, 4)
+    assert stats["max"] == round(29301725 / 1e6, 4)

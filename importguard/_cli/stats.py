@@ -18,15 +18,20 @@ def quantile(ordered: Sequence[float], q: float) -> float:
     return float(ordered[low] + (ordered[high] - ordered[low]) * (pos - low))
 
 
-def summarize(samples: Iterable[float], scale: float = 1e-6) -> dict[str, float]:
-    """Median, quartiles and range of *samples* multiplied by *scale* (ns to ms by default)."""
+def summarize(samples: Iterable[float], unit: float = 1e6) -> dict[str, float]:
+    """Median, quartiles and range of *samples* divided by *unit* (ns to ms by default).
+
+    Dividing, not multiplying by 1e-6: division is correctly rounded, so a statistic equals
+    ``round(ns / 1e6, 4)`` as the report and budgets compute it (28707550 * 1e-6 rounds to
+    28.7075, 28707550 / 1e6 to 28.7076).
+    """
     ordered = sorted(samples)
     return {
-        "median": round(quantile(ordered, 0.5) * scale, 4),
-        "p25": round(quantile(ordered, 0.25) * scale, 4),
-        "p75": round(quantile(ordered, 0.75) * scale, 4),
-        "min": round(ordered[0] * scale, 4),
-        "max": round(ordered[-1] * scale, 4),
+        "median": round(quantile(ordered, 0.5) / unit, 4),
+        "p25": round(quantile(ordered, 0.25) / unit, 4),
+        "p75": round(quantile(ordered, 0.75) / unit, 4),
+        "min": round(ordered[0] / unit, 4),
+        "max": round(ordered[-1] / unit, 4),
     }
 
 
