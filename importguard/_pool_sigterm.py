@@ -44,8 +44,6 @@ _terminating: "set[int]" = set()
 #: Seconds a terminated worker may take before SIGTERM is sent again; doubles up to the maximum.
 FIRST_RESEND_S = 1.0
 MAX_RESEND_S = 30.0
-#: Re-sends so far (for tests and the curious: the race is rare).
-resent = 0
 
 
 def _wrap(real: "Any", wrapper: "Any") -> "Any":
@@ -115,7 +113,6 @@ def patch_popen(module: "Any") -> None:
         # Polled, not through the sentinel: with pools started and ended in several
         # threads at once, the sentinel was seen ready while its worker still ran
         # (then Popen.wait blocks in waitpid and never re-sends).
-        global resent
         now = monotonic()
         resend_at = now + FIRST_RESEND_S
         interval = FIRST_RESEND_S
@@ -128,7 +125,6 @@ def patch_popen(module: "Any") -> None:
             if now >= resend_at:
                 try:
                     os.kill(self.pid, signum)
-                    resent += 1
                 except OSError:  # gone meanwhile: the next poll has its status
                     pass
                 interval = min(interval * 2, MAX_RESEND_S)
