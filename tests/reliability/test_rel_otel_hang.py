@@ -148,6 +148,19 @@ class _BlackHole:
             conn.close()
 
 
+def _run_app_with_otlp(tmp_path: Path, port: int) -> subprocess.CompletedProcess[str]:
+    """``importguard run --otlp`` on ``app.py`` in *tmp_path*, exporting to 127.0.0.1:*port*."""
+    command = [sys.executable, "-m", "importguard", "run", "--no-summary", "--otlp", f"http://127.0.0.1:{port}"]
+    return subprocess.run(
+        [*command, "--", sys.executable, "app.py"],
+        cwd=tmp_path,
+        env=with_override(clean_env()),
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+
+
 def test_run_otlp_to_a_collector_that_never_answers(tmp_path: Path) -> None:
     # 600 imports: two batches of spans. Each export waits the exporter's 5 s
     # timeout; after the first fails, importguard stops (it used to try every batch).
@@ -163,25 +176,7 @@ def test_run_otlp_to_a_collector_that_never_answers(tmp_path: Path) -> None:
         plain = subprocess.run(
             [sys.executable, "app.py"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=60
         )
-        hooked = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "importguard",
-                "run",
-                "--no-summary",
-                "--otlp",
-                f"http://127.0.0.1:{hole.port}",
-                "--",
-                sys.executable,
-                "app.py",
-            ],
-            cwd=tmp_path,
-            env=with_override(clean_env()),
-            capture_output=True,
-            text=True,
-            timeout=100,
-        )
+        hooked = _run_app_with_otlp(tmp_path, hole.port)
         connections = len(hole.accepted)
     finally:
         hole.close()
@@ -200,25 +195,7 @@ def test_run_otlp_to_nothing_listening(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     (tmp_path / "app.py").write_text("import json\nprint('app done')\n")
-    hooked = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "importguard",
-            "run",
-            "--no-summary",
-            "--otlp",
-            f"http://127.0.0.1:{port}",
-            "--",
-            sys.executable,
-            "app.py",
-        ],
-        cwd=tmp_path,
-        env=with_override(clean_env()),
-        capture_output=True,
-        text=True,
-        timeout=100,
-    )
+    hooked = _run_app_with_otlp(tmp_path, port)
     assert (hooked.returncode, hooked.stdout) == (0, "app done\n")
     lines = importguard_lines(hooked.stderr)
     assert len(lines) == 1 and "spans were not sent" in lines[0], hooked.stderr
