@@ -458,7 +458,7 @@ def _target_result(target: Target, measured: list[dict[str, Any]], warmup: int, 
             "cumulative_ms": summarize(t[1] for t in times),
             "gc_ms": summarize(p.get("gc_self_ns", 0) for p in present),
         }
-    count = summarize((s["module_count"] for s in measured), scale=1)
+    count = summarize((s["module_count"] for s in measured), unit=1)
     return {
         **target.describe(),
         "python": ", ".join(sorted({s["python"] for s in measured})),
