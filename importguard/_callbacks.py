@@ -31,9 +31,11 @@ if TYPE_CHECKING:
 WHEN = ("before", "after", "error")
 
 #: (predicate, callback) pairs by stage; the hook tests these lists for truth.
-BEFORE: "list[tuple[Callable[[str], bool], Callback]]" = []
-AFTER: "list[tuple[Callable[[str], bool], Callback]]" = []
-ERROR: "list[tuple[Callable[[str], bool], Callback]]" = []
+#: They live in ``_records`` (the engines hold them from startup on, before
+#: this module is loaded: it loads with the first callback).
+BEFORE: "list[tuple[Callable[[str], bool], Callback]]" = _records.callbacks_before
+AFTER: "list[tuple[Callable[[str], bool], Callback]]" = _records.callbacks_after
+ERROR: "list[tuple[Callable[[str], bool], Callback]]" = _records.callbacks_error
 _BY_WHEN = {"before": BEFORE, "after": AFTER, "error": ERROR}
 
 _running: "set[int]" = set()  # threads inside a callback right now
@@ -223,3 +225,7 @@ def load_entry_points(group: str = "importguard.hooks") -> None:
                 obj()
         except Exception as exc:
             _records.internal_error(f"entry point {ep.name} = {ep.value} ({group})", exc, "it is skipped.")
+
+
+# The engines call run() through _records from now on (see _records.run_callbacks).
+_records.run_callbacks = run

@@ -51,7 +51,7 @@ function engine does.
 import sys
 from time import perf_counter_ns
 
-from importguard import _callbacks, _gc, _hook, _records
+from importguard import _gc, _hook, _records
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -98,8 +98,8 @@ _DEEP = _hook._DEEP
 _MARGIN = _records.MARGIN
 _buffer_append = _records.buffer.append
 _loaded = _records.loaded
-_before = _callbacks.BEFORE
-_on_error = _callbacks.ERROR
+_before = _records.callbacks_before
+_on_error = _records.callbacks_error
 _MISSING = object()
 #: The imports in flight, by id() of their record: records cannot grow a slot.
 _inflight: "dict[int, _Import]" = {}
@@ -927,10 +927,10 @@ def _begin(state: "list[Any]", name: str, importing: "Any", pushed: "list[_Impor
         waiting = _push(state, child, _PENDING, frame, pushed)
         waiting.rec[3] = perf_counter_ns()
         if _before:
-            _callbacks.run(_before, "before", waiting.rec, None, None)
+            _records.run_callbacks(_before, "before", waiting.rec, None, None)
     aux = _push(state, name, _SEARCH, importing, pushed)
     if _before:
-        _callbacks.run(_before, "before", aux.rec, None, None)
+        _records.run_callbacks(_before, "before", aux.rec, None, None)
         if name in _modules:
             # The callback imported the module itself; loading it again would run it twice.
             rec = aux.rec
@@ -1233,7 +1233,7 @@ def _failed(
     else:
         _records.failed(rec, exc, depth=depth, status=status, stand_in=stand_in)
     if _on_error:
-        _callbacks.run(_on_error, "error", rec, None, exc)
+        _records.run_callbacks(_on_error, "error", rec, None, exc)
     stack = aux.state[0]
     while stack:
         waiting = _inflight.get(id(stack[-1]))
@@ -1245,7 +1245,7 @@ def _failed(
         _off_stack(waiting)
         _records.failed(rec, exc, depth=depth, status="error", stand_in=stand_in)
         if _on_error:
-            _callbacks.run(_on_error, "error", rec, None, exc)
+            _records.run_callbacks(_on_error, "error", rec, None, exc)
     _hook.finish_failed(rec, stack)
     # The room stays raised: the caller gives it back in its own frame (_lower).
 
@@ -1262,7 +1262,7 @@ def _loaded_ok(aux: "_Import") -> "Exception | None":
         # The module deleted itself from sys.modules: importlib raises KeyError(name) next.
         _records.failed(rec, KeyError(name), depth=6, status="error", stand_in=True)
         if _on_error:
-            _callbacks.run(_on_error, "error", rec, None, KeyError(name))
+            _records.run_callbacks(_on_error, "error", rec, None, KeyError(name))
         return None
     state = aux.state
     stack = state[0]
@@ -1369,7 +1369,7 @@ def _failed_after_exec(rec: "list[Any]", exc: BaseException) -> None:
         del _loaded[rec[0]]
     _records.failed(rec, exc, status="error")
     if _on_error:
-        _callbacks.run(_on_error, "error", rec, None, exc)
+        _records.run_callbacks(_on_error, "error", rec, None, exc)
 
 
 def _children_failed_after_exec(rec: "list[Any]", exc: BaseException) -> None:

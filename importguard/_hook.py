@@ -44,7 +44,7 @@ atomic). Everything slower happens in ``_records`` on the failure path or later.
 import sys
 from time import perf_counter_ns
 
-from importguard import _callbacks, _exports, _gc, _records
+from importguard import _exports, _gc, _records
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -88,9 +88,9 @@ _pending = _exports.pending
 _threads = _records.threads
 _thread_state = _records.thread_state
 _loaded = _records.loaded
-_before = _callbacks.BEFORE
-_after = _callbacks.AFTER
-_on_error = _callbacks.ERROR
+_before = _records.callbacks_before
+_after = _records.callbacks_after
+_on_error = _records.callbacks_error
 
 
 def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
@@ -143,7 +143,7 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
             if otel_context is not None:
                 rec[12] = otel_context.get_current()
         if _before:
-            _callbacks.run(_before, "before", rec, None, None)
+            _records.run_callbacks(_before, "before", rec, None, None)
             if name in sys.modules:
                 # The callback imported the module itself; importlib checked
                 # sys.modules before calling us, so loading it again would run it twice.
@@ -214,7 +214,7 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
             if not probe:
                 _records.failed(rec, exc)
             if _on_error:
-                _callbacks.run(_on_error, "error", rec, None, exc)
+                _records.run_callbacks(_on_error, "error", rec, None, exc)
             if not stack:
                 _gc.leave()
                 if _pending:
@@ -312,7 +312,7 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
             if rec[10] is not None:
                 _records.settle_ok(rec)
             if _after:
-                _callbacks.run(_after, "after", rec, module, None)
+                _records.run_callbacks(_after, "after", rec, module, None)
             if watch and name in watch:
                 if state[3]:
                     _records.set_room(state, state[3] + _MARGIN)  # importguard's own imports
@@ -471,7 +471,7 @@ def finish_loaded(rec: "list[Any]", module: "Any", t0: int, state: "list[Any]") 
         if rec[10] is not None:
             _records.settle_ok(rec)
         if _after:
-            _callbacks.run(_after, "after", rec, module, None)
+            _records.run_callbacks(_after, "after", rec, module, None)
         if watch and name in watch:
             if state[3]:
                 _records.set_room(state, state[3] + _MARGIN)  # importguard's own imports

@@ -87,6 +87,20 @@ sinks: "list[tuple[Callable[[dict[str, Any] | None], None], Callable[[float], An
 #: Called when a thread's outermost import finishes (the hook holds this very
 #: list): sinks that act as imports finish register here, and leave again.
 on_outermost: "list[Callable[[], Any]]" = []
+#: User callbacks by stage, (predicate, callback) pairs: ``_callbacks`` fills
+#: them and sets :data:`run_callbacks` when it is loaded (the first
+#: ``on_import``, or hooks in the settings), so the startup path does not load
+#: it; the engines hold these very lists and test them for truth.
+callbacks_before: "list[tuple[Callable[[str], bool], Callable[[Any], object]]]" = []
+callbacks_after: "list[tuple[Callable[[str], bool], Callable[[Any], object]]]" = []
+callbacks_error: "list[tuple[Callable[[str], bool], Callable[[Any], object]]]" = []
+
+
+def _no_callbacks(entries: "list[Any]", when: str, rec: "list[Any]", module: "Any", error: "Any") -> None:
+    """Stands for ``_callbacks.run`` until it is loaded; the lists are empty until then."""
+
+
+run_callbacks: "Callable[[list[Any], str, list[Any], Any, Any], None]" = _no_callbacks
 
 
 def add_sink(

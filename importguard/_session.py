@@ -9,7 +9,7 @@ are importguard's own and not recorded as the app's.
 import os
 import sys
 
-from importguard import _callbacks, _hook, _records
+from importguard import _hook, _records
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -83,12 +83,20 @@ def start(new_settings: "dict[str, Any]") -> bool:
     if not _fork_registered and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_records.reset_after_fork)
         _fork_registered = True
+    if new_settings.get("hooks") or new_settings.get("entry_points"):
+        _load_hooks(new_settings)
+    return True
+
+
+def _load_hooks(new_settings: "dict[str, Any]") -> None:
+    """Register the callbacks the settings name (``_callbacks`` loads only then)."""
     with _records.quiet():
+        from importguard import _callbacks
+
         if new_settings.get("hooks"):
             _callbacks.load_hook_specs(tuple(new_settings["hooks"]), "IMPORTGUARD_HOOKS")
         if new_settings.get("entry_points"):
             _callbacks.load_entry_points()
-    return True
 
 
 def _configure(new_settings: "dict[str, Any]") -> None:
