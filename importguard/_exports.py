@@ -69,7 +69,7 @@ unverified: "list[dict[str, Any]]" = []
 #: package ``__init__`` may bind names on a submodule after it ran
 #: (``core.Engine = Engine``), so a name is judged when the program could first
 #: observe it: when the outermost import of that thread returns (see :func:`judge`).
-pending: "list[list[Any]]" = []
+pending: "list[list[Any]]" = _records.exports_pending
 
 
 def _violating_records() -> "list[Any]":
@@ -99,6 +99,11 @@ _listings: "dict[str, frozenset[str]]" = {}  # directory -> its .pyi files (stub
 _VENDORED = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
 
 
+#: The settings :func:`configure` last took, and what it returned.
+configured_from: "dict[str, Any] | None" = None
+flags = (False, False)
+
+
 def configure(settings: "dict[str, Any]") -> "tuple[bool, bool]":
     """Set the checks up from plain settings.
 
@@ -107,6 +112,8 @@ def configure(settings: "dict[str, Any]") -> "tuple[bool, bool]":
     snapshot or stubs are in play.
     """
     global _mode, _project_root, _packages, _contract_file, _snapshot_file, _stubs, snapshot_problem
+    global configured_from, flags
+    configured_from = settings
     _mode = str(settings.get("exports_mode", "warn"))
     _project_root = settings.get("project_root")
     _packages = tuple(settings.get("packages") or ())
@@ -146,7 +153,8 @@ def configure(settings: "dict[str, Any]") -> "tuple[bool, bool]":
         _snapshot_children.update((parent, tuple(leaves)) for parent, leaves in children.items())
     _stubs = bool(settings.get("stubs"))
     on = _mode != "off" or any(mode != "off" for _match, mode in _modes)
-    return on, on and bool(_exact or _globbed or _snapshot or _stubs)
+    flags = on, on and bool(_exact or _globbed or _snapshot or _stubs)
+    return flags
 
 
 def _load_snapshot(path: str, setting: str) -> None:
@@ -657,3 +665,9 @@ def to_dicts(
         item["import_id"] = ids.get(id(v["_record"]))
         out.append(item)
     return out
+
+
+# Loaded after a session started (the first __all__ the hook's inline look
+# cannot clear, or a report reading the violations at exit): its settings apply.
+if _records.settings is not None:
+    configure(_records.settings)

@@ -44,7 +44,7 @@ atomic). Everything slower happens in ``_records`` on the failure path or later.
 import sys
 from time import perf_counter_ns
 
-from importguard import _exports, _gc, _records
+from importguard import _gc, _records
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -82,9 +82,15 @@ _DEEP = 16
 #: every module needs a look (contracts, a snapshot or stubs), not only those with __all__.
 exports_on = False
 check_every_module = False
+#: The settings ``_exports`` is configured from when :func:`exports` loads it.
+export_settings: "dict[str, Any]" = {}
+#: ``_exports`` once loaded (see :func:`exports`), else None: with default
+#: settings the startup path does not load it; a module whose ``__all__``
+#: the inline look cannot clear does, and a pending name implies it is loaded.
+_exports: "Any" = None
 
 _buffer_append = _records.buffer.append
-_pending = _exports.pending
+_pending = _records.exports_pending
 _threads = _records.threads
 _thread_state = _records.thread_state
 _loaded = _records.loaded
@@ -218,7 +224,7 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
             if not stack:
                 _gc.leave()
                 if _pending:
-                    _exports.judge(ident, False)  # recorded; the import's own error goes on
+                    (_exports or exports()).judge(ident, False)  # recorded; the import's own error goes on
                 if _outermost:
                     for done in _outermost:
                         done()
@@ -308,7 +314,7 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
                         clean = False
                     entry = None
                 if not clean:
-                    _exports.check(rec, module, namespace)
+                    (_exports or exports(state)).check(rec, module, namespace)
             if rec[10] is not None:
                 _records.settle_ok(rec)
             if _after:
@@ -322,7 +328,7 @@ def _find_and_load_unlocked(name: str, import_: "Any") -> "Any":
             if _pending:
                 # Names a module lacked when it finished are judged now, when the
                 # program can first see them (a package may bind them later).
-                strict = _exports.judge(ident)
+                strict = (_exports or exports()).judge(ident)
             if _outermost:
                 if state[3]:
                     _records.set_room(state, state[3] + _MARGIN)  # spans: the exporter's frames
@@ -467,7 +473,7 @@ def finish_loaded(rec: "list[Any]", module: "Any", t0: int, state: "list[Any]") 
         if prev is not rec:
             _loaded[name] = rec
         if exports_on and (namespace is None or "__all__" in namespace or check_every_module):
-            _exports.check(rec, module, namespace)
+            (_exports or exports(state)).check(rec, module, namespace)
         if rec[10] is not None:
             _records.settle_ok(rec)
         if _after:
@@ -478,7 +484,7 @@ def finish_loaded(rec: "list[Any]", module: "Any", t0: int, state: "list[Any]") 
             watch.pop(name)(module)
     if not stack:
         if _pending:
-            strict = _exports.judge(rec[2])
+            strict = (_exports or exports()).judge(rec[2])
         if _outermost:
             if state[3]:
                 _records.set_room(state, state[3] + _MARGIN)  # spans: the exporter's frames
@@ -497,12 +503,32 @@ def finish_failed(rec: "list[Any]", stack: "list[list[Any]]") -> None:
     for the bookkeeping (``_records.MARGIN``), as the wrapper's failure path does."""
     if not stack:
         if _pending:
-            _exports.judge(rec[2], False)  # recorded; the import's own error goes on
+            (_exports or exports()).judge(rec[2], False)  # recorded; the import's own error goes on
         if _outermost:
             for done in _outermost:
                 done()
         if len(_records.buffer) > max_records:
             _records.fold(max_records // 2)
+
+
+def exports(state: "list[Any] | None" = None) -> "Any":
+    """``_exports``, loaded (as importguard's own import) the first time an
+    export check needs it, and configured from :data:`export_settings`.
+
+    *state*: the importing thread's, when called inside an import: where the
+    thread pays for importguard's frames (a low recursion limit), the load
+    gets room as watchers do (``_records.MARGIN``); the hook gives it back."""
+    global _exports
+    module = _exports
+    if module is None:
+        if state is not None and state[3]:
+            _records.set_room(state, state[3] + _MARGIN)
+        with _records.quiet():
+            from importguard import _exports as module
+    if module.configured_from is not export_settings:
+        module.configure(export_settings)
+    _exports = module
+    return module
 
 
 #: Another engine recording instead of this module's wrapper: its

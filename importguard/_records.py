@@ -87,6 +87,11 @@ sinks: "list[tuple[Callable[[dict[str, Any] | None], None], Callable[[float], An
 #: Called when a thread's outermost import finishes (the hook holds this very
 #: list): sinks that act as imports finish register here, and leave again.
 on_outermost: "list[Callable[[], Any]]" = []
+#: Declarations with names missing when their module finished, waiting for
+#: ``_exports.judge`` (``_exports.pending`` is this list): here so that the
+#: hook tests it for truth without ``_exports`` loaded (it loads with the
+#: first module whose ``__all__`` needs more than the hook's inline look).
+exports_pending: "list[list[Any]]" = []
 #: User callbacks by stage, (predicate, callback) pairs: ``_callbacks`` fills
 #: them and sets :data:`run_callbacks` when it is loaded (the first
 #: ``on_import``, or hooks in the settings), so the startup path does not load

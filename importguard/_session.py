@@ -103,13 +103,31 @@ def _configure(new_settings: "dict[str, Any]") -> None:
     """The one place that writes the hook's and the records' settings: each
     module below takes its own from *new_settings* (``configure``), and what
     the hot path reads is written here, into the hook's globals."""
-    from importguard import _exports
-
-    _hook.exports_on, _hook.check_every_module = _exports.configure(new_settings)
+    _hook.export_settings = new_settings
+    if _hook._exports is not None or _exports_at_start(new_settings):
+        _hook.exports_on, _hook.check_every_module = _hook.exports().flags
+    else:
+        # What _exports.configure returns for these settings, without loading
+        # it: checks on unless the mode is off, no module needs a look
+        # without an __all__. It loads with the first __all__ the hook's
+        # inline look cannot clear (_hook.exports).
+        _hook.exports_on = str(new_settings.get("exports_mode", "warn")) != "off"
+        _hook.check_every_module = False
     _hook.max_records = int(new_settings.get("max_records") or 20_000)
     _records.redact = bool(new_settings.get("redact"))
     _records.count_failures = bool(new_settings.get("metrics"))
     _records.configure_sinks(new_settings)
+
+
+def _exports_at_start(settings: "dict[str, Any]") -> bool:
+    """Whether the export checks need ``_exports`` configured now: contracts,
+    accepted names, per-module modes, stubs or a snapshot (given, or the
+    default ``importguard.lock`` next to pyproject.toml, as ``_exports.configure``
+    looks for it)."""
+    if any(settings.get(key) for key in ("exports", "accept", "modes", "stubs", "snapshot")):
+        return True
+    root = settings.get("project_root")
+    return isinstance(root, str) and os.path.exists(os.path.join(root, "importguard.lock"))
 
 
 def _engine_source(settings: "dict[str, Any]") -> str:
