@@ -20,8 +20,6 @@ what importguard does instead; the program always runs.
 import os
 import sys
 
-from importguard._globs import glob_problem, one_line, short_repr
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -113,6 +111,8 @@ class ConfigProblem:
         self.message = message
 
     def __str__(self) -> str:
+        from importguard._globs import one_line  # _globs: only where a setting needs it, not at every startup
+
         return one_line(f"importguard: {self.message}")
 
 
@@ -137,6 +137,8 @@ def _split(raw: str) -> list[str]:
 def _q(value: "Any") -> str:
     """A value as a message quotes it: short, and on one line whatever it holds."""
     if isinstance(value, str):
+        from importguard._globs import short_repr
+
         return short_repr(value)
     text = repr(value)
     return text if len(text) <= 60 else f"{text[:57]}... (a {type(value).__name__} of {len(text):,} characters)"
@@ -174,6 +176,13 @@ def _hook_problem(spec: str) -> str | None:
     if not module or (_ and not obj) or not all(p.isidentifier() for p in parts):
         return f"{_q(spec)} is not module or module:callable"
     return None
+
+
+def glob_problem(pattern: str) -> str | None:
+    """``_globs.glob_problem``: _globs loads when a setting holds globs, not at every startup."""
+    from importguard._globs import glob_problem as problem
+
+    return problem(pattern)
 
 
 def _name_problem(name: str) -> str | None:

@@ -16,8 +16,6 @@ import sys
 from _thread import RLock, _local, get_ident
 from time import perf_counter_ns, time_ns
 
-from importguard._globs import one_line
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -367,7 +365,14 @@ def internal_error(
         else:
             return
         try:
-            sys.stderr.write(one_line(line) + "\n")
+            with quiet():  # importguard's own import: _globs is not on the startup path
+                from importguard._globs import one_line
+
+            line = one_line(line)
+        except Exception:  # it could not load (at the recursion limit): the common breaks
+            line = line.replace("\r", "\\r").replace("\n", "\\n")
+        try:
+            sys.stderr.write(line + "\n")
         except Exception:
             pass
 
