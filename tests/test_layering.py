@@ -44,8 +44,10 @@ LAYERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
     # The startup path's entry and the session: installs the hook, configures it and the sinks, finishes.
     # (_pool_sigterm: the SIGTERM handler's help for multiprocessing pools, loaded by the session.)
+    # (__init__: the package itself; only its functions are scanned, and its _boot,
+    # the .pth entry, is startup: it moved there from _bootstrap, now a shim, #14.)
     "startup": (
-        frozenset({"_bootstrap", "_session", "_pool_sigterm"}),
+        frozenset({"__init__", "_bootstrap", "_session", "_pool_sigterm"}),
         frozenset({"hook", "sinks", "records", "base"}),
     ),
     # The command line (separate processes, and the children they start) and the Python API.
@@ -81,8 +83,10 @@ def _docstrings(tree: ast.AST) -> set[int]:
 
 
 def dependencies(root: pathlib.Path) -> dict[str, dict[str, tuple[int, str]]]:
-    """module -> {module it depends on: (line, how)} for every module under *root*
-    but the package ``__init__`` itself (see test_package_init_reaches_nothing)."""
+    """module -> {module it depends on: (line, how)} for every module under *root*;
+    of the package ``__init__`` only its functions (its module level imports
+    nothing at run time, see test_package_init_reaches_nothing, and its
+    ``TYPE_CHECKING`` block names the public API's modules for type checkers)."""
     modules = _modules(root)
     top = root.name
 
@@ -93,13 +97,14 @@ def dependencies(root: pathlib.Path) -> dict[str, dict[str, tuple[int, str]]]:
 
     graph: dict[str, dict[str, tuple[int, str]]] = {}
     for name, path in modules.items():
-        if name == top:
-            continue
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         skip = _docstrings(tree)
         out = graph.setdefault(name, {})
-        for node in ast.walk(tree):
+        roots: list[ast.AST] = [tree]
+        if name == top:
+            roots = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+        for node in (inner for root in roots for inner in ast.walk(root)):
             targets: list[tuple[str, str]] = []
             if isinstance(node, ast.Import):
                 targets = [(alias.name, "import") for alias in node.names]
@@ -124,7 +129,7 @@ def dependencies(root: pathlib.Path) -> dict[str, dict[str, tuple[int, str]]]:
 
 
 def layer_of(module: str) -> str | None:
-    short = module.split(".")[1]
+    short = module.split(".")[1] if "." in module else "__init__"
     for layer, (members, _below) in LAYERS.items():
         if short in members:
             return layer
