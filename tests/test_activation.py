@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import clean_env, hooked_env, run_python
+from conftest import FINDER, clean_env, hooked_env, run_python
 
 SNAPSHOT = "import sys, json; print(json.dumps(sorted(sys.modules)))"
 HEAVY = (
@@ -41,12 +41,27 @@ def _modules_at_startup(tmp_path: Path, **env: str) -> set[str]:
     return set(proc.stdout.split())
 
 
+#: What IMPORTGUARD=1 adds to ``python -c pass`` with default settings (#14;
+#: docs/performance.md): every module here costs ~0.5 M instructions at every
+#: start. _callbacks, _exports and _globs load when first needed.
+STARTUP_MODULES = {
+    "importguard",  # the .pth calls importguard._boot()
+    "importguard._config",
+    "importguard._session",
+    "importguard._hook",
+    "importguard._records",
+    "importguard._gc",
+}
+
+
 def test_footprint_is_importguards_own_modules_only(tmp_path: Path) -> None:
     plain = _modules_at_startup(tmp_path)
     hooked = _modules_at_startup(tmp_path, IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0")
     added = hooked - plain
     assert added, "IMPORTGUARD=1 loaded nothing: is importguard.pth installed?"
     assert all(name == "importguard" or name.startswith("importguard.") for name in added), sorted(added)
+    expected = STARTUP_MODULES | ({"importguard._finder"} if FINDER else set())  # the engine itself
+    assert added == expected, sorted(added ^ expected)
     assert not (hooked - plain) & set(HEAVY)
     assert plain - hooked == set()
 
