@@ -26,7 +26,6 @@ import sys
 
 from importguard import _records
 from importguard._config import MODES
-from importguard._globs import compile_globs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -114,6 +113,8 @@ def configure(settings: "dict[str, Any]") -> "tuple[bool, bool]":
     global _mode, _project_root, _packages, _contract_file, _snapshot_file, _stubs, snapshot_problem
     global configured_from, flags
     configured_from = settings
+    if settings.get("exports") or settings.get("accept") or settings.get("modes"):
+        from importguard._globs import compile_globs  # not at every startup: only for these tables
     _mode = str(settings.get("exports_mode", "warn"))
     _project_root = settings.get("project_root")
     _packages = tuple(settings.get("packages") or ())

@@ -120,10 +120,15 @@ def _configure(new_settings: "dict[str, Any]") -> None:
 
 
 def _exports_at_start(settings: "dict[str, Any]") -> bool:
-    """Whether the export checks need ``_exports`` configured now: contracts,
-    accepted names, per-module modes, stubs or a snapshot (given, or the
-    default ``importguard.lock`` next to pyproject.toml, as ``_exports.configure``
-    looks for it)."""
+    """Whether the export checks need ``_exports`` loaded now: whenever they are
+    on, because loaded later it would load inside the program's imports, in
+    its ``-X importtime`` tree and in the time of the import that needed it
+    (``tests/test_fidelity.py``); or contracts, accepted names, per-module
+    modes, stubs or a snapshot (given, or the default ``importguard.lock`` next
+    to pyproject.toml, as ``_exports.configure`` looks for it). With
+    ``IMPORTGUARD_EXPORTS=off`` and none of these, it never loads."""
+    if str(settings.get("exports_mode", "warn")) != "off":
+        return True
     if any(settings.get(key) for key in ("exports", "accept", "modes", "stubs", "snapshot")):
         return True
     root = settings.get("project_root")

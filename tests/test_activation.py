@@ -43,13 +43,15 @@ def _modules_at_startup(tmp_path: Path, **env: str) -> set[str]:
 
 #: What IMPORTGUARD=1 adds to ``python -c pass`` with default settings (#14;
 #: docs/performance.md): every module here costs ~0.5 M instructions at every
-#: start. _callbacks, _exports and _globs load when first needed.
+#: start. _callbacks and _globs load when first needed; _exports only with
+#: export checks on (loaded later, it would show inside the program's imports).
 STARTUP_MODULES = {
     "importguard",  # the .pth calls importguard._boot()
     "importguard._config",
     "importguard._session",
     "importguard._hook",
     "importguard._records",
+    "importguard._exports",
     "importguard._gc",
 }
 
@@ -62,6 +64,8 @@ def test_footprint_is_importguards_own_modules_only(tmp_path: Path) -> None:
     assert all(name == "importguard" or name.startswith("importguard.") for name in added), sorted(added)
     expected = STARTUP_MODULES | ({"importguard._finder"} if FINDER else set())  # the engine itself
     assert added == expected, sorted(added ^ expected)
+    off = _modules_at_startup(tmp_path, IMPORTGUARD="1", IMPORTGUARD_SUMMARY="0", IMPORTGUARD_EXPORTS="off")
+    assert off - plain == expected - {"importguard._exports"}, sorted((off - plain) ^ expected)
     assert not (hooked - plain) & set(HEAVY)
     assert plain - hooked == set()
 
@@ -106,9 +110,9 @@ def test_configuration_preimports_nothing(tmp_path: Path, table: str) -> None:
     first = _modules_at_startup(project, **env)  # cache miss: parsed in a forked child
     assert list(cache.glob("importguard/config-*")), "the parsed table was not cached"
     second = _modules_at_startup(project, **env)  # cache hit
-    # Export contracts and globs load importguard's own modules for them (not at
+    # Globs in the settings load importguard's own module for them (not at
     # every startup, #14); nothing else may differ.
-    own = {"importguard._exports", "importguard._globs"} if table == EVERY_TABLE else set()
+    own = {"importguard._globs"} if table == EVERY_TABLE else set()
     assert first == without | own, sorted(first ^ without)
     assert second == without | own, sorted(second ^ without)
     (tmp_path / "file").write_text("a file where the cache directory would be")
