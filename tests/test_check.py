@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from conftest import clean_env, hooked_env, run_python, write_tree
 from test_exports import MONITORING
@@ -344,9 +349,6 @@ def test_check_timeout_interrupts_a_hanging_module_and_goes_on(tmp_path: Path) -
 
 
 def test_killing_check_kills_the_walker_and_leaves_no_temp_file(tmp_path: Path) -> None:
-    import signal
-    import time
-
     write_tree(
         tmp_path,
         {
@@ -479,3 +481,44 @@ def test_a_snapshot_that_cannot_be_used_fails_check_with_the_reason(tmp_path: Pa
     (tmp_path / "other.lock").write_text("# importguard snapshot 1\n[xpkg]\ngone\n")
     proc = cli(tmp_path, "check", "xpkg", "--snapshot", "other.lock")
     assert proc.returncode == 1 and "xpkg lost gone (an API regression against the snapshot" in proc.stdout
+
+
+def test_a_signal_while_the_walker_starts_still_kills_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C landing just as ``subprocess.Popen`` returns (before ``check`` holds the process) kills the walker.
+
+    Seen once under load (3.13): the walker outlived a SIGINT. Here the signal is sent from inside
+    the Popen call, right after the child started, so the interpreter raises KeyboardInterrupt
+    before the call's result is assigned.
+    """
+    import subprocess as _subprocess
+
+    from importguard._cli import walker
+
+    write_tree(
+        tmp_path,
+        {"stuck/__init__.py": "import os, time\nopen('walker.pid', 'w').write(str(os.getpid()))\ntime.sleep(600)\n"},
+    )
+    monkeypatch.chdir(tmp_path)
+    started: list[int] = []
+    real_popen = _subprocess.Popen
+
+    def popen_then_ctrl_c(*args: Any, **kwargs: Any) -> Any:
+        proc = real_popen(*args, **kwargs)
+        started.append(proc.pid)
+        os.kill(os.getpid(), signal.SIGINT)
+        return proc
+
+    monkeypatch.setattr(_subprocess, "Popen", popen_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        walker.run_walker(["stuck"], "check", sys.executable)
+    (pid,) = started
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        if time.monotonic() > deadline:
+            os.killpg(pid, signal.SIGKILL)
+            raise AssertionError(f"walker {pid} still running after Ctrl-C during its start")
+        time.sleep(0.05)

@@ -76,12 +76,20 @@ def run_walker(
     def stop(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)
 
+    # While Popen runs, Ctrl-C, SIGTERM and SIGHUP are held and acted on once `proc` is
+    # bound: raised inside Popen (or between its return and the assignment) they would
+    # leave a walker running with nobody to kill it (seen once under load on 3.13).
+    held: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        held.append(signum)
+
     proc = None
     logs = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115 (closed in finally)
     try:
-        for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-            if signum is not None:
-                previous[signum] = signal.signal(signum, stop)
+        watched = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+        for signum in watched:
+            previous[signum] = signal.signal(signum, hold)
         try:
             proc = subprocess.Popen(
                 argv, env=env, stdout=logs, stderr=logs, pass_fds=(write_end,), start_new_session=True
@@ -90,6 +98,15 @@ def run_walker(
             raise RuntimeError(f"cannot run {python}: {exc.strerror or exc}") from None
         finally:
             os.close(write_end)
+            for signum in watched:
+                signal.signal(signum, previous[signum] if signum == signal.SIGINT else stop)
+        for signum in held[:1]:
+            # What the handler now in place would have done had the signal come a moment later.
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:
+                raise SystemExit(128 + signum)
         current, started, count, buffered = "", time.monotonic(), 0, b""
         limit = timeout + _GRACE_S if timeout else None
         with os.fdopen(read_end, "rb") as progress:
